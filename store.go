@@ -1,0 +1,210 @@
+package admit
+
+import (
+	"context"
+	"time"
+)
+
+// Store is everything the core needs of a database. Implementations
+// translate driver errors at their boundary: no rows → ENotFound, unique
+// violations → EConflict, anything else → EInternal. One conformance suite
+// (sqlstore/storetest) runs against every implementation.
+type Store interface {
+	// Import applies a validated import file in one transaction: all or
+	// nothing. See ImportFile for the semantics.
+	Import(ctx context.Context, f *ImportFile, opts ImportOptions) (*ImportResult, error)
+
+	Organizer(ctx context.Context, id int64) (*Organizer, error)
+	OrganizerBySlug(ctx context.Context, slug string) (*Organizer, error)
+
+	Event(ctx context.Context, id int64) (*Event, error)
+	EventByUUID(ctx context.Context, uuid string) (*Event, error)
+	EventBySlug(ctx context.Context, organizerID int64, slug string) (*Event, error)
+	// Events lists an organizer's events, oldest first.
+	Events(ctx context.Context, organizerID int64) ([]*Event, error)
+
+	Subevents(ctx context.Context, eventID int64) ([]*Subevent, error)
+	Sections(ctx context.Context, eventID int64) ([]*Section, error)
+	// Products lists an event's products with their variations, in import order.
+	Products(ctx context.Context, eventID int64) ([]*Product, error)
+	Lists(ctx context.Context, eventID int64) ([]*CheckinList, error)
+	List(ctx context.Context, id int64) (*CheckinList, error)
+	// DefaultList returns the event's default list; every imported event has one.
+	DefaultList(ctx context.Context, eventID int64) (*CheckinList, error)
+
+	// Ticket lookups, with the related fields filled in.
+	TicketByUUID(ctx context.Context, uuid string) (*Ticket, error)
+	TicketBySecret(ctx context.Context, eventID int64, secret string) (*Ticket, error)
+	TicketBySerial(ctx context.Context, eventID int64, serial string) (*Ticket, error)
+	// Addons lists the add-on positions of a ticket.
+	Addons(ctx context.Context, parentID int64) ([]*Ticket, error)
+	// OrderTicketCount counts the tickets of an order.
+	OrderTicketCount(ctx context.Context, orderID int64) (int, error)
+	// FindTickets lists the tickets that match f, and their total count when
+	// f.Count is set.
+	FindTickets(ctx context.Context, f TicketFilter) ([]*Ticket, int, error)
+	// TicketCounts counts the tickets that match f per product and variation,
+	// and how many of them have entered on list listID.
+	TicketCounts(ctx context.Context, f TicketFilter, listID int64) ([]TicketCount, error)
+
+	CheckinState(ctx context.Context, ticketID, listID int64) (*CheckinState, error)
+	// Scan appends a to the scan log and, when a.Admit is set, records the
+	// check-in atomically: under any concurrency, across processes sharing
+	// the database, an entry is recorded only where a.Policy admits it (or
+	// a.Force). A nonce already recorded as a successful scan of the ticket
+	// on the list is answered ReasonOK with Replayed set, and nothing written.
+	// A success is returned only after it is durable.
+	Scan(ctx context.Context, a *ScanAttempt) (*ScanOutcome, error)
+	// Scans lists scan log rows that match f, newest last, with their total.
+	Scans(ctx context.Context, f ScanFilter) ([]*Scan, int, error)
+
+	CreateDevice(ctx context.Context, d *Device, pairingHash []byte) error
+	Device(ctx context.Context, id int64) (*Device, error)
+	DeviceByUUID(ctx context.Context, uuid string) (*Device, error)
+	// PairDevice consumes a pairing token exactly once: it finds the
+	// unarchived device whose token hash is pairingHash and whose token has
+	// not expired at now, clears the token, marks the device claimed and
+	// stores key (its DeviceID set by the store). Unknown, used or expired:
+	// ENotFound.
+	PairDevice(ctx context.Context, pairingHash []byte, now time.Time, key *APIKey) (*Device, error)
+	ArchiveDevice(ctx context.Context, uuid string) (*Device, error)
+
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	// APIKeyByPrefix finds an unrevoked key; the caller compares the hash.
+	APIKeyByPrefix(ctx context.Context, prefix string) (*APIKey, error)
+	// RevokeTokenKeys revokes every staff key of an admission token.
+	RevokeTokenKeys(ctx context.Context, tokenID int64) error
+
+	// Admission tokens (TickeTing). CreateToken sets ID and CreatedAt.
+	CreateToken(ctx context.Context, t *AdmissionToken) error
+	Token(ctx context.Context, eventID, id int64) (*AdmissionToken, error)
+	TokenByCode(ctx context.Context, code string) (*AdmissionToken, error)
+	// Tokens lists an event's tokens, the global one first, then in issue
+	// order; global filters when non-nil.
+	Tokens(ctx context.Context, eventID int64, global *bool, limit, offset int) ([]*AdmissionToken, int, error)
+	UpdateTokenSections(ctx context.Context, eventID, id int64, sectionIDs []int64) (*AdmissionToken, error)
+	// DeleteToken deletes a token and revokes its staff keys in one transaction.
+	DeleteToken(ctx context.Context, eventID, id int64) error
+
+	// Hit counts one hit on key in the fixed window that contains now and
+	// returns the window's count so far, this hit included. Shared by every
+	// node on the database.
+	Hit(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
+
+	Close() error
+}
+
+// ImportOptions carries what the core prepares for an import.
+type ImportOptions struct {
+	// NewKeys is the key pair for the event if the import creates it (and
+	// the file has no public_key_pem); an existing event keeps its keys.
+	NewKeys *KeyPair
+	// Sign returns the QR content of a new ticket of the event; nil for an
+	// event that only verifies codes issued elsewhere. Existing tickets keep
+	// their stored QR content.
+	Sign func(ev *Event, ticketUUID string) (string, error)
+	Now  time.Time
+}
+
+// ImportResult is what an import made or found.
+type ImportResult struct {
+	Organizer *Organizer
+	Event     *Event
+	Subevents []*Subevent
+	Tickets   []*Ticket // in file order, add-ons right after their parent
+}
+
+// TicketFilter selects tickets. Zero fields do not filter.
+type TicketFilter struct {
+	EventID int64
+	// Restrict to what a list covers: its products, sections and date.
+	List *CheckinList
+	// Restrict to these sections (TickeTing staff tokens).
+	SectionIDs []int64
+	SubeventID int64
+	// Admissible keeps tickets that could be admitted: not canceled, not
+	// blocked, paid (or pending when IncludePending).
+	Admissible     bool
+	IncludePending bool
+	// PaidOnly keeps tickets of paid orders.
+	PaidOnly      bool
+	ModifiedSince *time.Time
+	// Search matches Query against the fields chosen in Fields (OR).
+	Query  string
+	Fields SearchFields
+	// StateListID fills Ticket.State from this list.
+	StateListID int64
+	OrderBy     TicketOrder
+	Desc        bool
+	Limit       int // 0: no limit
+	Offset      int
+	Count       bool
+}
+
+// SearchFields chooses what a search query matches.
+type SearchFields uint
+
+const (
+	SearchName            SearchFields = 1 << iota // attendee first/last/full name contains (case-insensitive)
+	SearchEmail                                    // email contains
+	SearchOrderCodePrefix                          // order code starts with
+	SearchSecretPrefix                             // secret starts with
+	SearchUUIDPrefix                               // ticket uuid starts with
+	SearchOrderUUIDPrefix                          // order uuid starts with
+	SearchProduct                                  // product name contains
+	SearchPrice                                    // price label contains
+)
+
+// TicketOrder names a sort key for FindTickets.
+type TicketOrder string
+
+const (
+	OrderByID        TicketOrder = ""           // import order
+	OrderByOrderTime TicketOrder = "order_time" // the order's creation, then id
+	OrderByLastName  TicketOrder = "last_name"
+	OrderByFirstName TicketOrder = "first_name"
+	OrderByUUID      TicketOrder = "uuid"
+	OrderByStatus    TicketOrder = "status"
+	OrderByOrderUUID TicketOrder = "order_uuid"
+)
+
+// TicketCount is a count of tickets per product and variation.
+type TicketCount struct {
+	ProductID   int64
+	VariationID int64 // 0: none
+	Total       int
+	Checkins    int // tickets that have entered on the list
+}
+
+// ScanAttempt is one scan for the store to record.
+type ScanAttempt struct {
+	// Scan is the log row; Result is the core's decision so far.
+	Scan   Scan
+	Admit  bool // the decision says ReasonOK: record the entry (or exit) atomically
+	Policy ListPolicy
+	Force  bool // record the entry even if Policy refuses it (marked forced)
+}
+
+// ScanOutcome is what the store recorded.
+type ScanOutcome struct {
+	Result   Reason // ReasonOK, ReasonAlreadyRedeemed, or the attempt's own
+	Forced   bool
+	Replayed bool          // the nonce was already recorded: nothing written
+	State    *CheckinState // the state after the scan (nil if no ticket)
+	ScanID   int64
+}
+
+// ScanFilter selects scan log rows.
+type ScanFilter struct {
+	EventID      int64
+	ListID       int64
+	TicketID     int64
+	Result       Reason // "" any
+	Type         ScanType
+	Redeemer     string
+	DeviceName   string
+	HolderNumber string
+	SectionIDs   []int64 // the ticket's section
+	Limit        int
+	Offset       int
+}
