@@ -1,6 +1,9 @@
 package admit
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Reason is the outcome of a scan: ReasonOK or why the ticket was refused.
 type Reason string
@@ -57,6 +60,9 @@ type DecideInput struct {
 	Type         ScanType
 	Force        bool // admit even if unpaid or already redeemed
 	IgnoreUnpaid bool // admit a pending order where the list accepts pending orders
+	// Sections, when non-nil, further restricts the sections admitted (a
+	// TickeTing staff token's sections).
+	Sections []int64
 }
 
 // Decide applies the admission rules to a known ticket, in this order:
@@ -78,7 +84,7 @@ func Decide(in DecideInput) Decision {
 	case t.ValidFrom != nil && in.At.Before(*t.ValidFrom),
 		t.ValidUntil != nil && in.At.After(*t.ValidUntil):
 		d.Reason = ReasonInvalidTime
-	case !l.CoversProduct(t):
+	case !l.CoversProduct(t), in.Sections != nil && !slices.Contains(in.Sections, t.SectionID):
 		d.Reason = ReasonProduct
 	case t.OrderStatus != OrderPaid:
 		switch {

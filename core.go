@@ -1,0 +1,474 @@
+package admit
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Core is the one admission core that every dialect calls. Dialects decode
+// their wire format into a RedeemRequest (or another call here), and encode
+// what comes back; they hold no SQL and no admission rule.
+type Core struct {
+	// Store is exported for the dialects' read-only listings (search,
+	// status, downloads); every write goes through a Core method.
+	Store      Store
+	Keys       *Keys
+	Log        *slog.Logger
+	Now        func() time.Time
+	PairingTTL time.Duration
+}
+
+// NewCore returns a core on store with default settings.
+func NewCore(store Store, log *slog.Logger) *Core {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Core{Store: store, Keys: &Keys{}, Log: log, Now: time.Now, PairingTTL: 24 * time.Hour}
+}
+
+func (c *Core) now() time.Time { return c.Now().UTC() }
+
+// Import validates nothing more than ParseImport did; it makes the event's
+// keys if the import creates the event, and signs new tickets' QR codes.
+func (c *Core) Import(ctx context.Context, f *ImportFile) (*ImportResult, error) {
+	opts := ImportOptions{Now: c.now(), Sign: c.Keys.SignCode}
+	exists := false
+	if org, err := c.Store.OrganizerBySlug(ctx, f.Organizer.Slug); err == nil {
+		if _, err := c.Store.EventBySlug(ctx, org.ID, f.Event.Slug); err == nil {
+			exists = true
+		} else if !IsNotFound(err) {
+			return nil, err
+		}
+	} else if !IsNotFound(err) {
+		return nil, err
+	}
+	if !exists && f.Event.PublicKeyPEM == nil {
+		kp, err := GenerateKeyPair(f.Event.Signing)
+		if err != nil {
+			return nil, err
+		}
+		opts.NewKeys = kp
+	}
+	if f.Event.PublicKeyPEM != nil {
+		opts.Sign = nil
+	}
+	return c.Store.Import(ctx, f, opts)
+}
+
+// TicketQR returns the QR content of a ticket.
+func (c *Core) TicketQR(ctx context.Context, uuid string) (*Ticket, error) {
+	t, err := c.Store.TicketByUUID(ctx, strings.ToLower(uuid))
+	if err != nil {
+		return nil, err
+	}
+	if t.QRCode == "" {
+		return nil, Errorf(EInvalid, "ticket %s has no QR code of this server: its event only verifies codes issued elsewhere", t.UUID)
+	}
+	return t, nil
+}
+
+// DeviceSpec describes a device to create.
+type DeviceSpec struct {
+	Organizer string // slug
+	Name      string
+	Event     string // slug, optional
+	List      string // name, optional (needs Event)
+}
+
+// CreateDevice creates a scanner and its single-use pairing token.
+func (c *Core) CreateDevice(ctx context.Context, spec DeviceSpec) (*Device, string, error) {
+	if strings.TrimSpace(spec.Name) == "" {
+		return nil, "", Errorf(EInvalid, "a device needs a name")
+	}
+	org, err := c.Store.OrganizerBySlug(ctx, spec.Organizer)
+	if err != nil {
+		if IsNotFound(err) {
+			return nil, "", Errorf(ENotFound, "unknown organizer %q", spec.Organizer)
+		}
+		return nil, "", err
+	}
+	d := &Device{UUID: NewUUID(), OrganizerID: org.ID, Name: spec.Name, CreatedAt: c.now()}
+	if spec.List != "" && spec.Event == "" {
+		return nil, "", Errorf(EInvalid, "--list needs --event")
+	}
+	if spec.Event != "" {
+		ev, err := c.Store.EventBySlug(ctx, org.ID, spec.Event)
+		if err != nil {
+			if IsNotFound(err) {
+				return nil, "", Errorf(ENotFound, "unknown event %q of organizer %q", spec.Event, spec.Organizer)
+			}
+			return nil, "", err
+		}
+		d.EventID = ev.ID
+		if spec.List != "" {
+			l, err := c.ListByName(ctx, ev.ID, spec.List)
+			if err != nil {
+				return nil, "", err
+			}
+			d.ListID = l.ID
+		}
+	}
+	token := NewPairingToken()
+	d.PairingExpires = d.CreatedAt.Add(c.PairingTTL)
+	if err := c.Store.CreateDevice(ctx, d, HashSecret(token)); err != nil {
+		return nil, "", err
+	}
+	return d, token, nil
+}
+
+// ListByName finds a check-in list of an event by name.
+func (c *Core) ListByName(ctx context.Context, eventID int64, name string) (*CheckinList, error) {
+	lists, err := c.Store.Lists(ctx, eventID)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range lists {
+		if l.Name == name {
+			return l, nil
+		}
+	}
+	return nil, Errorf(ENotFound, "unknown check-in list %q", name)
+}
+
+// PairDevice consumes a pairing token and returns the device with its new
+// API key (shown once, stored hashed).
+func (c *Core) PairDevice(ctx context.Context, token string) (*Device, string, error) {
+	if token == "" {
+		return nil, "", Errorf(EInvalid, "Invalid or expired pairing token")
+	}
+	plain, prefix, hash := NewAPIKey()
+	key := &APIKey{Kind: KeyDevice, Prefix: prefix, Hash: hash, CreatedAt: c.now()}
+	d, err := c.Store.PairDevice(ctx, HashSecret(token), c.now(), key)
+	if err != nil {
+		if IsNotFound(err) {
+			return nil, "", Errorf(EInvalid, "Invalid or expired pairing token")
+		}
+		return nil, "", err
+	}
+	return d, plain, nil
+}
+
+// ArchiveDevice archives a device: its key is refused from its next request.
+func (c *Core) ArchiveDevice(ctx context.Context, uuid string) (*Device, error) {
+	d, err := c.Store.ArchiveDevice(ctx, strings.ToLower(uuid))
+	if IsNotFound(err) {
+		return nil, Errorf(ENotFound, "unknown device %q", uuid)
+	}
+	return d, err
+}
+
+// CreateKey stores a new API key made from the template k (Kind and scope
+// set by the caller) and returns the key, shown once.
+func (c *Core) CreateKey(ctx context.Context, k *APIKey) (string, error) {
+	plain, prefix, hash := NewAPIKey()
+	k.Prefix, k.Hash, k.CreatedAt = prefix, hash, c.now()
+	if err := c.Store.CreateAPIKey(ctx, k); err != nil {
+		return "", err
+	}
+	return plain, nil
+}
+
+// Authenticate checks an API key of one of the given kinds, in constant
+// time against its stored hash. Unknown, revoked or of another kind:
+// EUnauthorized.
+func (c *Core) Authenticate(ctx context.Context, plain string, kinds ...KeyKind) (*APIKey, error) {
+	denied := Errorf(EUnauthorized, "invalid key")
+	prefix, ok := APIKeyPrefix(plain)
+	if !ok {
+		return nil, denied
+	}
+	k, err := c.Store.APIKeyByPrefix(ctx, prefix)
+	if err != nil {
+		if IsNotFound(err) {
+			return nil, denied
+		}
+		return nil, err
+	}
+	if !SecretMatches(plain, k.Hash) || k.Revoked {
+		return nil, denied
+	}
+	for _, kind := range kinds {
+		if k.Kind == kind {
+			return k, nil
+		}
+	}
+	return nil, denied
+}
+
+// AuthenticateDevice checks a device's API key: unknown → EUnauthorized,
+// archived → EForbidden.
+func (c *Core) AuthenticateDevice(ctx context.Context, plain string) (*Device, error) {
+	k, err := c.Authenticate(ctx, plain, KeyDevice)
+	if err != nil {
+		return nil, err
+	}
+	d, err := c.Store.Device(ctx, k.DeviceID)
+	if err != nil {
+		if IsNotFound(err) {
+			return nil, Errorf(EUnauthorized, "invalid key")
+		}
+		return nil, err
+	}
+	if d.Archived {
+		return nil, Errorf(EForbidden, "App is archived.")
+	}
+	return d, nil
+}
+
+// PlainLookup says what an unsigned scanned string may be.
+type PlainLookup int
+
+const (
+	PlainNone   PlainLookup = iota // only signed codes are accepted
+	PlainSecret                    // a ticket secret (pretix)
+	PlainSerial                    // a ticket serial (TickeTing)
+)
+
+// RedeemRequest is one scan, in the core's terms.
+type RedeemRequest struct {
+	Code  string // the scanned content: a signed QR code, or a secret/serial
+	Plain PlainLookup
+
+	// Scope. OrganizerID: the ticket must be the organizer's. EventID: the
+	// scan is for this event (a ticket of another is ReasonWrongEvent).
+	// ListID: scan on this list, else the ticket's event's default list.
+	// SubeventID: the date the scan is for. Sections: a further restriction.
+	OrganizerID int64
+	EventID     int64
+	ListID      int64
+	SubeventID  int64
+	Sections    []int64
+
+	Type         ScanType // default entry
+	Force        bool
+	IgnoreUnpaid bool
+	Nonce        string
+	DeviceTime   *time.Time
+
+	// Who scanned, for the log.
+	DeviceID   int64
+	DeviceUUID string
+	DeviceName string
+	Redeemer   string
+	Source     string
+
+	// DryRun decides without recording anything (a status check).
+	DryRun bool
+}
+
+// RedeemResult is the core's answer to a scan.
+type RedeemResult struct {
+	Reason Reason
+	Detail string // for unreadable codes: what was wrong
+	// Ticket, Event and List are set as far as they were found.
+	Ticket         *Ticket
+	Event          *Event
+	List           *CheckinList
+	State          *CheckinState // the ticket's state on the list after the scan
+	CheckinAllowed bool
+	Forced         bool
+	Replayed       bool
+}
+
+// OK reports whether the ticket was (or, for a dry run, would be) admitted.
+func (r *RedeemResult) OK() bool { return r.Reason == ReasonOK }
+
+// Redeem is the one redeem decision for every dialect: it reads and
+// verifies the code before any lookup, finds the ticket, applies the rules
+// in their order, records the attempt and, atomically, the entry.
+func (c *Core) Redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, error) {
+	if req.Type == "" {
+		req.Type = ScanEntry
+	}
+	serverTime := c.now()
+	res := &RedeemResult{}
+	t, ev, err := c.resolve(ctx, req, res)
+	if err != nil {
+		return nil, err
+	}
+	if t != nil && res.Reason == "" {
+		res.Ticket, res.Event = t, ev
+		c.decide(ctx, req, res, serverTime)
+		if res.Reason == "" && res.List == nil {
+			return nil, Errorf(EInternal, "no check-in list")
+		}
+	}
+	if res.List == nil && res.Reason == "" {
+		res.Reason = ReasonUnknown
+	}
+	if req.DryRun {
+		if res.Ticket != nil && res.List != nil {
+			st, err := c.Store.CheckinState(ctx, res.Ticket.ID, res.List.ID)
+			if err != nil && !IsNotFound(err) {
+				return nil, err
+			}
+			res.State = st
+			if res.Reason == ReasonOK && req.Type == ScanEntry && !req.Force && !res.List.Policy().Admits(st) {
+				res.Reason = ReasonAlreadyRedeemed
+			}
+		}
+		return res, nil
+	}
+	a := &ScanAttempt{
+		Scan: Scan{
+			DeviceID: req.DeviceID, DeviceName: req.DeviceName, Redeemer: req.Redeemer,
+			Source: req.Source, Type: req.Type, Result: res.Reason, Nonce: req.Nonce,
+			DeviceTime: req.DeviceTime, ServerTime: serverTime, Forced: res.Forced,
+		},
+		Admit: res.Reason == ReasonOK,
+		Force: req.Force,
+	}
+	if res.Ticket != nil {
+		a.Scan.TicketID, a.Scan.EventID = res.Ticket.ID, res.Ticket.EventID
+	} else if req.EventID != 0 {
+		a.Scan.EventID = req.EventID
+	}
+	if res.List != nil {
+		a.Scan.ListID = res.List.ID
+		a.Policy = res.List.Policy()
+	}
+	if a.Admit && (a.Scan.TicketID == 0 || a.Scan.ListID == 0) {
+		return nil, Errorf(EInternal, "admit without ticket or list")
+	}
+	out, err := c.Store.Scan(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	res.Reason, res.State, res.Replayed = out.Result, out.State, out.Replayed
+	res.Forced = res.Forced || out.Forced
+	return res, nil
+}
+
+// resolve reads the code and finds the ticket. A refusal is set in res.Reason.
+func (c *Core) resolve(ctx context.Context, req *RedeemRequest, res *RedeemResult) (*Ticket, *Event, error) {
+	code := strings.TrimSpace(req.Code)
+	if code == "" {
+		res.Reason, res.Detail = ReasonBadFormat, "empty code"
+		return nil, nil, nil
+	}
+	if req.Plain == PlainNone || LooksSigned(code) {
+		return c.resolveSigned(ctx, req, code, res)
+	}
+	if req.EventID == 0 {
+		return nil, nil, Errorf(EInternal, "plain lookup without an event")
+	}
+	var t *Ticket
+	var err error
+	switch req.Plain {
+	case PlainSecret:
+		t, err = c.Store.TicketBySecret(ctx, req.EventID, code)
+	case PlainSerial:
+		t, err = c.Store.TicketBySerial(ctx, req.EventID, code)
+	}
+	if IsNotFound(err) {
+		res.Reason = ReasonUnknown
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	ev, err := c.Store.Event(ctx, t.EventID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, ev, nil
+}
+
+func (c *Core) resolveSigned(ctx context.Context, req *RedeemRequest, code string, res *RedeemResult) (*Ticket, *Event, error) {
+	pc, reason, detail := ParseCode(code)
+	if pc == nil {
+		res.Reason, res.Detail = reason, detail
+		return nil, nil, nil
+	}
+	// Find the key without touching the ticket.
+	var candidates []*Event
+	switch {
+	case pc.Claims.Event != "":
+		ev, err := c.Store.EventByUUID(ctx, strings.ToLower(pc.Claims.Event))
+		if err != nil && !IsNotFound(err) {
+			return nil, nil, err
+		}
+		if ev != nil {
+			candidates = []*Event{ev}
+		}
+	case req.EventID != 0:
+		ev, err := c.Store.Event(ctx, req.EventID)
+		if err != nil {
+			return nil, nil, err
+		}
+		candidates = []*Event{ev}
+	case req.OrganizerID != 0:
+		evs, err := c.Store.Events(ctx, req.OrganizerID)
+		if err != nil {
+			return nil, nil, err
+		}
+		candidates = evs
+	}
+	var signer *Event
+	for _, ev := range candidates {
+		pub, err := c.Keys.Public(ev.PublicKeyPEM)
+		if err != nil {
+			c.Log.Error("event public key unusable", "event", ev.UUID, "err", err)
+			continue
+		}
+		if Verify(pub, pc.Payload, pc.Signature) {
+			signer = ev
+			break
+		}
+	}
+	if signer == nil {
+		res.Reason = ReasonBadSignature
+		return nil, nil, nil
+	}
+	if req.OrganizerID != 0 && signer.OrganizerID != req.OrganizerID {
+		res.Reason = ReasonUnknown
+		return nil, nil, nil
+	}
+	t, err := c.Store.TicketByUUID(ctx, pc.Claims.UUID)
+	if IsNotFound(err) || (err == nil && t.EventID != signer.ID) {
+		res.Reason = ReasonUnknown
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, signer, nil
+}
+
+// decide applies scope, list and the rules to a known ticket.
+func (c *Core) decide(ctx context.Context, req *RedeemRequest, res *RedeemResult, serverTime time.Time) error {
+	t := res.Ticket
+	if req.EventID != 0 && t.EventID != req.EventID {
+		res.Reason = ReasonWrongEvent
+		return nil
+	}
+	var l *CheckinList
+	var err error
+	if req.ListID != 0 {
+		l, err = c.Store.List(ctx, req.ListID)
+	} else {
+		l, err = c.Store.DefaultList(ctx, t.EventID)
+	}
+	if err != nil {
+		return err
+	}
+	if l.EventID != t.EventID {
+		res.Reason = ReasonWrongEvent
+		return nil
+	}
+	res.List = l
+	if (req.SubeventID != 0 && t.SubeventID != req.SubeventID) || !l.CoversDate(t) {
+		res.Reason = ReasonUnknown
+		return nil
+	}
+	at := serverTime
+	if req.DeviceTime != nil {
+		at = *req.DeviceTime
+	}
+	d := Decide(DecideInput{Ticket: t, List: l, At: at, Type: req.Type, Force: req.Force,
+		IgnoreUnpaid: req.IgnoreUnpaid, Sections: req.Sections})
+	res.Reason, res.CheckinAllowed, res.Forced = d.Reason, d.CheckinAllowed, d.Forced
+	return nil
+}
