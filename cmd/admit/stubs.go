@@ -1,0 +1,20 @@
+package main
+
+import (
+	"context"
+	"errors"
+)
+
+// Commands whose dialects are still being built.
+
+func cmdPretixdroidKey(ctx context.Context, env *cmdEnv, args []string) error {
+	return errors.New("pretixdroid key: not available yet")
+}
+
+func cmdAPIKeyCreate(ctx context.Context, env *cmdEnv, args []string) error {
+	return errors.New("apikey create: not available yet")
+}
+
+func cmdBench(ctx context.Context, env *cmdEnv, args []string) error {
+	return errors.New("bench: not available yet")
+}
