@@ -7,10 +7,6 @@ import (
 
 // Commands whose dialects are still being built.
 
-func cmdPretixdroidKey(ctx context.Context, env *cmdEnv, args []string) error {
-	return errors.New("pretixdroid key: not available yet")
-}
-
 func cmdAPIKeyCreate(ctx context.Context, env *cmdEnv, args []string) error {
 	return errors.New("apikey create: not available yet")
 }
