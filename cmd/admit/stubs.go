@@ -7,10 +7,6 @@ import (
 
 // Commands whose dialects are still being built.
 
-func cmdAPIKeyCreate(ctx context.Context, env *cmdEnv, args []string) error {
-	return errors.New("apikey create: not available yet")
-}
-
 func cmdBench(ctx context.Context, env *cmdEnv, args []string) error {
 	return errors.New("bench: not available yet")
 }
