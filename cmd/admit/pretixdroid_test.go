@@ -23,7 +23,7 @@ const pretixdroidCLIFixture = `{
   "products": [{"name": "Ticket"}],
   "lists": [{"name": "Main", "default": true}, {"name": "Side"}],
   "orders": [{"code": "PAID1", "tickets": [
-    {"product": "Ticket", "first_name": "Marie", "last_name": "Curie", "secret": "curie00000000000000000000000000b"}]}]
+    {"product": "Ticket", "first_name": "Marie", "last_name": "Curie", "secret": "s3cr3t0000000000000000000000000b"}]}]
 }`
 
 const pretixdroidCLISeries = `{
