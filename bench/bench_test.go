@@ -1,0 +1,101 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/admitdev/admit"
+)
+
+func TestGenerateImportIsValidJSON(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteImportJSON(&b, 250, "gen"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := admit.ParseImport(&b)
+	if err != nil {
+		t.Fatalf("generated file does not parse: %v", err)
+	}
+	n := 0
+	for _, o := range f.Orders {
+		n += len(o.Tickets)
+		if len(o.Tickets) < 1 || len(o.Tickets) > 4 {
+			t.Errorf("order %s has %d tickets", o.Code, len(o.Tickets))
+		}
+	}
+	if n != 250 {
+		t.Errorf("%d tickets, want 250", n)
+	}
+}
+
+func TestSkipWriteStoreAnswersLikeTheRealOne(t *testing.T) {
+	w := NewSkipWriteStore(nil)
+	ctx := context.Background()
+	a := &admit.ScanAttempt{Scan: admit.Scan{TicketID: 7, ListID: 1, Type: admit.ScanEntry, Result: admit.ReasonOK, ServerTime: time.Now()}, Admit: true}
+	for i, want := range []admit.Reason{admit.ReasonOK, admit.ReasonAlreadyRedeemed, admit.ReasonAlreadyRedeemed} {
+		out, err := w.Scan(ctx, a)
+		if err != nil || out.Result != want {
+			t.Fatalf("scan %d: %v %v, want %s", i, out, err, want)
+		}
+	}
+	// Another node's floor shares the state.
+	if out, _ := w.On(nil).Scan(ctx, a); out.Result != admit.ReasonAlreadyRedeemed {
+		t.Errorf("shared state: %s", out.Result)
+	}
+	a.Force = true
+	if out, _ := w.Scan(ctx, a); out.Result != admit.ReasonOK || !out.Forced {
+		t.Errorf("forced: %+v", out)
+	}
+	refused := &admit.ScanAttempt{Scan: admit.Scan{TicketID: 8, ListID: 1, Result: admit.ReasonCanceled}}
+	if out, _ := w.Scan(ctx, refused); out.Result != admit.ReasonCanceled {
+		t.Errorf("refused: %s", out.Result)
+	}
+	if w.Admitted() != 1 {
+		t.Errorf("admitted %d", w.Admitted())
+	}
+}
+
+// A short run of the whole benchmark, in-process on SQLite: it must
+// answer, record every admission once and report its figures.
+func TestBenchRunSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a load run")
+	}
+	for _, dialect := range []string{"tibillet", "pretixdroid", "ticketing"} {
+		t.Run(dialect, func(t *testing.T) {
+			rep, err := Run(context.Background(), Config{
+				Dialect: dialect, Tickets: 600, Duration: 400 * time.Millisecond, Concurrency: 8,
+				Devices: 2, Duplicates: 0.2, ForgedShare: 0.05, SkipWrite: true, MaxScans: 400,
+				Searches: map[string]int{"tibillet": 10, "pretixdroid": 10}[dialect],
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rep.Verified {
+				t.Fatalf("not verified: %+v %+v", rep.Verification, rep.FloorVerification)
+			}
+			d := rep.Durable
+			if d.Errors > 0 {
+				t.Fatalf("errors: %d %v", d.Errors, d.ErrorSamples)
+			}
+			if d.Outcomes["fresh"]["ok"] == 0 || rep.Verification.AdmittedAnswers != rep.Verification.RecordedInLog {
+				t.Fatalf("outcomes %v, verification %+v", d.Outcomes, rep.Verification)
+			}
+			if d.Outcomes["duplicate"]["ok"] > 0 || d.Outcomes["forged"]["ok"] > 0 {
+				t.Fatalf("a duplicate or forged code got in: %v", d.Outcomes)
+			}
+			if rep.Floor == nil || rep.DurableToFloor <= 0 {
+				t.Fatalf("no floor: %+v", rep.Floor)
+			}
+			if rep.Search != nil && rep.Search.Errors > 0 {
+				t.Fatalf("search errors: %+v", rep.Search)
+			}
+			if !strings.Contains(rep.Machine.OS, "/") {
+				t.Errorf("machine: %+v", rep.Machine)
+			}
+		})
+	}
+}
