@@ -154,3 +154,26 @@ func TestAdmissionsList(t *testing.T) {
 		want(t, f.do(t, "GET", f.evPath("/admissions?section=Floor"), f.key, nil), 400)
 	})
 }
+
+// A serial repeated in one request is admitted once even where the list
+// would admit the ticket again and again.
+func TestAdmitRepeatedSerialOnMultiEntryList(t *testing.T) {
+	f := start(t)
+	ev := f.env.Import(t, `{"organizer": {"slug": "acme"}, "event": {"slug": "club"},
+	  "products": [{"name": "Member"}], "lists": [{"name": "Door", "default": true, "allow_multiple_entries": true}],
+	  "orders": [{"code": "M1", "status": "paid", "email": "m@example.org", "tickets": [
+	    {"product": "Member", "serial": "MEMBER-000000000001"}]}]}`).Event
+	path := fmt.Sprintf("/v3/events/%d/admissions", ev.ID)
+	body := map[string]any{"redeemer": "Rita", "device": "Door", "serials": []string{"MEMBER-000000000001", "MEMBER-000000000001"}}
+	r := f.do(t, "POST", path, f.key, body)
+	want(t, r, 201)
+	if recs := array(t, r); len(recs) != 1 {
+		t.Fatalf("%d admissions for one serial sent twice: %s", len(recs), r.Body)
+	}
+	// A ticket without a section: the section object is still there.
+	if s := array(t, r)[0]["section"].(map[string]any); s["self"] != fmt.Sprintf("/events/%d/sections/0", ev.ID) {
+		t.Errorf("section %v", s)
+	}
+	// The next request admits it again: the list allows it.
+	want(t, f.do(t, "POST", path, f.key, body), 201)
+}

@@ -191,3 +191,20 @@ func TestEvent(t *testing.T) {
 		t.Errorf("events of acme: %v", es)
 	}
 }
+
+// An unexpected failure answers 500 with the spec's message, and no details.
+func TestServerError(t *testing.T) {
+	f := start(t)
+	// A real failure: the database is gone under the running server.
+	if err := f.env.Core.Store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	const msg = "There was a server error while excuting this request. Please see system logs for details."
+	for _, path := range []string{f.evPath(""), f.evPath("/tickets"), "/v3/tokens/ABCDEFGH"} {
+		r := f.do(t, "GET", path, f.key, nil)
+		wantError(t, r, 500, msg)
+		if m := r.JSON(t); m["message"] != msg || len(m) != 2 {
+			t.Errorf("%s: body %s", path, r.Body)
+		}
+	}
+}

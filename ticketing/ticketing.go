@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -71,6 +72,17 @@ func (h *Handler) Register(mux *http.ServeMux) {
 
 // serve checks the client version before anything else, then routes.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		// The net under the net: a panic is a bug, answered with the API's
+		// 500 and logged without the path (it may hold a token's code).
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			h.log.Error("ticketing: panic serving request", "method", r.Method, "route", r.Pattern, "panic", v, "stack", string(debug.Stack()))
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"message": msgServerError, "error": msgServerError})
+		}
+	}()
 	if !versionOK(r.Header.Get("X-Client-Version")) {
 		writeJSON(w, http.StatusPreconditionFailed, map[string]string{
 			"error": "Please upgrade your client to complete this request",
@@ -144,7 +156,8 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case admit.EInvalid:
 		status = http.StatusBadRequest
 	case admit.ENotFound:
-		status = http.StatusNotFound
+		// TickeTing answers an unknown code under "message": both, here.
+		status, both = http.StatusNotFound, msg == msgUnknownCode
 	case admit.EConflict:
 		status = http.StatusConflict
 	case admit.EUnauthorized:
