@@ -208,3 +208,21 @@ func TestServerError(t *testing.T) {
 		}
 	}
 }
+
+// A staff web app in a browser may call the API: the CORS preflight (sent
+// without the API's headers) is answered, and answers allow any origin.
+func TestCORS(t *testing.T) {
+	f := start(t)
+	r := f.env.Do(t, "OPTIONS", f.evPath("/admissions"), nil,
+		"Origin", "https://staff.example.org", "Access-Control-Request-Method", "POST",
+		"Access-Control-Request-Headers", "x-api-key, x-client-version, content-type")
+	want(t, r, 204)
+	if r.Header.Get("Access-Control-Allow-Origin") != "*" || r.Header.Get("Access-Control-Allow-Headers") == "" ||
+		r.Header.Get("Access-Control-Allow-Methods") == "" {
+		t.Fatalf("preflight headers %v", r.Header)
+	}
+	r = f.do(t, "GET", f.evPath(""), f.key, nil)
+	if r.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("answer headers %v", r.Header)
+	}
+}

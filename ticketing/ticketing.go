@@ -4,9 +4,10 @@
 // URL. It only decodes requests, calls the core and encodes the core's
 // answers.
 //
-// Every request under /v3/ passes, in this order: the client version
-// (X-Client-Version, 412), the route (unknown endpoint, 404), then per
-// endpoint the key (X-API-Key, 401/403; GET /tokens/{code} needs none), the
+// Every request under /v3/ passes, in this order: a browser's CORS
+// preflight is answered (any origin: keys travel in headers), then the
+// client version (X-Client-Version, 412), the route (unknown endpoint, 404),
+// then per endpoint the key (X-API-Key, 401/403; GET /tokens/{code} needs none), the
 // event (404 when unknown or another organizer's) and the key's permission
 // on it (403).
 package ticketing
@@ -83,6 +84,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"message": msgServerError, "error": msgServerError})
 		}
 	}()
+	// Browsers may call the API from a staff web app: keys travel in
+	// headers, never in cookies, so any origin may call it.
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		w.Header().Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE")
+		w.Header().Set("Access-Control-Allow-Headers", "X-API-Key, X-Client-Version, Content-Type")
+		w.Header().Set("Access-Control-Max-Age", "86400")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	if !versionOK(r.Header.Get("X-Client-Version")) {
 		writeJSON(w, http.StatusPreconditionFailed, map[string]string{
 			"error": "Please upgrade your client to complete this request",
