@@ -1,0 +1,459 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+
+	"github.com/admitdev/admit"
+)
+
+// The scan path: it decides "exactly once".
+//
+// An admitted entry is one conditional upsert on checkin_state, keyed by
+// (ticket_id, list_id):
+//
+//	INSERT ... ON CONFLICT (ticket_id, list_id) DO UPDATE SET inside, entries+1, ...
+//	WHERE entries = 0 OR <allow multiple> OR (<allow after exit> AND NOT inside)
+//	RETURNING ...
+//
+// A row returned means the entry was recorded; none means the policy refused
+// it (ListPolicy.Admits). On PostgreSQL (READ COMMITTED) the upsert takes the
+// row lock and re-evaluates its WHERE on the latest committed version, so two
+// concurrent entries cannot both pass; on SQLite every write runs on the one
+// writer connection in IMMEDIATE transactions, so they are serial anyway.
+
+const (
+	qReplay = `SELECT id FROM scans WHERE ticket_id = $1 AND list_id = $2 AND nonce = $3 AND result = 'ok' ORDER BY id LIMIT 1`
+
+	stateReturning = ` RETURNING ticket_id, list_id, inside, entries, first_at, first_device_uuid, first_device_name, last_at`
+
+	qEnter = `INSERT INTO checkin_state AS cs
+	(ticket_id, list_id, inside, entries, first_at, first_device_uuid, first_device_name, last_at)
+	VALUES ($1, $2, true, 1, $3, COALESCE((SELECT d.uuid FROM devices d WHERE d.id = $4), ''), $5, $3)
+	ON CONFLICT (ticket_id, list_id) DO UPDATE SET
+		inside = true,
+		entries = cs.entries + 1,
+		first_at = CASE WHEN cs.entries = 0 THEN excluded.first_at ELSE cs.first_at END,
+		first_device_uuid = CASE WHEN cs.entries = 0 THEN excluded.first_device_uuid ELSE cs.first_device_uuid END,
+		first_device_name = CASE WHEN cs.entries = 0 THEN excluded.first_device_name ELSE cs.first_device_name END,
+		last_at = excluded.last_at
+	WHERE cs.entries = 0 OR $6 OR ($7 AND NOT cs.inside)` + stateReturning
+
+	qForceEnter = `UPDATE checkin_state SET inside = true, entries = entries + 1, last_at = $3
+	WHERE ticket_id = $1 AND list_id = $2` + stateReturning
+
+	qExit = `INSERT INTO checkin_state AS cs (ticket_id, list_id, inside, entries) VALUES ($1, $2, false, 0)
+	ON CONFLICT (ticket_id, list_id) DO UPDATE SET inside = false` + stateReturning
+
+	qState = stateSelect + ` WHERE ticket_id = $1 AND list_id = $2`
+
+	qInsertScan = `INSERT INTO scans (ticket_id, event_id, list_id, device_id, device_name, redeemer, source,
+	type, result, nonce, device_time, server_time, forced)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`
+)
+
+// scanQueries are prepared on the SQLite writer at Open: the group commit
+// runs them inside its transactions, where nothing can be prepared.
+var scanQueries = []string{qReplay, qEnter, qForceEnter, qExit, qState, qInsertScan, qHit, qPurgeHits,
+	"SAVEPOINT w", "RELEASE w", "ROLLBACK TO w"}
+
+// Scan records a scan; see admit.Store. On SQLite the call is queued to the
+// group-commit writer and answered after its batch is committed.
+func (s *Store) Scan(ctx context.Context, a *admit.ScanAttempt) (*admit.ScanOutcome, error) {
+	if a.Admit && (a.Scan.TicketID == 0 || a.Scan.ListID == 0) {
+		return nil, admit.Errorf(admit.EInvalid, "an admitted scan needs a ticket and a list")
+	}
+	att := *a // the caller may give up and reuse a while the writer runs it
+	v, err := s.groupWrite(ctx, "scan", func(ctx context.Context, x dbx) (any, error) {
+		return s.scanTx(ctx, x, &att)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*admit.ScanOutcome), nil
+}
+
+// writeReq is a small write for the group commit.
+type writeReq struct {
+	ctx  context.Context
+	what string
+	fn   func(ctx context.Context, x dbx) (any, error)
+	resp chan writeResp // buffered: the writer never waits for a caller
+}
+
+type writeResp struct {
+	v   any
+	err error
+}
+
+// groupWrite runs fn in a write transaction and returns its result once the
+// transaction is durable. On SQLite fn is queued to the group-commit writer,
+// which runs it in a batch under a savepoint of its own; fn must not keep
+// state between calls, and it is not retried. On PostgreSQL fn runs in a
+// transaction of its own.
+func (s *Store) groupWrite(ctx context.Context, what string, fn func(ctx context.Context, x dbx) (any, error)) (any, error) {
+	if !s.sqlite {
+		var v any
+		err := s.inTx(ctx, what, func(x dbx) error {
+			var err error
+			v, err = fn(ctx, x)
+			return err
+		})
+		return v, err
+	}
+	req := &writeReq{ctx: ctx, what: what, fn: fn, resp: make(chan writeResp, 1)}
+	s.writeMu.RLock()
+	if s.writeClosed {
+		s.writeMu.RUnlock()
+		return nil, admit.Errorf(admit.EInternal, "store closed")
+	}
+	select {
+	case s.writeCh <- req:
+		s.writeMu.RUnlock()
+	case <-ctx.Done():
+		s.writeMu.RUnlock()
+		return nil, admit.WrapInternal(ctx.Err(), what+": not queued")
+	}
+	select {
+	case r := <-req.resp:
+		return r.v, r.err
+	case <-ctx.Done():
+		// The batch goes on without us: the write may still be recorded
+		// (a scan retried with the same nonce is answered as a replay).
+		return nil, admit.WrapInternal(ctx.Err(), what+": abandoned")
+	}
+}
+
+// groupWriter is the SQLite group commit: it takes every write waiting (up
+// to maxBatch), runs them in order in one transaction and answers them after
+// the commit: one fsync for the lot. It returns when writeCh is closed and
+// drained.
+func (s *Store) groupWriter() {
+	defer close(s.writeDone)
+	batch := make([]*writeReq, 0, maxBatch)
+	for req := range s.writeCh {
+		batch = append(batch[:0], req)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r, ok := <-s.writeCh:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		s.runBatch(batch)
+		clear(batch)
+	}
+}
+
+func (s *Store) runBatch(batch []*writeReq) {
+	// Callers' contexts do not reach the transaction: a caller who gives up
+	// must not abort the others' writes.
+	ctx := context.Background()
+	live := make([]*writeReq, 0, len(batch))
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.resp <- writeResp{err: admit.WrapInternal(err, r.what+": abandoned")}
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	resps := make([]writeResp, len(live))
+	err := func() error {
+		tx, err := s.wdb.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		x := dbx{s: s, db: s.wdb, tx: tx}
+		if len(live) == 1 {
+			v, err := live[0].fn(ctx, x)
+			if err != nil {
+				tx.Rollback()
+				resps[0].err = s.dbErr(err, live[0].what)
+				return nil
+			}
+			resps[0].v = v
+			return tx.Commit()
+		}
+		for i, r := range live {
+			// A savepoint each: one failure undoes only its own writes.
+			if _, err := x.exec(ctx, "SAVEPOINT w"); err != nil {
+				tx.Rollback()
+				return err
+			}
+			v, err := r.fn(ctx, x)
+			if err != nil {
+				resps[i].err = s.dbErr(err, r.what)
+				if _, err := x.exec(ctx, "ROLLBACK TO w"); err != nil {
+					tx.Rollback()
+					return err
+				}
+			} else {
+				resps[i].v = v
+			}
+			if _, err := x.exec(ctx, "RELEASE w"); err != nil {
+				tx.Rollback()
+				return err
+			}
+		}
+		return tx.Commit()
+	}()
+	if err != nil {
+		// Nothing of the batch is durable: every write of it fails.
+		err = s.dbErr(err, "write")
+		s.log.Error("sqlstore: group commit failed", "writes", len(live), "err", err)
+		for i := range resps {
+			resps[i] = writeResp{err: err}
+		}
+	}
+	for i, r := range live {
+		r.resp <- resps[i]
+	}
+}
+
+// scanTx records one attempt in the transaction x.
+func (s *Store) scanTx(ctx context.Context, x dbx, a *admit.ScanAttempt) (*admit.ScanOutcome, error) {
+	sc := a.Scan
+	if sc.ServerTime.IsZero() {
+		sc.ServerTime = now()
+	}
+	if sc.Type == "" {
+		sc.Type = admit.ScanEntry
+	}
+	at := sc.ServerTime
+	if sc.DeviceTime != nil {
+		at = *sc.DeviceTime
+	}
+	out := &admit.ScanOutcome{Result: sc.Result, Forced: sc.Forced}
+	known := sc.TicketID != 0 && sc.ListID != 0
+	if !a.Admit {
+		id, err := s.insertScan(ctx, x, &sc)
+		if err != nil {
+			return nil, err
+		}
+		out.ScanID = id
+		if known {
+			if out.State, err = s.stateIn(ctx, x, sc.TicketID, sc.ListID); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+
+	// A nonce already recorded as a success: answer it again, write nothing.
+	replay := func() (bool, error) {
+		if sc.Nonce == "" {
+			return false, nil
+		}
+		var id int64
+		err := x.row(ctx, qReplay, sc.TicketID, sc.ListID, sc.Nonce).Scan(&id)
+		if err == sql.ErrNoRows {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		out.Result, out.Replayed, out.Forced, out.ScanID = admit.ReasonOK, true, false, id
+		out.State, err = s.stateIn(ctx, x, sc.TicketID, sc.ListID)
+		return true, err
+	}
+	if ok, err := replay(); ok || err != nil {
+		return out, err
+	}
+
+	var st *admit.CheckinState
+	var err error
+	if sc.Type == admit.ScanExit {
+		st, err = scanState(x.row(ctx, qExit, sc.TicketID, sc.ListID))
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		st, err = s.optState(x.row(ctx, qEnter, sc.TicketID, sc.ListID, s.ts(at), nid(sc.DeviceID), sc.DeviceName,
+			a.Policy.AllowMultipleEntries, a.Policy.AllowEntryAfterExit))
+		if err != nil {
+			return nil, err
+		}
+		if st == nil && a.Force {
+			if st, err = s.optState(x.row(ctx, qForceEnter, sc.TicketID, sc.ListID, s.ts(at))); err != nil {
+				return nil, err
+			}
+			out.Forced = st != nil
+		}
+		if st == nil {
+			// Refused. If a concurrent scan with our nonce won, we are its replay.
+			if ok, err := replay(); ok || err != nil {
+				return out, err
+			}
+			if st, err = s.stateIn(ctx, x, sc.TicketID, sc.ListID); err != nil {
+				return nil, err
+			}
+			out.Result, out.Forced = admit.ReasonAlreadyRedeemed, false
+		}
+	}
+	if out.Result != admit.ReasonAlreadyRedeemed {
+		out.Result = admit.ReasonOK
+	}
+	sc.Result, sc.Forced = out.Result, out.Forced
+	if out.ScanID, err = s.insertScan(ctx, x, &sc); err != nil {
+		return nil, err
+	}
+	out.State = st
+	return out, nil
+}
+
+// optState scans a state row; no row is nil.
+func (s *Store) optState(r *sql.Row) (*admit.CheckinState, error) {
+	st, err := scanState(r)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	return st, err
+}
+
+func (s *Store) stateIn(ctx context.Context, x dbx, ticketID, listID int64) (*admit.CheckinState, error) {
+	return s.optState(x.row(ctx, qState, ticketID, listID))
+}
+
+func (s *Store) insertScan(ctx context.Context, x dbx, sc *admit.Scan) (int64, error) {
+	var id int64
+	err := x.row(ctx, qInsertScan, nid(sc.TicketID), nid(sc.EventID), nid(sc.ListID), nid(sc.DeviceID),
+		sc.DeviceName, sc.Redeemer, sc.Source, string(sc.Type), string(sc.Result), nstr(sc.Nonce),
+		s.tsp(sc.DeviceTime), s.ts(sc.ServerTime), sc.Forced).Scan(&id)
+	return id, err
+}
+
+// ---------------------------------------------------------------------------
+// The scan log.
+
+const scanCols = `sc.id, sc.ticket_id, sc.event_id, sc.list_id, sc.device_id, sc.device_name, sc.redeemer,
+	sc.source, sc.type, sc.result, sc.nonce, sc.device_time, sc.server_time, sc.forced`
+
+func (s *Store) Scans(ctx context.Context, f admit.ScanFilter) ([]*admit.Scan, int, error) {
+	var conds []string
+	var args []any
+	add := func(c string, v any) {
+		args = append(args, v)
+		conds = append(conds, c+" $"+strconv.Itoa(len(args)))
+	}
+	if f.EventID != 0 {
+		add("sc.event_id =", f.EventID)
+	}
+	if f.ListID != 0 {
+		add("sc.list_id =", f.ListID)
+	}
+	if f.TicketID != 0 {
+		add("sc.ticket_id =", f.TicketID)
+	}
+	if f.Result != "" {
+		add("sc.result =", string(f.Result))
+	}
+	if f.Type != "" {
+		add("sc.type =", string(f.Type))
+	}
+	if f.Redeemer != "" {
+		add("sc.redeemer =", f.Redeemer)
+	}
+	if f.DeviceName != "" {
+		add("sc.device_name =", f.DeviceName)
+	}
+	if f.HolderNumber != "" {
+		add("t.holder_number =", f.HolderNumber)
+	}
+	if f.SectionIDs != nil {
+		if len(f.SectionIDs) == 0 {
+			conds = append(conds, "1 = 0")
+		} else {
+			var c string
+			c, args = inIDs("t.section_id", f.SectionIDs, args)
+			conds = append(conds, c)
+		}
+	}
+	from := ` FROM scans sc LEFT JOIN tickets t ON t.id = sc.ticket_id`
+	where := ""
+	if len(conds) > 0 {
+		where = " WHERE " + strings.Join(conds, " AND ")
+	}
+	x := s.reader()
+	rows, err := x.query(ctx, `SELECT `+scanCols+from+where+` ORDER BY sc.id`+limitClause(f.Limit, f.Offset), args...)
+	if err != nil {
+		return nil, 0, s.dbErr(err, "scans")
+	}
+	var out []*admit.Scan
+	for rows.Next() {
+		var sc admit.Scan
+		var typ, res string
+		if err := rows.Scan(&sc.ID, zid{&sc.TicketID}, zid{&sc.EventID}, zid{&sc.ListID}, zid{&sc.DeviceID},
+			&sc.DeviceName, &sc.Redeemer, &sc.Source, &typ, &res, zstr{&sc.Nonce}, tmp{&sc.DeviceTime},
+			tm{&sc.ServerTime}, &sc.Forced); err != nil {
+			rows.Close()
+			return nil, 0, s.dbErr(err, "scans")
+		}
+		sc.Type, sc.Result = admit.ScanType(typ), admit.Reason(res)
+		out = append(out, &sc)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, s.dbErr(err, "scans")
+	}
+	total := len(out)
+	if f.Limit > 0 || f.Offset > 0 {
+		if err := x.row(ctx, `SELECT COUNT(*)`+from+where, args...).Scan(&total); err != nil {
+			return nil, 0, s.dbErr(err, "scans")
+		}
+	}
+	// The tickets, with their related fields.
+	var ids []int64
+	seen := map[int64]bool{}
+	for _, sc := range out {
+		if sc.TicketID != 0 && !seen[sc.TicketID] {
+			seen[sc.TicketID] = true
+			ids = append(ids, sc.TicketID)
+		}
+	}
+	tickets, err := s.ticketsByID(ctx, x, ids)
+	if err != nil {
+		return nil, 0, s.dbErr(err, "scans")
+	}
+	for _, sc := range out {
+		sc.Ticket = tickets[sc.TicketID]
+	}
+	return out, total, nil
+}
+
+// ticketsByID loads tickets by id, in chunks.
+func (s *Store) ticketsByID(ctx context.Context, x dbx, ids []int64) (map[int64]*admit.Ticket, error) {
+	out := make(map[int64]*admit.Ticket, len(ids))
+	const chunk = 500
+	for len(ids) > 0 {
+		n := min(chunk, len(ids))
+		cond, args := inIDs("t.id", ids[:n], nil)
+		ids = ids[n:]
+		rows, err := x.query(ctx, ticketSelect+` WHERE `+cond, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			t, err := scanTicket(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[t.ID] = t
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

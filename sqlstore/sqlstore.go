@@ -1,0 +1,628 @@
+// Package sqlstore implements admit.Store on SQLite (modernc.org/sqlite, pure
+// Go) and PostgreSQL (pgx v5) with one SQL code base.
+//
+// SQL is written once with $1..$N placeholders; on SQLite each query text is
+// rewritten once to ?1..?N (cached). The few differences between the engines
+// are the schema's column types (one migrations directory per engine, same
+// shape), how a time is bound (unix microseconds on SQLite, timestamptz on
+// PostgreSQL) and how writes are scheduled:
+//
+//   - SQLite runs in WAL mode with synchronous=FULL. Writes go through ONE
+//     writer connection (BEGIN IMMEDIATE), reads through a pool of read-only
+//     connections. Scans are group-committed: a writer goroutine takes every
+//     scan waiting, runs them in order in one transaction (a savepoint each)
+//     and answers them after the commit, so one fsync covers many scans.
+//   - PostgreSQL uses a pgxpool; each Scan is one READ COMMITTED transaction
+//     whose conditional upsert's row lock serialises concurrent check-ins.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/admitdev/admit"
+)
+
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
+var migrations embed.FS
+
+// Store is an admit.Store on SQLite or PostgreSQL.
+type Store struct {
+	sqlite bool
+	log    *slog.Logger
+
+	// wdb takes every write; rdb every read outside a write transaction. On
+	// SQLite wdb is a single connection and rdb a read-only pool; on
+	// PostgreSQL both are the same pool.
+	wdb, rdb *sql.DB
+	pool     *pgxpool.Pool // PostgreSQL only
+
+	rebound sync.Map // query text → SQLite text with ?N placeholders
+
+	stmtMu sync.Mutex
+	stmts  map[stmtKey]*sql.Stmt // SQLite prepared statements, per *sql.DB
+
+	// Group commit of small writes: scans, rate-limit hits (SQLite).
+	writeMu     sync.RWMutex // guards writeClosed against sends on writeCh
+	writeClosed bool
+	writeCh     chan *writeReq
+	writeDone   chan struct{}
+
+	hits      atomic.Int64 // Hit calls, to purge old windows now and then
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ admit.Store = (*Store)(nil)
+
+type stmtKey struct {
+	db    *sql.DB
+	query string
+}
+
+// maxBatch is the most writes one group commit takes.
+const maxBatch = 256
+
+// Open opens the store named by dsn and applies the migrations: a dsn that
+// starts with postgres:// or postgresql:// is a PostgreSQL connection string,
+// anything else the path of a SQLite database file (created if missing).
+// A nil logger discards.
+func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{log: logger, stmts: map[stmtKey]*sql.Stmt{}}
+	var err error
+	if IsPostgres(dsn) {
+		err = s.openPostgres(ctx, dsn)
+	} else {
+		err = s.openSQLite(ctx, dsn)
+	}
+	if err != nil {
+		s.closeDBs()
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.closeDBs()
+		return nil, err
+	}
+	if s.sqlite {
+		for _, q := range scanQueries {
+			s.stmt(ctx, s.wdb, q, true)
+		}
+		s.writeCh = make(chan *writeReq, 4*maxBatch)
+		s.writeDone = make(chan struct{})
+		go s.groupWriter()
+	}
+	return s, nil
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL database rather than a
+// SQLite file.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// SQLiteDSN returns the modernc.org/sqlite DSNs Open uses for a database
+// file: the writer's and the readers'. Both set WAL, synchronous=FULL,
+// foreign keys and a busy timeout; the writer begins IMMEDIATE transactions
+// and the readers are query-only.
+func SQLiteDSN(path string) (writer, reader string) {
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	common := path + sep + "_pragma=busy_timeout(10000)" +
+		"&_pragma=journal_mode(WAL)" +
+		"&_pragma=synchronous(FULL)" +
+		"&_pragma=foreign_keys(1)"
+	writer = common + "&_pragma=cache_size(-65536)&_txlock=immediate"
+	reader = common + "&_pragma=cache_size(-16384)&_query_only=1"
+	return writer, reader
+}
+
+func (s *Store) openSQLite(ctx context.Context, path string) error {
+	if path == "" || path == ":memory:" || strings.Contains(path, "mode=memory") {
+		return admit.Errorf(admit.EInvalid, "sqlstore: an in-memory SQLite database cannot be shared by the writer and the readers; give a file path")
+	}
+	s.sqlite = true
+	wdsn, rdsn := SQLiteDSN(path)
+	var err error
+	if s.wdb, err = sql.Open("sqlite", wdsn); err != nil {
+		return admit.WrapInternal(err, "open sqlite")
+	}
+	s.wdb.SetMaxOpenConns(1)
+	s.wdb.SetMaxIdleConns(1)
+	s.wdb.SetConnMaxLifetime(0)
+	s.wdb.SetConnMaxIdleTime(0)
+	// The writer connects first: it switches a new file to WAL.
+	if err := s.wdb.PingContext(ctx); err != nil {
+		return admit.WrapInternal(err, "open sqlite")
+	}
+	if s.rdb, err = sql.Open("sqlite", rdsn); err != nil {
+		return admit.WrapInternal(err, "open sqlite")
+	}
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	s.rdb.SetMaxOpenConns(n)
+	s.rdb.SetMaxIdleConns(n)
+	s.rdb.SetConnMaxLifetime(0)
+	s.rdb.SetConnMaxIdleTime(0)
+	return nil
+}
+
+func (s *Store) openPostgres(ctx context.Context, dsn string) error {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return admit.Errorf(admit.EInvalid, "sqlstore: bad PostgreSQL connection string")
+	}
+	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		return admit.WrapInternal(err, "connect to postgres")
+	}
+	s.wdb = stdlib.OpenDBFromPool(s.pool)
+	s.rdb = s.wdb
+	if err := s.wdb.PingContext(ctx); err != nil {
+		return admit.WrapInternal(err, "connect to postgres")
+	}
+	return nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	dir, dialect := "migrations/postgres", goose.DialectPostgres
+	var opts []goose.ProviderOption
+	if s.sqlite {
+		dir, dialect = "migrations/sqlite", goose.DialectSQLite3
+	} else {
+		// Several nodes may start at once: one migrates, the others wait on
+		// a session-level advisory lock.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 600))
+		if err != nil {
+			return admit.WrapInternal(err, "migration lock")
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return admit.WrapInternal(err, "migrations")
+	}
+	opts = append(opts, goose.WithSlog(s.log), goose.WithDisableGlobalRegistry(true))
+	p, err := goose.NewProvider(dialect, s.wdb, fsys, opts...)
+	if err != nil {
+		return admit.WrapInternal(err, "migrations")
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return admit.WrapInternal(err, "apply migrations")
+	}
+	for _, r := range res {
+		s.log.Info("sqlstore: migration applied", "version", r.Source.Version, "path", r.Source.Path, "duration", r.Duration)
+	}
+	return nil
+}
+
+// Close drains the queued scans, stops the writer and closes the databases.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		if s.writeCh != nil {
+			s.writeMu.Lock()
+			s.writeClosed = true
+			close(s.writeCh)
+			s.writeMu.Unlock()
+			<-s.writeDone
+		}
+		s.closeErr = s.closeDBs()
+	})
+	return s.closeErr
+}
+
+func (s *Store) closeDBs() error {
+	s.stmtMu.Lock()
+	for k, st := range s.stmts {
+		st.Close()
+		delete(s.stmts, k)
+	}
+	s.stmtMu.Unlock()
+	var errs []error
+	if s.rdb != nil && s.rdb != s.wdb {
+		errs = append(errs, s.rdb.Close())
+	}
+	if s.wdb != nil {
+		errs = append(errs, s.wdb.Close())
+	}
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return admit.WrapInternal(err, "close database")
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------------------
+// Running queries: one SQL text for both engines.
+
+// rebind returns q with $N placeholders rewritten for the engine.
+func (s *Store) rebind(q string) string {
+	if !s.sqlite {
+		return q
+	}
+	if r, ok := s.rebound.Load(q); ok {
+		return r.(string)
+	}
+	r := rebindSQLite(q)
+	s.rebound.Store(q, r)
+	return r
+}
+
+// rebindSQLite turns $N into ?N outside string literals and quoted names.
+func rebindSQLite(q string) string {
+	var b strings.Builder
+	b.Grow(len(q))
+	var quote byte
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '$' && i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9':
+			c = '?'
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// maxStmts bounds the prepared statement cache; queries built from filters
+// beyond it run unprepared.
+const maxStmts = 1000
+
+// stmt returns a statement prepared on db for q (SQLite), or nil. It
+// prepares one only when prepare is set: never inside a transaction of the
+// single-connection writer, whose connection the transaction holds.
+func (s *Store) stmt(ctx context.Context, db *sql.DB, q string, prepare bool) *sql.Stmt {
+	if !s.sqlite {
+		// pgx caches prepared statements per connection itself.
+		return nil
+	}
+	k := stmtKey{db, q}
+	s.stmtMu.Lock()
+	st := s.stmts[k]
+	full := len(s.stmts) >= maxStmts
+	s.stmtMu.Unlock()
+	if st != nil || full || !prepare {
+		return st
+	}
+	st, err := db.PrepareContext(ctx, s.rebind(q))
+	if err != nil {
+		return nil // the unprepared run reports the error
+	}
+	s.stmtMu.Lock()
+	if old := s.stmts[k]; old != nil {
+		st.Close()
+		st = old
+	} else {
+		s.stmts[k] = st
+	}
+	s.stmtMu.Unlock()
+	return st
+}
+
+// dbx runs queries on a *sql.DB or on a transaction of it.
+type dbx struct {
+	s  *Store
+	db *sql.DB
+	tx *sql.Tx
+}
+
+func (s *Store) reader() dbx { return dbx{s: s, db: s.rdb} }
+func (s *Store) writer() dbx { return dbx{s: s, db: s.wdb} }
+
+func (x dbx) prepared(ctx context.Context, q string) *sql.Stmt {
+	st := x.s.stmt(ctx, x.db, q, x.tx == nil)
+	if st != nil && x.tx != nil {
+		st = x.tx.StmtContext(ctx, st)
+	}
+	return st
+}
+
+func (x dbx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := x.prepared(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	if x.tx != nil {
+		return x.tx.ExecContext(ctx, x.s.rebind(q), args...)
+	}
+	return x.db.ExecContext(ctx, x.s.rebind(q), args...)
+}
+
+func (x dbx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := x.prepared(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	if x.tx != nil {
+		return x.tx.QueryContext(ctx, x.s.rebind(q), args...)
+	}
+	return x.db.QueryContext(ctx, x.s.rebind(q), args...)
+}
+
+func (x dbx) row(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := x.prepared(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	if x.tx != nil {
+		return x.tx.QueryRowContext(ctx, x.s.rebind(q), args...)
+	}
+	return x.db.QueryRowContext(ctx, x.s.rebind(q), args...)
+}
+
+// inTx runs fn in a write transaction and commits it if fn succeeds. On
+// PostgreSQL a serialization failure or deadlock is retried.
+func (s *Store) inTx(ctx context.Context, what string, fn func(x dbx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := s.tryTx(ctx, what, fn)
+		if err != nil && attempt < 4 && s.retryable(err) {
+			continue
+		}
+		return err
+	}
+}
+
+func (s *Store) tryTx(ctx context.Context, what string, fn func(x dbx) error) error {
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return s.dbErr(err, what)
+	}
+	if err := fn(dbx{s: s, db: s.wdb, tx: tx}); err != nil {
+		tx.Rollback()
+		return s.dbErr(err, what)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.dbErr(err, what)
+	}
+	return nil
+}
+
+func (s *Store) retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+// ---------------------------------------------------------------------------
+// Errors.
+
+// errKind classifies a driver error.
+type errKind int
+
+const (
+	errOther errKind = iota
+	errUnique
+	errForeignKey
+)
+
+func classify(err error) errKind {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return errUnique
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return errForeignKey
+		}
+		return errOther
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505":
+			return errUnique
+		case "23503":
+			return errForeignKey
+		}
+	}
+	return errOther
+}
+
+// dbErr translates a driver error at the boundary: no rows → ENotFound,
+// unique violation → EConflict, a reference to a missing row → EInvalid,
+// anything else → EInternal. what names the thing, for the message.
+func (s *Store) dbErr(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var ae *admit.Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return admit.Errorf(admit.ENotFound, "%s not found", what)
+	}
+	switch classify(err) {
+	case errUnique:
+		return &admit.Error{Code: admit.EConflict, Message: what + ": already exists", Err: err}
+	case errForeignKey:
+		return &admit.Error{Code: admit.EInvalid, Message: what + ": refers to something that does not exist", Err: err}
+	}
+	return admit.WrapInternal(err, what+": database error")
+}
+
+// ---------------------------------------------------------------------------
+// Values in and out.
+
+// ts binds a time: unix microseconds on SQLite, a UTC time on PostgreSQL.
+func (s *Store) ts(t time.Time) any {
+	t = t.UTC().Truncate(time.Microsecond)
+	if s.sqlite {
+		return t.UnixMicro()
+	}
+	return t
+}
+
+// tsz binds a time, NULL for the zero time.
+func (s *Store) tsz(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return s.ts(t)
+}
+
+// tsp binds an optional time.
+func (s *Store) tsp(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return s.ts(*t)
+}
+
+// nid binds an optional reference: NULL for 0.
+func nid(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// nstr binds an optional string: NULL for "".
+func nstr(v string) any {
+	if v == "" {
+		return nil
+	}
+	return v
+}
+
+// now is the current time as stored.
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// tm scans a time column (unix microseconds or timestamptz); NULL is the
+// zero time.
+type tm struct{ t *time.Time }
+
+func (d tm) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		*d.t = time.Time{}
+	case int64:
+		*d.t = time.UnixMicro(x).UTC()
+	case time.Time:
+		*d.t = x.UTC()
+	default:
+		return fmt.Errorf("sqlstore: cannot scan %T into a time", v)
+	}
+	return nil
+}
+
+// tmp scans an optional time column into a *time.Time (nil for NULL).
+type tmp struct{ t **time.Time }
+
+func (d tmp) Scan(v any) error {
+	if v == nil {
+		*d.t = nil
+		return nil
+	}
+	var t time.Time
+	if err := (tm{&t}).Scan(v); err != nil {
+		return err
+	}
+	*d.t = &t
+	return nil
+}
+
+// zid scans an optional reference; NULL is 0.
+type zid struct{ p *int64 }
+
+func (d zid) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		*d.p = 0
+	case int64:
+		*d.p = x
+	case int32:
+		*d.p = int64(x)
+	default:
+		return fmt.Errorf("sqlstore: cannot scan %T into an id", v)
+	}
+	return nil
+}
+
+// zstr scans an optional text; NULL is "".
+type zstr struct{ p *string }
+
+func (d zstr) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		*d.p = ""
+	case string:
+		*d.p = x
+	case []byte:
+		*d.p = string(x)
+	default:
+		return fmt.Errorf("sqlstore: cannot scan %T into a string", v)
+	}
+	return nil
+}
+
+// placeholders returns "$from, $from+1, ..." for n values.
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(from + i))
+	}
+	return b.String()
+}
+
+// inIDs appends "col IN ($n, ...)" for ids to where and their values to args.
+func inIDs(col string, ids []int64, args []any) (string, []any) {
+	ph := placeholders(len(args)+1, len(ids))
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return col + " IN (" + ph + ")", args
+}
+
+// likeEscape escapes the LIKE wildcards of a user's text (ESCAPE '\').
+func likeEscape(v string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(v)
+}
+
+// scanIDs reads a one-column list of ids.
+func scanIDs(rows *sql.Rows, err error) ([]int64, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}

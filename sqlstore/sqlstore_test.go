@@ -1,0 +1,164 @@
+package sqlstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/admitdev/admit"
+	"github.com/admitdev/admit/sqlstore"
+	"github.com/admitdev/admit/sqlstore/storetest"
+)
+
+func TestSQLite(t *testing.T) {
+	storetest.Run(t, openSQLite)
+}
+
+func openSQLite(t *testing.T) admit.Store {
+	t.Helper()
+	st, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "admit.db"), nil)
+	if err != nil {
+		t.Fatalf("open sqlite: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return st
+}
+
+func TestPostgres(t *testing.T) {
+	storetest.Run(t, postgresOpener(t))
+}
+
+// postgresServer returns the DSN of the test server, or skips the test
+// when it cannot be reached (fails instead with ADMIT_REQUIRE_POSTGRES=1).
+func postgresServer(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv("ADMIT_TEST_POSTGRES")
+	if dsn == "" {
+		dsn = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err == nil {
+		err = conn.Ping(ctx)
+		conn.Close(ctx)
+	}
+	if err != nil {
+		if os.Getenv("ADMIT_REQUIRE_POSTGRES") == "1" {
+			t.Fatalf("PostgreSQL required (ADMIT_REQUIRE_POSTGRES=1) but unreachable: %v", err)
+		}
+		t.Skipf("PostgreSQL unreachable at %s: %v", redact(dsn), err)
+	}
+	return dsn
+}
+
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(unparsable DSN)"
+	}
+	return u.Redacted()
+}
+
+// postgresOpener creates one database for the suite (migrated by the first
+// Open) and returns an open function that empties it for each subtest: DDL
+// is slow on PostgreSQL, DELETE of a few rows is not.
+func postgresOpener(t *testing.T) func(t *testing.T) admit.Store {
+	server := postgresServer(t)
+	dsn := createDatabase(t, server)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	first := true
+	return func(t *testing.T) admit.Store {
+		t.Helper()
+		if !first {
+			if err := emptyTables(db); err != nil {
+				t.Fatalf("empty tables: %v", err)
+			}
+		}
+		first = false
+		st, err := sqlstore.Open(context.Background(), dsn, nil)
+		if err != nil {
+			t.Fatalf("open postgres: %v", err)
+		}
+		t.Cleanup(func() {
+			if err := st.Close(); err != nil {
+				t.Errorf("close: %v", err)
+			}
+		})
+		return st
+	}
+}
+
+// tables lists every table of the schema, children before parents.
+var tables = []string{"rate_hits", "api_keys", "token_sections", "admission_tokens", "scans", "checkin_state",
+	"devices", "list_sections", "list_products", "checkin_lists", "tickets", "orders", "variations", "products",
+	"sections", "subevents", "events", "organizers"}
+
+func emptyTables(db *sql.DB) error {
+	ctx := context.Background()
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'goose_db_version'`).Scan(&n); err != nil {
+		return err
+	}
+	if n != len(tables) {
+		return fmt.Errorf("the schema has %d tables, the test knows %d: update tables", n, len(tables))
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, table := range tables {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// createDatabase creates admit_test_<random> on the server and returns its
+// DSN; the database is dropped (WITH (FORCE)) when the test ends.
+func createDatabase(t *testing.T, server string) string {
+	t.Helper()
+	var b [6]byte
+	rand.Read(b[:])
+	name := "admit_test_" + hex.EncodeToString(b[:])
+	admin, err := sql.Open("pgx", server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close()
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		defer admin.Close()
+		if _, err := admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}

@@ -1,0 +1,444 @@
+package storetest
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/admitdev/admit"
+)
+
+// attempt is an admitted scan of tk on l at t0.
+func attempt(tk *admit.Ticket, l *admit.CheckinList, p admit.ListPolicy, typ admit.ScanType, nonce string) *admit.ScanAttempt {
+	return &admit.ScanAttempt{
+		Scan: admit.Scan{TicketID: tk.ID, EventID: tk.EventID, ListID: l.ID, DeviceName: "gate 1", Redeemer: "staff",
+			Source: "tibillet", Type: typ, Result: admit.ReasonOK, Nonce: nonce, ServerTime: t0},
+		Admit:  true,
+		Policy: p,
+	}
+}
+
+func scan(t *testing.T, st admit.Store, a *admit.ScanAttempt) *admit.ScanOutcome {
+	t.Helper()
+	out, err := st.Scan(ctx, a)
+	if err != nil {
+		t.Fatalf("scan: %v", err)
+	}
+	return out
+}
+
+// expect checks an outcome's result and state (inside, entries).
+func expect(t *testing.T, step string, out *admit.ScanOutcome, result admit.Reason, inside bool, entries int) {
+	t.Helper()
+	if out.Result != result {
+		t.Errorf("%s: result %q, want %q", step, out.Result, result)
+	}
+	if out.State == nil {
+		t.Errorf("%s: no state", step)
+		return
+	}
+	if out.State.Inside != inside || out.State.Entries != entries {
+		t.Errorf("%s: state inside=%v entries=%d, want inside=%v entries=%d", step, out.State.Inside, out.State.Entries, inside, entries)
+	}
+	if out.ScanID == 0 {
+		t.Errorf("%s: no scan id", step)
+	}
+}
+
+func testScanSingleEntry(t *testing.T, st admit.Store) {
+	res, l := setup(t, st)
+	tk := res.Tickets[tAlice]
+	p := admit.ListPolicy{}
+	out := scan(t, st, attempt(tk, l, p, admit.ScanEntry, ""))
+	expect(t, "first entry", out, admit.ReasonOK, true, 1)
+	if out.Forced || out.Replayed {
+		t.Errorf("first entry %+v", out)
+	}
+	if s := out.State; s.TicketID != tk.ID || s.ListID != l.ID || !s.FirstAt.Equal(t0) || !s.LastAt.Equal(t0) || s.FirstDeviceName != "gate 1" {
+		t.Errorf("state %+v", s)
+	}
+	expect(t, "second entry", scan(t, st, attempt(tk, l, p, admit.ScanEntry, "")), admit.ReasonAlreadyRedeemed, true, 1)
+	expect(t, "exit", scan(t, st, attempt(tk, l, p, admit.ScanExit, "")), admit.ReasonOK, false, 1)
+	expect(t, "entry after exit", scan(t, st, attempt(tk, l, p, admit.ScanEntry, "")), admit.ReasonAlreadyRedeemed, false, 1)
+
+	s, err := st.CheckinState(ctx, tk.ID, l.ID)
+	must(t, err)
+	if s.Inside || s.Entries != 1 || !s.FirstAt.Equal(t0) {
+		t.Errorf("CheckinState %+v", s)
+	}
+	scans, n, err := st.Scans(ctx, admit.ScanFilter{TicketID: tk.ID})
+	must(t, err)
+	var got []string
+	for _, sc := range scans {
+		got = append(got, string(sc.Type)+":"+string(sc.Result))
+	}
+	if want := "[entry:ok entry:already_redeemed exit:ok entry:already_redeemed]"; fmt.Sprint(got) != want || n != 4 {
+		t.Errorf("scan log %v (%d), want %s", got, n, want)
+	}
+}
+
+func testScanMultipleEntries(t *testing.T, st admit.Store) {
+	res, l := setup(t, st)
+	tk := res.Tickets[tBob]
+	p := admit.ListPolicy{AllowMultipleEntries: true}
+	for i := 1; i <= 3; i++ {
+		at := t0.Add(time.Duration(i) * time.Minute)
+		a := attempt(tk, l, p, admit.ScanEntry, "")
+		a.Scan.ServerTime = at
+		out := scan(t, st, a)
+		expect(t, fmt.Sprintf("entry %d", i), out, admit.ReasonOK, true, i)
+		if !out.State.FirstAt.Equal(t0.Add(time.Minute)) || !out.State.LastAt.Equal(at) {
+			t.Errorf("entry %d: state %+v", i, out.State)
+		}
+	}
+}
+
+func testScanEntryAfterExit(t *testing.T, st admit.Store) {
+	res, l := setup(t, st)
+	p := admit.ListPolicy{AllowEntryAfterExit: true}
+	tk := res.Tickets[tAlice]
+	expect(t, "entry", scan(t, st, attempt(tk, l, p, admit.ScanEntry, "")), admit.ReasonOK, true, 1)
+	expect(t, "entry again", scan(t, st, attempt(tk, l, p, admit.ScanEntry, "")), admit.ReasonAlreadyRedeemed, true, 1)
+	expect(t, "exit", scan(t, st, attempt(tk, l, p, admit.ScanExit, "")), admit.ReasonOK, false, 1)
+	expect(t, "exit again", scan(t, st, attempt(tk, l, p, admit.ScanExit, "")), admit.ReasonOK, false, 1)
+	expect(t, "re-entry", scan(t, st, attempt(tk, l, p, admit.ScanEntry, "")), admit.ReasonOK, true, 2)
+	expect(t, "entry again", scan(t, st, attempt(tk, l, p, admit.ScanEntry, "")), admit.ReasonAlreadyRedeemed, true, 2)
+
+	// An exit before any entry makes a state with no entry; the first entry
+	// is then admitted by every policy, and is the first one.
+	dev := &admit.Device{OrganizerID: res.Organizer.ID, Name: "Scanner A"}
+	must(t, st.CreateDevice(ctx, dev, nil))
+	bob := res.Tickets[tBob]
+	expect(t, "exit first", scan(t, st, attempt(bob, l, admit.ListPolicy{}, admit.ScanExit, "")), admit.ReasonOK, false, 0)
+	a := attempt(bob, l, admit.ListPolicy{}, admit.ScanEntry, "")
+	a.Scan.DeviceID, a.Scan.DeviceName = dev.ID, dev.Name
+	dt := t0.Add(-time.Hour)
+	a.Scan.DeviceTime = &dt
+	out := scan(t, st, a)
+	expect(t, "entry after an exit without entry", out, admit.ReasonOK, true, 1)
+	if s := out.State; !s.FirstAt.Equal(dt) || !s.LastAt.Equal(dt) || s.FirstDeviceUUID != dev.UUID || s.FirstDeviceName != "Scanner A" {
+		t.Errorf("state %+v: the first entry's time is the device's, the device is the scanner", s)
+	}
+}
+
+func testScanForce(t *testing.T, st admit.Store) {
+	res, l := setup(t, st)
+	tk := res.Tickets[tAlice]
+	p := admit.ListPolicy{}
+	a := attempt(tk, l, p, admit.ScanEntry, "")
+	a.Force = true
+	out := scan(t, st, a)
+	expect(t, "forced first entry", out, admit.ReasonOK, true, 1)
+	if out.Forced {
+		t.Errorf("a first entry the policy admits is not forced")
+	}
+	out = scan(t, st, a)
+	expect(t, "forced second entry", out, admit.ReasonOK, true, 2)
+	if !out.Forced {
+		t.Errorf("second entry not marked forced")
+	}
+	expect(t, "unforced third", scan(t, st, attempt(tk, l, p, admit.ScanEntry, "")), admit.ReasonAlreadyRedeemed, true, 2)
+	scans, _, err := st.Scans(ctx, admit.ScanFilter{TicketID: tk.ID})
+	must(t, err)
+	if len(scans) != 3 || scans[0].Forced || !scans[1].Forced || scans[2].Forced {
+		t.Errorf("forced flags in the log: %v %v %v", scans[0].Forced, scans[1].Forced, scans[2].Forced)
+	}
+	// The decision forced it (unpaid): the outcome and the log say so.
+	carol := res.Tickets[tCarol]
+	a = attempt(carol, l, p, admit.ScanEntry, "")
+	a.Force, a.Scan.Forced = true, true
+	out = scan(t, st, a)
+	expect(t, "forced unpaid", out, admit.ReasonOK, true, 1)
+	if !out.Forced {
+		t.Errorf("an entry the decision forced is forced")
+	}
+	scans, _, err = st.Scans(ctx, admit.ScanFilter{TicketID: carol.ID})
+	must(t, err)
+	if len(scans) != 1 || !scans[0].Forced {
+		t.Errorf("log %+v", scans)
+	}
+}
+
+func testScanNonce(t *testing.T, st admit.Store) {
+	res, l := setup(t, st)
+	tk := res.Tickets[tAlice]
+	p := admit.ListPolicy{}
+	first := scan(t, st, attempt(tk, l, p, admit.ScanEntry, "n1"))
+	expect(t, "entry n1", first, admit.ReasonOK, true, 1)
+	again := scan(t, st, attempt(tk, l, p, admit.ScanEntry, "n1"))
+	expect(t, "replay n1", again, admit.ReasonOK, true, 1)
+	if !again.Replayed || again.ScanID != first.ScanID || first.Replayed {
+		t.Errorf("replay %+v, first %+v", again, first)
+	}
+	refused := scan(t, st, attempt(tk, l, p, admit.ScanEntry, "n2"))
+	expect(t, "entry n2", refused, admit.ReasonAlreadyRedeemed, true, 1)
+	// A refused nonce is no success: retried, it is refused again.
+	expect(t, "retry n2", scan(t, st, attempt(tk, l, p, admit.ScanEntry, "n2")), admit.ReasonAlreadyRedeemed, true, 1)
+	// Exits too.
+	ex := scan(t, st, attempt(tk, l, p, admit.ScanExit, "x1"))
+	expect(t, "exit x1", ex, admit.ReasonOK, false, 1)
+	ex2 := scan(t, st, attempt(tk, l, p, admit.ScanExit, "x1"))
+	if !ex2.Replayed || ex2.ScanID != ex.ScanID {
+		t.Errorf("exit replay %+v", ex2)
+	}
+	// The nonce of another ticket is another nonce.
+	expect(t, "bob n1", scan(t, st, attempt(res.Tickets[tBob], l, p, admit.ScanEntry, "n1")), admit.ReasonOK, true, 1)
+
+	_, n, err := st.Scans(ctx, admit.ScanFilter{TicketID: tk.ID})
+	must(t, err)
+	if n != 4 {
+		t.Errorf("%d scans logged, want 4 (replays write nothing)", n)
+	}
+	scans, _, err := st.Scans(ctx, admit.ScanFilter{TicketID: tk.ID, Limit: 1})
+	must(t, err)
+	if len(scans) != 1 || scans[0].Nonce != "n1" {
+		t.Errorf("nonce not stored: %+v", scans)
+	}
+}
+
+func testScanNotAdmitted(t *testing.T, st admit.Store) {
+	res, l := setup(t, st)
+	dan := res.Tickets[tDan]
+	dt := t0.Add(-time.Minute)
+	a := &admit.ScanAttempt{Scan: admit.Scan{TicketID: dan.ID, EventID: dan.EventID, ListID: l.ID, Type: admit.ScanEntry,
+		Result: admit.ReasonCanceled, Source: "pretixdroid", DeviceName: "gate", Nonce: "c1", DeviceTime: &dt, ServerTime: t0}}
+	out := scan(t, st, a)
+	if out.Result != admit.ReasonCanceled || out.State != nil || out.ScanID == 0 || out.Replayed {
+		t.Errorf("refused scan %+v", out)
+	}
+	// A state, when there is one, is returned unchanged.
+	alice := res.Tickets[tAlice]
+	scan(t, st, attempt(alice, l, admit.ListPolicy{}, admit.ScanEntry, ""))
+	a2 := attempt(alice, l, admit.ListPolicy{}, admit.ScanEntry, "")
+	a2.Admit, a2.Scan.Result = false, admit.ReasonInvalidTime
+	out = scan(t, st, a2)
+	if out.Result != admit.ReasonInvalidTime || out.State == nil || out.State.Entries != 1 {
+		t.Errorf("refused scan of an admitted ticket %+v", out)
+	}
+	// Unknown and unreadable codes are logged too.
+	out = scan(t, st, &admit.ScanAttempt{Scan: admit.Scan{EventID: res.Event.ID, ListID: l.ID, Type: admit.ScanEntry,
+		Result: admit.ReasonUnknown, ServerTime: t0}})
+	if out.Result != admit.ReasonUnknown || out.State != nil || out.ScanID == 0 {
+		t.Errorf("unknown ticket %+v", out)
+	}
+	out = scan(t, st, &admit.ScanAttempt{Scan: admit.Scan{Type: admit.ScanEntry, Result: admit.ReasonBadSignature}})
+	if out.Result != admit.ReasonBadSignature || out.State != nil {
+		t.Errorf("unreadable %+v", out)
+	}
+	// Admitting needs a ticket and a list.
+	_, err := st.Scan(ctx, &admit.ScanAttempt{Scan: admit.Scan{ListID: l.ID, Type: admit.ScanEntry, Result: admit.ReasonOK}, Admit: true})
+	wantCode(t, err, admit.EInvalid)
+
+	scans, n, err := st.Scans(ctx, admit.ScanFilter{})
+	must(t, err)
+	if n != 5 || len(scans) != 5 {
+		t.Fatalf("%d scans logged, want 5", n)
+	}
+	s := scans[0]
+	if s.TicketID != dan.ID || s.EventID != dan.EventID || s.ListID != l.ID || s.Result != admit.ReasonCanceled || s.Source != "pretixdroid" ||
+		s.DeviceName != "gate" || s.Nonce != "c1" || s.DeviceTime == nil || !s.DeviceTime.Equal(dt) || !s.ServerTime.Equal(t0) ||
+		s.Type != admit.ScanEntry || s.Forced || s.Ticket == nil {
+		t.Errorf("logged scan %+v", s)
+	}
+	if u := scans[3]; u.TicketID != 0 || u.Ticket != nil || u.EventID != res.Event.ID || u.Result != admit.ReasonUnknown {
+		t.Errorf("unknown ticket's scan %+v", u)
+	}
+	if u := scans[4]; u.EventID != 0 || u.ListID != 0 || u.DeviceTime != nil || u.ServerTime.IsZero() {
+		t.Errorf("unreadable code's scan %+v", u)
+	}
+}
+
+// race runs n scans of tickets at once and returns their outcomes.
+func race(t *testing.T, st admit.Store, n int, mk func(i int) *admit.ScanAttempt) []*admit.ScanOutcome {
+	t.Helper()
+	outs := make([]*admit.ScanOutcome, n)
+	errs := make([]error, n)
+	var start, done sync.WaitGroup
+	start.Add(1)
+	for i := range n {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			a := mk(i)
+			start.Wait()
+			outs[i], errs[i] = st.Scan(ctx, a)
+		}()
+	}
+	start.Done()
+	done.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("scan %d: %v", i, err)
+		}
+	}
+	return outs
+}
+
+func testScanConcurrent(t *testing.T, st admit.Store) {
+	res, l := setup(t, st)
+	tk := res.Tickets[tAlice]
+	outs := race(t, st, 50, func(i int) *admit.ScanAttempt {
+		return attempt(tk, l, admit.ListPolicy{}, admit.ScanEntry, fmt.Sprintf("n%d", i))
+	})
+	ok, refused := 0, 0
+	for _, o := range outs {
+		switch o.Result {
+		case admit.ReasonOK:
+			ok++
+		case admit.ReasonAlreadyRedeemed:
+			refused++
+		}
+		if o.State == nil || o.State.Entries != 1 || o.Replayed {
+			t.Errorf("outcome %+v", o)
+		}
+	}
+	if ok != 1 || refused != 49 {
+		t.Errorf("%d ok, %d already redeemed: want exactly 1 and 49", ok, refused)
+	}
+	s, err := st.CheckinState(ctx, tk.ID, l.ID)
+	must(t, err)
+	if s.Entries != 1 {
+		t.Errorf("%d entries recorded", s.Entries)
+	}
+	_, n, err := st.Scans(ctx, admit.ScanFilter{TicketID: tk.ID, Result: admit.ReasonOK})
+	must(t, err)
+	_, all, err := st.Scans(ctx, admit.ScanFilter{TicketID: tk.ID})
+	must(t, err)
+	if n != 1 || all != 50 {
+		t.Errorf("log: %d ok of %d, want 1 of 50", n, all)
+	}
+}
+
+func testScanConcurrentNonce(t *testing.T, st admit.Store) {
+	res, l := setup(t, st)
+	tk := res.Tickets[tAlice]
+	// One scan uploaded 20 times at once: one entry, 19 replays of it.
+	outs := race(t, st, 20, func(i int) *admit.ScanAttempt {
+		return attempt(tk, l, admit.ListPolicy{}, admit.ScanEntry, "same")
+	})
+	replays := 0
+	for _, o := range outs {
+		if o.Result != admit.ReasonOK {
+			t.Errorf("outcome %+v", o)
+		}
+		if o.Replayed {
+			replays++
+		}
+	}
+	if replays != 19 {
+		t.Errorf("%d replays, want 19", replays)
+	}
+	_, n, err := st.Scans(ctx, admit.ScanFilter{TicketID: tk.ID, Result: admit.ReasonOK})
+	must(t, err)
+	if n != 1 {
+		t.Errorf("%d successful scans logged, want 1", n)
+	}
+}
+
+func testScanConcurrentMixed(t *testing.T, st admit.Store) {
+	res, l := setup(t, st)
+	tickets := []*admit.Ticket{res.Tickets[tAlice], res.Tickets[tShirt], res.Tickets[tBob], res.Tickets[tCarol]}
+	const per = 10
+	// Entries and refusals of several tickets interleaved, with a multiple-
+	// entry policy for one of them.
+	outs := race(t, st, per*len(tickets), func(i int) *admit.ScanAttempt {
+		tk := tickets[i%len(tickets)]
+		p := admit.ListPolicy{AllowMultipleEntries: tk.ID == tickets[3].ID}
+		return attempt(tk, l, p, admit.ScanEntry, "")
+	})
+	ok := map[int64]int{}
+	for i, o := range outs {
+		if o.Result == admit.ReasonOK {
+			ok[tickets[i%len(tickets)].ID]++
+		}
+	}
+	for i, tk := range tickets {
+		want := 1
+		if i == 3 {
+			want = per
+		}
+		if ok[tk.ID] != want {
+			t.Errorf("ticket %d: %d entries, want %d", i, ok[tk.ID], want)
+		}
+	}
+}
+
+func testScans(t *testing.T, st admit.Store) {
+	f := fixture(t, func(f *admit.ImportFile) {
+		f.Lists = []admit.ImportList{{Name: "Main"}, {Name: "Balcony", Sections: []string{"Balcony"}}}
+	})
+	res := importFile(t, st, f, options(t, t0))
+	lists, err := st.Lists(ctx, res.Event.ID)
+	must(t, err)
+	main, balcony := lists[0], lists[1]
+	secs, err := st.Sections(ctx, res.Event.ID)
+	must(t, err)
+	floor := secs[0]
+	dev := &admit.Device{OrganizerID: res.Organizer.ID, EventID: res.Event.ID, Name: "Scanner"}
+	must(t, st.CreateDevice(ctx, dev, nil))
+
+	alice, bob := res.Tickets[tAlice], res.Tickets[tBob]
+	mk := func(tk *admit.Ticket, l *admit.CheckinList, typ admit.ScanType, redeemer string) *admit.ScanAttempt {
+		a := attempt(tk, l, admit.ListPolicy{}, typ, "")
+		a.Scan.Redeemer, a.Scan.DeviceID, a.Scan.DeviceName = redeemer, dev.ID, dev.Name
+		return a
+	}
+	var want []int64
+	for _, a := range []*admit.ScanAttempt{
+		mk(alice, main, admit.ScanEntry, "ann"),    // ok
+		mk(alice, main, admit.ScanEntry, "ann"),    // already redeemed
+		mk(bob, main, admit.ScanEntry, "ben"),      // ok
+		mk(bob, balcony, admit.ScanEntry, "ben"),   // ok
+		mk(bob, balcony, admit.ScanExit, "ann"),    // ok
+		mk(alice, balcony, admit.ScanEntry, "ann"), // ok (the core would refuse it; the store logs it)
+	} {
+		want = append(want, scan(t, st, a).ScanID)
+	}
+	// A scan of another device name (bob is in: already redeemed).
+	a := mk(bob, main, admit.ScanEntry, "ben")
+	a.Scan.DeviceName = "Other"
+	want = append(want, scan(t, st, a).ScanID)
+
+	all, n, err := st.Scans(ctx, admit.ScanFilter{EventID: res.Event.ID})
+	must(t, err)
+	if n != 7 || fmt.Sprint(ids(all, func(s *admit.Scan) int64 { return s.ID })) != fmt.Sprint(want) {
+		t.Fatalf("all scans %v (%d), want %v", ids(all, func(s *admit.Scan) int64 { return s.ID }), n, want)
+	}
+	equalTicket(t, "scan's ticket", all[0].Ticket, alice)
+	equalTicket(t, "scan's ticket", all[2].Ticket, bob)
+	if all[0].DeviceID != dev.ID || all[0].Redeemer != "ann" || all[0].ListID != main.ID || all[0].Source != "tibillet" {
+		t.Errorf("scan %+v", all[0])
+	}
+
+	for _, c := range []struct {
+		name string
+		f    admit.ScanFilter
+		want []int // indexes in want
+		n    int
+	}{
+		{"list", admit.ScanFilter{ListID: balcony.ID}, []int{3, 4, 5}, 3},
+		{"ticket", admit.ScanFilter{TicketID: alice.ID}, []int{0, 1, 5}, 3},
+		{"result", admit.ScanFilter{EventID: res.Event.ID, Result: admit.ReasonAlreadyRedeemed}, []int{1, 6}, 2},
+		{"type", admit.ScanFilter{Type: admit.ScanExit}, []int{4}, 1},
+		{"redeemer", admit.ScanFilter{Redeemer: "ben"}, []int{2, 3, 6}, 3},
+		{"device", admit.ScanFilter{DeviceName: "Other"}, []int{6}, 1},
+		{"holder", admit.ScanFilter{HolderNumber: bob.HolderNumber}, []int{2, 3, 4, 6}, 4},
+		{"sections", admit.ScanFilter{SectionIDs: []int64{floor.ID}}, []int{0, 1, 5}, 3},
+		{"no sections", admit.ScanFilter{SectionIDs: []int64{}}, nil, 0},
+		{"combined", admit.ScanFilter{EventID: res.Event.ID, ListID: main.ID, Result: admit.ReasonOK, Redeemer: "ben"}, []int{2}, 1},
+		{"page", admit.ScanFilter{EventID: res.Event.ID, Limit: 2, Offset: 2}, []int{2, 3}, 7},
+		{"offset", admit.ScanFilter{EventID: res.Event.ID, Offset: 5}, []int{5, 6}, 7},
+		{"other event", admit.ScanFilter{EventID: res.Event.ID + 1000}, nil, 0},
+	} {
+		got, n, err := st.Scans(ctx, c.f)
+		must(t, err)
+		var w []int64
+		for _, i := range c.want {
+			w = append(w, want[i])
+		}
+		if g := ids(got, func(s *admit.Scan) int64 { return s.ID }); fmt.Sprint(g) != fmt.Sprint(w) && !(len(g) == 0 && len(w) == 0) || n != c.n {
+			t.Errorf("%s: %v (%d), want %v (%d)", c.name, g, n, w, c.n)
+		}
+	}
+}
