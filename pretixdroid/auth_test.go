@@ -12,6 +12,7 @@ import (
 // Errors come in pretix's order, as plain text: the event first (404), then
 // the key (403), on every endpoint.
 func TestAuthErrorsInPretixOrder(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	_, deviceKey := f.env.PairedDevice(t, admit.DeviceSpec{Organizer: "demoorga", Name: "Gate", Event: "democon"})
 	mgmtKey, err := f.env.Core.CreateKey(context.Background(), &admit.APIKey{Kind: admit.KeyManagement, OrganizerID: f.main.Organizer.ID})
@@ -59,6 +60,7 @@ func TestAuthErrorsInPretixOrder(t *testing.T) {
 
 // The key is read from the query only, as pretix does, also on POST.
 func TestKeyInFormBodyIsNotAccepted(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	form := url.Values{"secret": {secCurie}, "key": {f.keyMain}}
 	r := f.env.Do(t, "POST", mainBase+"redeem/", form.Encode(), "Content-Type", "application/x-www-form-urlencoded")
@@ -68,6 +70,7 @@ func TestKeyInFormBodyIsNotAccepted(t *testing.T) {
 // A key made by the CLI's core call resolves the default list, and one
 // made with ListID 0 (an older key) still works on the default list.
 func TestKeyWithoutListUsesDefaultList(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	k, err := f.env.Core.CreatePretixdroidKey(context.Background(), admit.PretixdroidKeySpec{Organizer: "demoorga", Event: "democon"})
 	if err != nil {
@@ -95,6 +98,7 @@ func TestKeyWithoutListUsesDefaultList(t *testing.T) {
 
 // Key creation refuses names that do not resolve.
 func TestCreateKeyErrors(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	cases := []struct {
 		name string
@@ -118,6 +122,7 @@ func TestCreateKeyErrors(t *testing.T) {
 
 // Bad input gets a clear 4xx, never a 500, and records nothing.
 func TestBadRedeemInput(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	form := "application/x-www-form-urlencoded"
 	q := "?key=" + url.QueryEscape(f.keyMain)

@@ -24,6 +24,7 @@ func tibilletScan(t *testing.T, f *fixture, apiKey, qr string) (bool, string) {
 // State is shared across dialects on the same list: a ticket admitted
 // through the TiBillet API is already_redeemed here, and the other way round.
 func TestCrossDialectWithTiBillet(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	_, deviceKey := f.env.PairedDevice(t, admit.DeviceSpec{Organizer: "demoorga", Name: "Gate 1", Event: "democon"})
 

@@ -64,6 +64,7 @@ func sorted(s []string) []string {
 }
 
 func TestSearch(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	redeemJSON(t, f.env, mainBase, f.keyMain, url.Values{"secret": {secCurie}})
 	cases := []struct {
@@ -128,6 +129,7 @@ func TestSearch(t *testing.T) {
 
 // At most 25 results.
 func TestSearchLimit(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	var tickets []string
 	for i := 0; i < 30; i++ {
@@ -148,6 +150,7 @@ func TestSearchLimit(t *testing.T) {
 }
 
 func TestStatus(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	for _, s := range []string{secHiggs, secShirt, secCurie} {
 		if a := redeemJSON(t, f.env, mainBase, f.keyMain, url.Values{"secret": {s}}); a.Status != "ok" {
@@ -215,6 +218,7 @@ func TestStatus(t *testing.T) {
 }
 
 func TestDownload(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	redeemJSON(t, f.env, mainBase, f.keyMain, url.Values{"secret": {secCurie}})
 	paidAdmissible := []string{secHiggs, secShirt, secWSAddon, secCurie, secExpired, secWorkshop}

@@ -13,6 +13,7 @@ import (
 // Every reason of the core reaches the wire as pretix's reason, with the
 // ticket's data wherever the ticket is known.
 func TestRedeemReasons(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	higgsQR := f.ticket(t, secHiggs).QRCode
 	curieQR := f.ticket(t, secCurie).QRCode
@@ -107,6 +108,7 @@ func TestRedeemReasons(t *testing.T) {
 
 // The data describes the ticket: names, product, variation and add-ons.
 func TestRedeemDataDescribesTicket(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	higgs := f.ticket(t, secHiggs)
 	a := redeemJSON(t, f.env, mainBase, f.keyMain, url.Values{"secret": {secHiggs}})
@@ -141,6 +143,7 @@ func TestRedeemDataDescribesTicket(t *testing.T) {
 // force admits an already redeemed ticket and an unpaid one; the scan log
 // records those check-ins as forced.
 func TestForce(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	curie, pending := f.ticket(t, secCurie), f.ticket(t, secPending)
 	steps := []struct {
@@ -208,6 +211,7 @@ func mainListID(t *testing.T, f *fixture) int64 {
 
 // An offline scan's datetime is stored beside the server's time of arrival.
 func TestDatetimeStored(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	cases := []struct {
 		name, secret, datetime string
@@ -258,6 +262,7 @@ func TestDatetimeStored(t *testing.T) {
 // The same nonce uploaded twice answers ok both times and records one
 // check-in; a new nonce is a new scan.
 func TestNonceReplay(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	curie := f.ticket(t, secCurie)
 	for i, want := range []string{"ok", "ok"} {
@@ -293,6 +298,7 @@ func TestNonceReplay(t *testing.T) {
 // Check-in state is per list: redeemed on one list, still redeemable on
 // another with that list's key.
 func TestStatePerList(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	steps := []struct {
 		name   string

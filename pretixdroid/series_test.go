@@ -86,6 +86,7 @@ func (s *series) base(sub any) string {
 // The date segment of the URL selects the date; a mismatch with the key's
 // list is refused as pretix refuses it.
 func TestSubeventRouting(t *testing.T) {
+	t.Parallel()
 	s := newSeries(t)
 	cases := []struct {
 		name    string
@@ -130,6 +131,7 @@ func TestSubeventRouting(t *testing.T) {
 // A ticket of another date than the scan's is unknown_ticket; search,
 // download and status only see the date's tickets.
 func TestSubeventScope(t *testing.T) {
+	t.Parallel()
 	s := newSeries(t)
 	redeems := []struct {
 		name   string
@@ -197,6 +199,7 @@ func TestSubeventScope(t *testing.T) {
 
 // Keys of an event series need a date that fits their list.
 func TestSeriesKeyCreation(t *testing.T) {
+	t.Parallel()
 	s := newSeries(t)
 	cases := []struct {
 		name string
