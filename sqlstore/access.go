@@ -82,20 +82,13 @@ func (s *Store) PairDevice(ctx context.Context, pairingHash []byte, at time.Time
 	return d, nil
 }
 
-// ArchiveDevice archives a device, voids its pairing token and revokes its keys.
+// ArchiveDevice archives a device and voids its pairing token. Its keys
+// stay as they are: the core refuses them by the device's Archived flag (and
+// can say why).
 func (s *Store) ArchiveDevice(ctx context.Context, uuid string) (*admit.Device, error) {
-	var d *admit.Device
-	err := s.inTx(ctx, "device", func(x dbx) error {
-		var err error
-		d, err = scanDevice(x.row(ctx, `UPDATE devices SET archived = true, pairing_hash = NULL
-			WHERE uuid = $1 RETURNING `+deviceCols, uuid))
-		if err != nil {
-			return err
-		}
-		_, err = x.exec(ctx, `UPDATE api_keys SET revoked = true WHERE device_id = $1`, d.ID)
-		return err
-	})
-	return d, err
+	d, err := scanDevice(s.writer().row(ctx, `UPDATE devices SET archived = true, pairing_hash = NULL
+		WHERE uuid = $1 RETURNING `+deviceCols, uuid))
+	return d, s.dbErr(err, "device")
 }
 
 const keyCols = `id, kind, prefix, hash, name, organizer_id, event_id, list_id, subevent_id, device_id, token_id,

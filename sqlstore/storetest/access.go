@@ -42,7 +42,8 @@ func testDevices(t *testing.T, st admit.Store) {
 	err = st.CreateDevice(ctx, &admit.Device{OrganizerID: res.Organizer.ID}, admit.HashSecret("token-a"))
 	wantCode(t, err, admit.EConflict)
 
-	// Archiving revokes the device's keys and voids its token.
+	// Archiving voids the device's token; its keys stay (the core refuses
+	// them by the device's Archived flag, and says why).
 	key := &admit.APIKey{Kind: admit.KeyDevice, Prefix: "devkey01", Hash: admit.HashSecret("k"), OrganizerID: res.Organizer.ID, DeviceID: d2.ID}
 	must(t, st.CreateAPIKey(ctx, key))
 	arch, err := st.ArchiveDevice(ctx, d.UUID)
@@ -54,8 +55,11 @@ func testDevices(t *testing.T, st admit.Store) {
 	wantCode(t, err, admit.ENotFound)
 	_, err = st.ArchiveDevice(ctx, d2.UUID)
 	must(t, err)
-	_, err = st.APIKeyByPrefix(ctx, "devkey01")
-	wantCode(t, err, admit.ENotFound)
+	k2, err := st.APIKeyByPrefix(ctx, "devkey01")
+	must(t, err)
+	if k2.DeviceID != d2.ID {
+		t.Errorf("key %+v", k2)
+	}
 	got, err = st.Device(ctx, d2.ID)
 	must(t, err)
 	if !got.Archived {
