@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 
 	"github.com/admitdev/admit"
@@ -248,12 +249,23 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// clientAddr is the host of the connection's remote address. Forwarding
-// headers are not trusted: a client could send any.
+// clientAddr is the client's address for the guessing limit: the host of
+// the connection's remote address, an IPv6 address reduced to its /64 (one
+// subscriber commonly holds a whole /64). Forwarding headers are not
+// trusted: a client could send any.
 func clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }
