@@ -290,7 +290,9 @@ func (c *Core) Redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 	}
 	if t != nil && res.Reason == "" {
 		res.Ticket, res.Event = t, ev
-		c.decide(ctx, req, res, serverTime)
+		if err := c.decide(ctx, req, res, serverTime); err != nil {
+			return nil, err
+		}
 		if res.Reason == "" && res.List == nil {
 			return nil, Errorf(EInternal, "no check-in list")
 		}
