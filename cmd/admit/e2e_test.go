@@ -35,8 +35,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// admit runs the CLI and returns stdout, stderr and the exit code.
-func admit(t *testing.T, stdin string, args ...string) (string, string, int) {
+// runCLI runs the CLI and returns stdout, stderr and the exit code.
+func runCLI(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := exec.Command(admitBin, args...)
 	cmd.Env = append(os.Environ(), "ADMIT_DB=", "ADMIT_PUBLIC_URL=")
@@ -58,7 +58,7 @@ func admit(t *testing.T, stdin string, args ...string) (string, string, int) {
 // admitJSON runs the CLI, requires success and decodes its JSON output.
 func admitJSON(t *testing.T, v any, stdin string, args ...string) {
 	t.Helper()
-	out, errOut, code := admit(t, stdin, args...)
+	out, errOut, code := runCLI(t, stdin, args...)
 	if code != 0 {
 		t.Fatalf("admit %v: exit %d: %s", args, code, errOut)
 	}
@@ -309,7 +309,7 @@ func TestImportRefusesBadInputWhole(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out, errOut, code := admit(t, tc.file, "import", "-", "--db", db)
+			out, errOut, code := runCLI(t, tc.file, "import", "-", "--db", db)
 			if code == 0 {
 				t.Fatalf("import succeeded: %s", out)
 			}
@@ -317,7 +317,7 @@ func TestImportRefusesBadInputWhole(t *testing.T) {
 				t.Errorf("stderr %q does not name %q", errOut, tc.want)
 			}
 			// Nothing half-imported: the valid first ticket is not there.
-			if _, _, code := admit(t, "", "ticket", "qr", "0b9c3c2e-1111-4aaa-8bbb-000000000001", "--db", db); code == 0 {
+			if _, _, code := runCLI(t, "", "ticket", "qr", "0b9c3c2e-1111-4aaa-8bbb-000000000001", "--db", db); code == 0 {
 				t.Error("the file's first ticket was imported although the import failed")
 			}
 		})
@@ -328,7 +328,7 @@ func TestTicketQR(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "admit.db")
 	var imp importOut
 	admitJSON(t, &imp, fmt.Sprintf(eventJSON, "paid"), "import", "-", "--db", db)
-	out, errOut, code := admit(t, "", "ticket", "qr", imp.Tickets[0].UUID, "--db", db)
+	out, errOut, code := runCLI(t, "", "ticket", "qr", imp.Tickets[0].UUID, "--db", db)
 	if code != 0 || !strings.Contains(out, "█") || !strings.Contains(out, imp.Tickets[0].QRCodeData) {
 		t.Fatalf("ticket qr: exit %d, %s\n%s", code, errOut, out)
 	}
@@ -339,7 +339,7 @@ func TestTicketQR(t *testing.T) {
 	if err != nil || !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) {
 		t.Fatalf("PNG not written: %v", err)
 	}
-	if _, errOut, code := admit(t, "", "ticket", "qr", "00000000-0000-4000-8000-000000000000", "--db", db); code == 0 || errOut == "" {
+	if _, errOut, code := runCLI(t, "", "ticket", "qr", "00000000-0000-4000-8000-000000000000", "--db", db); code == 0 || errOut == "" {
 		t.Errorf("unknown ticket: exit %d, stderr %q", code, errOut)
 	}
 }
@@ -359,7 +359,7 @@ func TestCLIErrorsAreClear(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out, errOut, code := admit(t, "", tc.args...)
+			out, errOut, code := runCLI(t, "", tc.args...)
 			if code == 0 || !strings.Contains(errOut, tc.want) {
 				t.Errorf("exit %d, stderr %q, stdout %q; want a failure naming %q", code, errOut, out, tc.want)
 			}
