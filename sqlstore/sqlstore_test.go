@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -161,4 +162,41 @@ func createDatabase(t *testing.T, server string) string {
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// Several nodes start at once on a new database: one migrates, the others
+// wait on the advisory lock, all open.
+func TestPostgresConcurrentMigrations(t *testing.T) {
+	dsn := createDatabase(t, postgresServer(t))
+	const nodes = 4
+	var wg sync.WaitGroup
+	errs := make([]error, nodes)
+	stores := make([]*sqlstore.Store, nodes)
+	for i := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stores[i], errs[i] = sqlstore.Open(context.Background(), dsn, nil)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("node %d: %v", i, err)
+			continue
+		}
+		stores[i].Close()
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var applied int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM goose_db_version WHERE version_id > 0`).Scan(&applied); err != nil {
+		t.Fatal(err)
+	}
+	if applied != 1 {
+		t.Errorf("%d migrations recorded, want 1", applied)
+	}
 }

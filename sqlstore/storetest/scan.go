@@ -442,3 +442,62 @@ func testScans(t *testing.T, st admit.Store) {
 		}
 	}
 }
+
+func testScanFailureIsolation(t *testing.T, st admit.Store) {
+	res, l := setup(t, st)
+	tk := res.Tickets[tAlice]
+	// Scans that fail (a ticket that does not exist) among scans that do not,
+	// all at once: a store that batches them must fail only the bad ones.
+	const n = 60
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	outs := make([]*admit.ScanOutcome, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var a *admit.ScanAttempt
+			switch i % 3 {
+			case 0: // a bad reference
+				a = &admit.ScanAttempt{Scan: admit.Scan{TicketID: 1 << 40, EventID: tk.EventID, ListID: l.ID,
+					Type: admit.ScanEntry, Result: admit.ReasonCanceled, ServerTime: t0}}
+			case 1:
+				a = attempt(tk, l, admit.ListPolicy{}, admit.ScanEntry, fmt.Sprint(i))
+			case 2:
+				a = &admit.ScanAttempt{Scan: admit.Scan{EventID: tk.EventID, ListID: l.ID, Type: admit.ScanEntry,
+					Result: admit.ReasonUnknown, ServerTime: t0}}
+			}
+			outs[i], errs[i] = st.Scan(ctx, a)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for i := range n {
+		if i%3 == 0 {
+			if errs[i] == nil || admit.ErrorCode(errs[i]) == admit.EInternal {
+				t.Errorf("scan %d of a missing ticket: %v", i, errs[i])
+			}
+			continue
+		}
+		if errs[i] != nil {
+			t.Errorf("scan %d: %v", i, errs[i])
+			continue
+		}
+		if i%3 == 1 && outs[i].Result == admit.ReasonOK {
+			ok++
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d entries, want 1", ok)
+	}
+	_, logged, err := st.Scans(ctx, admit.ScanFilter{EventID: tk.EventID})
+	must(t, err)
+	if logged != 2*n/3 {
+		t.Errorf("%d scans logged, want %d", logged, 2*n/3)
+	}
+	s, err := st.CheckinState(ctx, tk.ID, l.ID)
+	must(t, err)
+	if s.Entries != 1 {
+		t.Errorf("state %+v", s)
+	}
+}

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) admit.Store) {
 		{"Scan/Concurrent", testScanConcurrent},
 		{"Scan/ConcurrentNonce", testScanConcurrentNonce},
 		{"Scan/ConcurrentMixed", testScanConcurrentMixed},
+		{"Scan/FailureIsolation", testScanFailureIsolation},
 		{"Scans", testScans},
 		{"FindTickets/Filters", testFindTicketsFilters},
 		{"FindTickets/Search", testFindTicketsSearch},

@@ -1,0 +1,208 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/admitdev/admit"
+	"github.com/admitdev/admit/sqlstore"
+)
+
+// A success answered must survive a power cut: the pragmas really apply, on
+// the writer and on every reader connection.
+func TestSQLiteDurabilityPragmas(t *testing.T) {
+	st, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "admit.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	w, r := st.DBs()
+	ctx := context.Background()
+	check := func(name string, conn *sql.Conn, readOnly bool) {
+		t.Helper()
+		for pragma, want := range map[string]string{
+			"journal_mode": "wal",
+			"synchronous":  "2", // FULL
+			"foreign_keys": "1",
+			"busy_timeout": "10000",
+			"query_only":   map[bool]string{false: "0", true: "1"}[readOnly],
+		} {
+			var got string
+			if err := conn.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
+				t.Fatalf("%s: PRAGMA %s: %v", name, pragma, err)
+			}
+			if strings.ToLower(got) != want {
+				t.Errorf("%s: PRAGMA %s = %s, want %s", name, pragma, got, want)
+			}
+		}
+	}
+	wc, err := w.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("writer", wc, false)
+	wc.Close()
+	// Several reader connections at once: each is a new connection.
+	var conns []*sql.Conn
+	for range 4 {
+		c, err := r.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		check("reader", c, true)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	// A reader cannot write.
+	if _, err := r.ExecContext(ctx, "DELETE FROM organizers"); err == nil {
+		t.Errorf("a reader connection wrote")
+	}
+	if w.Stats().MaxOpenConnections != 1 {
+		t.Errorf("the writer has %d connections, want 1", w.Stats().MaxOpenConnections)
+	}
+}
+
+func TestSQLiteDSN(t *testing.T) {
+	w, r := sqlstore.SQLiteDSN("/data/admit.db")
+	for _, want := range []string{"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "busy_timeout("} {
+		if !strings.Contains(w, want) || !strings.Contains(r, want) {
+			t.Errorf("DSNs %q / %q lack %s", w, r, want)
+		}
+	}
+	if !strings.Contains(w, "_txlock=immediate") || !strings.Contains(r, "_query_only=1") {
+		t.Errorf("DSNs %q / %q", w, r)
+	}
+	if w, _ := sqlstore.SQLiteDSN("file:x.db?cache=private"); !strings.HasPrefix(w, "file:x.db?cache=private&_pragma=") {
+		t.Errorf("DSN with parameters: %q", w)
+	}
+	if _, err := sqlstore.Open(context.Background(), ":memory:", nil); admit.ErrorCode(err) != admit.EInvalid {
+		t.Errorf("in-memory database: %v", err)
+	}
+}
+
+// unknownScan is a scan of an unreadable code: a log row, nothing else.
+func unknownScan(i int) *admit.ScanAttempt {
+	return &admit.ScanAttempt{Scan: admit.Scan{Type: admit.ScanEntry, Result: admit.ReasonBadSignature,
+		Nonce: string(rune('a' + i%26)), ServerTime: time.Now()}}
+}
+
+// Close drains the group commit: every scan answered a success is in the
+// log after a reopen, every other one failed cleanly.
+func TestSQLiteCloseDrains(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "admit.db")
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok := 0
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
+			_, err := st.Scan(ctx, unknownScan(i))
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				ok++
+			} else if !strings.Contains(admit.ErrorMessage(err)+err.Error(), "closed") {
+				t.Errorf("scan: %v", err)
+			}
+		}()
+	}
+	time.Sleep(time.Millisecond)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if err := st.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	st, err = sqlstore.Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_, n, err := st.Scans(ctx, admit.ScanFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != ok {
+		t.Errorf("%d scans answered ok, %d in the log", ok, n)
+	}
+	t.Logf("%d of 200 scans before Close", ok)
+}
+
+// A caller who gives up does not take the others' scans with it, and the
+// check-in stays exactly once.
+func TestSQLiteCanceledCallers(t *testing.T) {
+	st := openSQLite(t)
+	ctx := context.Background()
+	kp, _ := admit.GenerateKeyPair(admit.SigningEd25519)
+	f, err := admit.ParseImport(strings.NewReader(`{"organizer": {"slug": "o"}, "event": {"slug": "e"},
+		"products": [{"name": "P"}], "orders": [{"code": "A", "tickets": [{"product": "P"}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := st.Import(ctx, f, admit.ImportOptions{NewKeys: kp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := st.DefaultList(ctx, res.Event.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk := res.Tickets[0]
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	answeredOK := 0
+	for i := range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, time.Duration(rand.IntN(3000))*time.Microsecond)
+			defer cancel()
+			a := &admit.ScanAttempt{Scan: admit.Scan{TicketID: tk.ID, EventID: tk.EventID, ListID: l.ID, Type: admit.ScanEntry,
+				Result: admit.ReasonOK}, Admit: true, Policy: l.Policy()}
+			if i%2 == 0 {
+				a = unknownScan(i)
+			}
+			out, err := st.Scan(cctx, a)
+			if err != nil {
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("scan: %v", err)
+				}
+				return
+			}
+			if out.Result == admit.ReasonOK && a.Admit {
+				mu.Lock()
+				answeredOK++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	_, okRows, err := st.Scans(ctx, admit.ScanFilter{TicketID: tk.ID, Result: admit.ReasonOK})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if okRows > 1 || answeredOK > okRows {
+		t.Errorf("%d entries answered ok, %d logged ok", answeredOK, okRows)
+	}
+	s, err := st.CheckinState(ctx, tk.ID, l.ID)
+	if okRows == 1 && (err != nil || s.Entries != 1) {
+		t.Errorf("state %+v, %v", s, err)
+	}
+}
