@@ -148,7 +148,7 @@ func TestCrashKeepsEveryAnsweredAdmission(t *testing.T) {
 							return
 						}
 					}
-					a, detail := crashScan(client, s.URL, key, *imp.Tickets[idx].QRCodeData)
+					a, detail := crashScan(client, s.URL, key, imp.Tickets[idx].QRCodeData)
 					if dup >= 0 && a == crashNoAnswer {
 						return // the rescan's outcome does not matter; the server is gone
 					}
@@ -189,7 +189,7 @@ func TestCrashKeepsEveryAnsweredAdmission(t *testing.T) {
 	// After the last restart: every answered admission is there, once.
 	// Ask the server first: a rescan of each admitted ticket is refused.
 	for idx := range admitted {
-		if a, detail := crashScan(client, s.URL, keys[0], *imp.Tickets[idx].QRCodeData); a != crashAlready {
+		if a, detail := crashScan(client, s.URL, keys[0], imp.Tickets[idx].QRCodeData); a != crashAlready {
 			t.Errorf("ticket #%d was answered as admitted before a crash, but a rescan after it answers %v %s", idx, a, detail)
 		}
 	}
@@ -199,7 +199,7 @@ func TestCrashKeepsEveryAnsweredAdmission(t *testing.T) {
 		if n++; n > 10 {
 			break
 		}
-		st, body := call(t, "POST", s.URL+"/scan/check_ticket/", keys[0], map[string]string{"qrcode_data": *imp.Tickets[idx].QRCodeData})
+		st, body := call(t, "POST", s.URL+"/scan/check_ticket/", keys[0], map[string]string{"qrcode_data": imp.Tickets[idx].QRCodeData})
 		tk, _ := body["ticket"].(map[string]any)
 		if st != 200 || tk == nil || tk["status"] != "Valid and scanned" || tk["is_scanned"] != true {
 			t.Errorf("check_ticket of admitted ticket #%d: %d %v", idx, st, body)

@@ -166,8 +166,9 @@ const eventJSON = `{
 
 type importOut struct {
 	Event struct {
-		UUID, Organizer, Slug, Name, PublicKeyPEM string
-		ID                                        int64
+		UUID, Organizer, Slug, Name string
+		PublicKeyPEM                string `json:"public_key_pem"`
+		ID                          int64
 	}
 	Tickets []struct {
 		UUID, Secret, Serial, Order string

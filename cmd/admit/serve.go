@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -112,7 +113,9 @@ func serve(ctx context.Context, env *cmdEnv, core *admit.Core, log *slog.Logger,
 	go func() { errc <- srv.Serve(ln) }()
 	addr := "http://" + ln.Addr().String()
 	log.Info("admit listening", "addr", addr, "public_url", pub)
-	if err := printJSON(env.stdout, map[string]string{"listening": addr, "public_url": pub}); err != nil {
+	// One line, so that scripts and tests can read the address.
+	hello, _ := json.Marshal(map[string]string{"listening": addr, "public_url": pub})
+	if _, err := fmt.Fprintf(env.stdout, "%s\n", hello); err != nil {
 		log.Warn("print listening address", "err", err)
 	}
 	select {
