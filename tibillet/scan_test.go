@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,11 +23,10 @@ import (
 func TestScanAnswers(t *testing.T) {
 	t.Parallel()
 	f := start(t)
-	dAny, kAny := f.device(t, "Door", "", "")
+	_, kAny := f.device(t, "Door", "", "")
 	_, kBound := f.device(t, "Bound door", "democon", "")
 	_, kVIP := f.device(t, "VIP door", "democon", "VIP lounge")
 	_, kPending := f.device(t, "Box office", "democon", "Pending door")
-	_ = dAny
 
 	jane := f.qr[uJane]
 	sigOf := func(qr string) string { _, s, _ := strings.Cut(qr, ":"); return s }
@@ -84,7 +84,7 @@ func TestScanAnswers(t *testing.T) {
 		{name: "a forged signature", key: kAny, qr: flip(jane), event: f.ev.UUID,
 			status: 400, err: "Invalid ticket signature"},
 		{name: "a tampered payload naming an existing ticket is refused before any lookup", key: kAny,
-			qr: withPayload(f.qr[uJohn], `{"uuid": "`+uJane+`", "event": "`+f.ev.UUID+`"}`),
+			qr:     withPayload(f.qr[uJohn], `{"uuid": "`+uJane+`", "event": "`+f.ev.UUID+`"}`),
 			status: 400, err: "Invalid ticket signature"},
 		{name: "a tampered payload with an unknown uuid is 400, not 404", key: kAny,
 			qr:     withPayload(jane, `{"uuid": "77777777-7777-4777-8777-777777777777", "event": "`+f.ev.UUID+`"}`),
@@ -250,10 +250,15 @@ func TestCheckTicket(t *testing.T) {
 	}
 	checkJohn(true, scanner.UUID, "Valid and scanned")
 
+	var mp bytes.Buffer
+	mw := multipart.NewWriter(&mp)
+	mw.WriteField("qrcode_data", f.qr[uJane])
+	mw.Close()
 	cases := []struct {
 		name    string
 		key     string
 		body    any
+		ctype   string // the Content-Type of a []byte body
 		status  int
 		err     string
 		message string
@@ -268,9 +273,14 @@ func TestCheckTicket(t *testing.T) {
 		{name: "event_uuid is not looked at", key: key,
 			body:   map[string]any{"qrcode_data": f.qr[uJane], "event_uuid": f.other.UUID},
 			status: 200, message: "Ticket information retrieved", tstatus: "Valid and not scanned"},
-		{name: "a form body as Django REST framework takes it", key: key,
-			body:   []byte("qrcode_data=" + url.QueryEscape(f.qr[uJane])),
+		{name: "a form body, as Django REST framework takes it", key: key,
+			body: []byte("qrcode_data=" + url.QueryEscape(f.qr[uJane])), ctype: "application/x-www-form-urlencoded",
 			status: 200, message: "Ticket information retrieved", tstatus: "Valid and not scanned"},
+		{name: "a multipart form body, as Django REST framework takes it", key: key,
+			body: mp.Bytes(), ctype: mw.FormDataContentType(),
+			status: 200, message: "Ticket information retrieved", tstatus: "Valid and not scanned"},
+		{name: "a multipart body without its boundary", key: key,
+			body: mp.Bytes(), ctype: "multipart/form-data", status: 400},
 		{name: "no qrcode_data is 406 here", key: key, body: map[string]any{},
 			status: 406, err: "QR code data is required"},
 		{name: "a forged signature", key: key, body: map[string]any{"qrcode_data": flip(f.qr[uJane])},
@@ -286,7 +296,7 @@ func TestCheckTicket(t *testing.T) {
 			var r *admittest.Response
 			if raw, ok := c.body.([]byte); ok {
 				r = f.env.Do(t, "POST", "/scan/check_ticket", raw, "Authorization", "Api-Key "+c.key,
-					"Content-Type", "application/x-www-form-urlencoded")
+					"Content-Type", c.ctype)
 			} else {
 				r = f.call(t, "POST", "/scan/check_ticket/", c.key, c.body)
 			}

@@ -23,7 +23,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -241,12 +243,22 @@ func readBody(r *http.Request) (body, error) {
 	if len(raw) > maxBody {
 		return nil, admit.Errorf(admit.EInvalid, "Request body too large")
 	}
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if ct == "application/x-www-form-urlencoded" {
-		vals, err := url.ParseQuery(string(raw))
-		if err != nil {
+	ct, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	var vals url.Values
+	switch ct {
+	case "application/x-www-form-urlencoded":
+		if vals, err = url.ParseQuery(string(raw)); err != nil {
 			return nil, admit.Errorf(admit.EInvalid, "Malformed form data: %v", err)
 		}
+	case "multipart/form-data":
+		form, err := multipart.NewReader(bytes.NewReader(raw), params["boundary"]).ReadForm(maxBody)
+		if err != nil {
+			return nil, admit.Errorf(admit.EInvalid, "Malformed multipart form data: %v", err)
+		}
+		defer form.RemoveAll()
+		vals = form.Value
+	}
+	if vals != nil {
 		b := body{}
 		for k, v := range vals {
 			if len(v) > 0 {
@@ -302,26 +314,19 @@ func (b body) integer(field string, def, min, max int) (int, error) {
 	default:
 		return 0, &fieldError{field, "A valid integer is required."}
 	}
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		// 2.0 is an integer too, as Django REST framework reads it.
-		f, ferr := strconv.ParseFloat(s, 64)
-		if ferr != nil || f != float64(int64(f)) {
-			return 0, &fieldError{field, "A valid integer is required."}
-		}
-		if f < float64(min) {
-			return 0, &fieldError{field, "Ensure this value is greater than or equal to " + strconv.Itoa(min) + "."}
-		}
-		if f > float64(max) {
-			return 0, &fieldError{field, "Ensure this value is less than or equal to " + strconv.Itoa(max) + "."}
-		}
-		n = int(f)
+	// 2.0 is an integer too, as Django REST framework reads it; a number too
+	// large for a float64 (ErrRange, ±Inf) is out of range below.
+	f, err := strconv.ParseFloat(s, 64)
+	switch {
+	case errors.Is(err, strconv.ErrRange):
+	case err != nil, math.IsNaN(f), math.IsInf(f, 0), math.Trunc(f) != f:
+		return 0, &fieldError{field, "A valid integer is required."}
 	}
-	if n < min {
+	if f < float64(min) {
 		return 0, &fieldError{field, "Ensure this value is greater than or equal to " + strconv.Itoa(min) + "."}
 	}
-	if n > max {
+	if f > float64(max) {
 		return 0, &fieldError{field, "Ensure this value is less than or equal to " + strconv.Itoa(max) + "."}
 	}
-	return n, nil
+	return int(f), nil
 }
