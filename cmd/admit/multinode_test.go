@@ -590,7 +590,7 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 		// in this test has counted for it.
 		guesser := clientFrom(t, "127.0.0.2")
 		// The limit is a window of one minute: do not start at its edge.
-		if s := time.Now().Second(); s >= 50 {
+		if s := time.Now().Second(); s >= 57 {
 			time.Sleep(time.Duration(61-s) * time.Second)
 		}
 		guess := func(nd *node, i int) answer {
@@ -648,7 +648,7 @@ func clientFrom(t *testing.T, ip string) *http.Client {
 // migration), touches no schema meanwhile, and once the lock is free finds
 // the work done or does it, and serves.
 func TestNodesWaitForTheMigrationLock(t *testing.T) {
-	const nodes = 3
+	const nodes = 2
 	db := admittest.PostgresDSN(t)
 	ctx := context.Background()
 	pg, err := sql.Open("pgx", db)
