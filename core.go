@@ -54,7 +54,15 @@ func (c *Core) Import(ctx context.Context, f *ImportFile) (*ImportResult, error)
 	if f.Event.PublicKeyPEM != nil {
 		opts.Sign = nil
 	}
-	return c.Store.Import(ctx, f, opts)
+	res, err := c.Store.Import(ctx, f, opts)
+	if err != nil {
+		return nil, err
+	}
+	// Every event has its global admission token from the start.
+	if _, err := c.EnsureGlobalToken(ctx, res.Event); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // TicketQR returns the QR content of a ticket.

@@ -38,6 +38,8 @@ func New(core *admit.Core, cfg Config) http.Handler {
 
 // recoverer turns a panic into a logged 500, so that one bad request never
 // takes the server down. Dialects never panic on purpose; this is the net.
+// Logs name the route pattern, never the path: paths carry pairing tokens
+// and admission token codes, which are credentials.
 func recoverer(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -46,13 +48,13 @@ func recoverer(log *slog.Logger, next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				log.Error("panic serving request", "method", r.Method, "route", r.Pattern, "panic", v, "stack", string(debug.Stack()))
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusInternalServerError)
 				w.Write([]byte(`{"error":"internal server error"}` + "\n"))
 			}
 			if d := time.Since(start); d > time.Second {
-				log.Warn("slow request", "method", r.Method, "path", r.URL.Path, "duration", d)
+				log.Warn("slow request", "method", r.Method, "route", r.Pattern, "duration", d)
 			}
 		}()
 		next.ServeHTTP(w, r)
