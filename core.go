@@ -409,6 +409,19 @@ func (c *Core) resolveSigned(ctx context.Context, req *RedeemRequest, code strin
 			return nil, nil, err
 		}
 		candidates = []*Event{ev}
+		// A genuine code of another of the organizer's events must come out
+		// as "wrong event", not as forged: try their keys after the scan's.
+		if req.OrganizerID != 0 {
+			evs, err := c.Store.Events(ctx, req.OrganizerID)
+			if err != nil {
+				return nil, nil, err
+			}
+			for _, other := range evs {
+				if other.ID != ev.ID {
+					candidates = append(candidates, other)
+				}
+			}
+		}
 	case req.OrganizerID != 0:
 		evs, err := c.Store.Events(ctx, req.OrganizerID)
 		if err != nil {
