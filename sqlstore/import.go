@@ -57,6 +57,20 @@ type importer struct {
 	stmts []*sql.Stmt
 }
 
+// stmt is a statement prepared for the import's duration.
+type stmt struct {
+	st *sql.Stmt
+	b  *bound
+}
+
+func (p *stmt) exec(ctx context.Context, args ...any) (sql.Result, error) {
+	return p.st.ExecContext(ctx, p.b.args(args)...)
+}
+
+func (p *stmt) query(ctx context.Context, args ...any) (*sql.Rows, error) {
+	return p.st.QueryContext(ctx, p.b.args(args)...)
+}
+
 type importProduct struct {
 	*admit.Product
 	variations map[string]int64
@@ -100,13 +114,14 @@ func (im *importer) close() {
 }
 
 // prepare prepares q in the import's transaction, for the import's duration.
-func (im *importer) prepare(ctx context.Context, q string) (*sql.Stmt, error) {
-	st, err := im.x.tx.PrepareContext(ctx, im.s.rebind(q))
+func (im *importer) prepare(ctx context.Context, q string) (*stmt, error) {
+	b := im.s.bind(q)
+	st, err := im.x.tx.PrepareContext(ctx, b.q)
 	if err != nil {
 		return nil, err
 	}
 	im.stmts = append(im.stmts, st)
-	return st, nil
+	return &stmt{st, b}, nil
 }
 
 func (im *importer) run(ctx context.Context) (*admit.ImportResult, error) {
@@ -321,7 +336,7 @@ type batchInsert struct {
 	tail    string // RETURNING ...
 	ncol    int
 	size    int
-	full    *sql.Stmt
+	full    *stmt
 	args    []any
 	pending int
 	scan    func(rows *sql.Rows) error
@@ -363,7 +378,7 @@ func (b *batchInsert) flush(ctx context.Context) error {
 	if b.pending == 0 {
 		return nil
 	}
-	var st *sql.Stmt
+	var st *stmt
 	var err error
 	if b.pending == b.size {
 		if b.full == nil {
@@ -377,7 +392,7 @@ func (b *batchInsert) flush(ctx context.Context) error {
 			return err
 		}
 	}
-	rows, err := st.QueryContext(ctx, b.args...)
+	rows, err := st.query(ctx, b.args...)
 	if err != nil {
 		return err
 	}
@@ -417,7 +432,7 @@ func (im *importer) ordersStep(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	var update *sql.Stmt
+	var update *stmt
 	fresh := map[string]*importOrder{}
 	ins := &batchInsert{im: im, ncol: 8, size: 1000,
 		head: `INSERT INTO orders (event_id, code, uuid, status, email, name, created_at, updated_at) VALUES `,
@@ -447,7 +462,7 @@ func (im *importer) ordersStep(ctx context.Context) error {
 						return err
 					}
 				}
-				if _, err := update.ExecContext(ctx, o.ID, o.UUID, string(o.Status), o.Email, o.Name, s.ts(im.now)); err != nil {
+				if _, err := update.exec(ctx, o.ID, o.UUID, string(o.Status), o.Email, o.Name, s.ts(im.now)); err != nil {
 					return err
 				}
 			}
@@ -647,7 +662,7 @@ func (im *importer) ticketsStep(ctx context.Context) ([]*admit.Ticket, error) {
 		clear(batch)
 	}
 
-	var update *sql.Stmt
+	var update *stmt
 	for i := range items {
 		it := &items[i]
 		e := it.ex
@@ -674,7 +689,7 @@ func (im *importer) ticketsStep(ctx context.Context) ([]*admit.Ticket, error) {
 				return nil, err
 			}
 		}
-		if _, err := update.ExecContext(ctx, t.ID, t.OrderID, nid(t.ParentID), t.Position, t.ProductID,
+		if _, err := update.exec(ctx, t.ID, t.OrderID, nid(t.ParentID), t.Position, t.ProductID,
 			nid(t.VariationID), nid(t.SubeventID), nid(t.SectionID), t.Price, t.FirstName, t.LastName, t.Email,
 			t.HolderNumber, s.tsp(t.ValidFrom), s.tsp(t.ValidUntil), t.Blocked, s.ts(t.UpdatedAt)); err != nil {
 			return nil, err
@@ -701,7 +716,7 @@ func (im *importer) insertErr(err error) error {
 // event's ticket's.
 func (im *importer) checkUUIDs(ctx context.Context, items []item, idx []int) error {
 	const chunk = 500
-	var st *sql.Stmt
+	var st *stmt
 	for len(idx) > 0 {
 		n := min(chunk, len(idx))
 		part := idx[:n]
@@ -721,7 +736,7 @@ func (im *importer) checkUUIDs(ctx context.Context, items []item, idx []int) err
 					return err
 				}
 			}
-			rows, err = st.QueryContext(ctx, args...)
+			rows, err = st.query(ctx, args...)
 		} else {
 			rows, err = im.x.query(ctx, query, args...)
 		}

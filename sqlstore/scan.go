@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -135,17 +136,24 @@ func (s *Store) groupWriter() {
 	batch := make([]*writeReq, 0, maxBatch)
 	for req := range s.writeCh {
 		batch = append(batch[:0], req)
-	fill:
-		for len(batch) < maxBatch {
+		// Take what is waiting; then let the callers that were just answered
+		// and are about to send run once, and take theirs too.
+		for yielded := false; len(batch) < maxBatch; {
 			select {
 			case r, ok := <-s.writeCh:
 				if !ok {
-					break fill
+					yielded = true
+					break
 				}
 				batch = append(batch, r)
+				continue
 			default:
-				break fill
 			}
+			if yielded {
+				break
+			}
+			yielded = true
+			runtime.Gosched()
 		}
 		s.runBatch(batch)
 		clear(batch)

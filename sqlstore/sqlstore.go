@@ -2,7 +2,8 @@
 // Go) and PostgreSQL (pgx v5) with one SQL code base.
 //
 // SQL is written once with $1..$N placeholders; on SQLite each query text is
-// rewritten once to ?1..?N (cached). The few differences between the engines
+// rewritten once (cached) to anonymous ? placeholders, its arguments
+// reordered to match. The few differences between the engines
 // are the schema's column types (one migrations directory per engine, same
 // shape), how a time is bound (unix microseconds on SQLite, timestamptz on
 // PostgreSQL) and how writes are scheduled:
@@ -56,7 +57,7 @@ type Store struct {
 	wdb, rdb *sql.DB
 	pool     *pgxpool.Pool // PostgreSQL only
 
-	rebound sync.Map // query text → SQLite text with ?N placeholders
+	rebound sync.Map // query text → *bound, for SQLite
 
 	stmtMu sync.Mutex
 	stmts  map[stmtKey]*sql.Stmt // SQLite prepared statements, per *sql.DB
@@ -259,24 +260,56 @@ func (s *Store) closeDBs() error {
 // ---------------------------------------------------------------------------
 // Running queries: one SQL text for both engines.
 
-// rebind returns q with $N placeholders rewritten for the engine.
-func (s *Store) rebind(q string) string {
-	if !s.sqlite {
-		return q
-	}
-	if r, ok := s.rebound.Load(q); ok {
-		return r.(string)
-	}
-	r := rebindSQLite(q)
-	s.rebound.Store(q, r)
-	return r
+// bound is a query rewritten for the engine, with how to order its
+// arguments.
+type bound struct {
+	q string
+	// order gives, for each placeholder of q, the index of its argument;
+	// nil when the arguments go as given.
+	order []int
+	nargs int // the arguments the query text expects ($1..$nargs)
 }
 
-// rebindSQLite turns $N into ?N outside string literals and quoted names.
-func rebindSQLite(q string) string {
-	var b strings.Builder
-	b.Grow(len(q))
+// args orders args for the rewritten query. A wrong number of arguments
+// goes through unchanged, for the driver to report.
+func (b *bound) args(args []any) []any {
+	if b.order == nil || len(args) != b.nargs {
+		return args
+	}
+	out := make([]any, len(b.order))
+	for i, j := range b.order {
+		out[i] = args[j]
+	}
+	return out
+}
+
+// bind returns q rewritten for the engine, cached per query text. SQL is
+// written with $N placeholders; on SQLite they become anonymous "?" with
+// the arguments reordered (and repeated) to match. Numbered ?NNN would do
+// without reordering, but modernc.org/sqlite looks up every parameter's name
+// when it binds, in a list as long as the parameters: quadratic in their
+// number, a fifth of the CPU of a scan and far worse for a multi-row INSERT.
+func (s *Store) bind(q string) *bound {
+	if !s.sqlite {
+		return &bound{q: q}
+	}
+	if b, ok := s.rebound.Load(q); ok {
+		return b.(*bound)
+	}
+	b := rebindSQLite(q)
+	s.rebound.Store(q, b)
+	return b
+}
+
+// rebindSQLite turns each $N into ? outside string literals and quoted
+// names, and records N.
+func rebindSQLite(q string) *bound {
+	var sb strings.Builder
+	sb.Grow(len(q))
+	var order []int
 	var quote byte
+	inOrder := true
+	nargs := 0
 	for i := 0; i < len(q); i++ {
 		c := q[i]
 		switch {
@@ -287,11 +320,25 @@ func rebindSQLite(q string) string {
 		case c == '\'' || c == '"':
 			quote = c
 		case c == '$' && i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9':
+			n := 0
+			for i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9' {
+				i++
+				n = n*10 + int(q[i]-'0')
+			}
+			if n != len(order)+1 {
+				inOrder = false
+			}
+			order = append(order, n-1)
+			nargs = max(nargs, n)
 			c = '?'
 		}
-		b.WriteByte(c)
+		sb.WriteByte(c)
 	}
-	return b.String()
+	b := &bound{q: sb.String(), order: order, nargs: nargs}
+	if inOrder {
+		b.order = nil
+	}
+	return b
 }
 
 // maxStmts bounds the prepared statement cache; queries built from filters
@@ -314,7 +361,7 @@ func (s *Store) stmt(ctx context.Context, db *sql.DB, q string, prepare bool) *s
 	if st != nil || full || !prepare {
 		return st
 	}
-	st, err := db.PrepareContext(ctx, s.rebind(q))
+	st, err := db.PrepareContext(ctx, s.bind(q).q)
 	if err != nil {
 		return nil // the unprepared run reports the error
 	}
@@ -348,33 +395,39 @@ func (x dbx) prepared(ctx context.Context, q string) *sql.Stmt {
 }
 
 func (x dbx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	b := x.s.bind(q)
+	args = b.args(args)
 	if st := x.prepared(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
 	if x.tx != nil {
-		return x.tx.ExecContext(ctx, x.s.rebind(q), args...)
+		return x.tx.ExecContext(ctx, b.q, args...)
 	}
-	return x.db.ExecContext(ctx, x.s.rebind(q), args...)
+	return x.db.ExecContext(ctx, b.q, args...)
 }
 
 func (x dbx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	b := x.s.bind(q)
+	args = b.args(args)
 	if st := x.prepared(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
 	if x.tx != nil {
-		return x.tx.QueryContext(ctx, x.s.rebind(q), args...)
+		return x.tx.QueryContext(ctx, b.q, args...)
 	}
-	return x.db.QueryContext(ctx, x.s.rebind(q), args...)
+	return x.db.QueryContext(ctx, b.q, args...)
 }
 
 func (x dbx) row(ctx context.Context, q string, args ...any) *sql.Row {
+	b := x.s.bind(q)
+	args = b.args(args)
 	if st := x.prepared(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
 	if x.tx != nil {
-		return x.tx.QueryRowContext(ctx, x.s.rebind(q), args...)
+		return x.tx.QueryRowContext(ctx, b.q, args...)
 	}
-	return x.db.QueryRowContext(ctx, x.s.rebind(q), args...)
+	return x.db.QueryRowContext(ctx, b.q, args...)
 }
 
 // inTx runs fn in a write transaction and commits it if fn succeeds. On

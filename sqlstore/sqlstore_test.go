@@ -44,7 +44,7 @@ func TestPostgres(t *testing.T) {
 
 // postgresServer returns the DSN of the test server, or skips the test
 // when it cannot be reached (fails instead with ADMIT_REQUIRE_POSTGRES=1).
-func postgresServer(t *testing.T) string {
+func postgresServer(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv("ADMIT_TEST_POSTGRES")
 	if dsn == "" {
@@ -136,7 +136,7 @@ func emptyTables(db *sql.DB) error {
 
 // createDatabase creates admit_test_<random> on the server and returns its
 // DSN; the database is dropped (WITH (FORCE)) when the test ends.
-func createDatabase(t *testing.T, server string) string {
+func createDatabase(t testing.TB, server string) string {
 	t.Helper()
 	var b [6]byte
 	rand.Read(b[:])

@@ -458,9 +458,8 @@ func testScanFailureIsolation(t *testing.T, st admit.Store) {
 			defer wg.Done()
 			var a *admit.ScanAttempt
 			switch i % 3 {
-			case 0: // a bad reference
-				a = &admit.ScanAttempt{Scan: admit.Scan{TicketID: 1 << 40, EventID: tk.EventID, ListID: l.ID,
-					Type: admit.ScanEntry, Result: admit.ReasonCanceled, ServerTime: t0}}
+			case 0: // an entry of a ticket that does not exist
+				a = attempt(&admit.Ticket{ID: 1 << 40, EventID: tk.EventID}, l, admit.ListPolicy{}, admit.ScanEntry, "")
 			case 1:
 				a = attempt(tk, l, admit.ListPolicy{}, admit.ScanEntry, fmt.Sprint(i))
 			case 2:
