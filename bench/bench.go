@@ -66,7 +66,9 @@ type Config struct {
 	SkipWrite bool // also measure the floor: the same path with the write skipped
 	Searches  int  // search requests to time after the load (0: none)
 
-	CPUProfile string // write a CPU profile of the durable phase here (in-process)
+	// CPUProfile: write a CPU profile of the durable phase here, and of the
+	// floor phase to the same name with ".floor" (in-process servers).
+	CPUProfile string
 
 	Log      *slog.Logger // the server's log (nil: warnings to stderr)
 	Progress io.Writer    // progress lines (nil: none)
@@ -278,8 +280,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.SkipWrite {
 		cfg.progress("floor phase (storage write skipped): %s for %s", loadMode(&cfg), cfg.Duration)
 		floor := newLoad(floorBases, 1)
+		stopProfile, err := startProfile(floorProfile(cfg.CPUProfile))
+		if err != nil {
+			return nil, err
+		}
 		fans := floor.run(ctx)
+		stopProfile()
 		rep.Floor = phaseReport("floor_skip_write", &cfg, fans)
+		rep.FloorCPUProfile = floorProfile(cfg.CPUProfile)
 		rep.FloorVerification = verifyAnswers(fans)
 		if rep.Floor.ScansPerSec > 0 {
 			rep.DurableToFloor = round(rep.Durable.ScansPerSec/rep.Floor.ScansPerSec, 3)
@@ -512,6 +520,14 @@ func credentials(ctx context.Context, cfg *Config, core *admit.Core, ev *admit.E
 	return creds, nil
 }
 
+// floorProfile is where the floor phase's CPU profile goes.
+func floorProfile(path string) string {
+	if path == "" {
+		return ""
+	}
+	return path + ".floor"
+}
+
 // startProfile starts a CPU profile to path; the returned func stops it.
 func startProfile(path string) (func(), error) {
 	if path == "" {
@@ -551,6 +567,11 @@ func machineInfo() Machine {
 				m.CPUModel = strings.TrimSpace(v)
 				break
 			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			m.LoadAvg, _ = strconv.ParseFloat(f[0], 64)
 		}
 	}
 	if kb := procStatusKB("/proc/meminfo", "MemTotal"); kb > 0 {

@@ -75,7 +75,6 @@ type load struct {
 	forgeFrac float64
 	client    *http.Client
 	seed      uint64
-	onMeasure func(start bool) // called when the measured window starts (true) and ends (false)
 }
 
 // answers is what one phase saw, per ticket and overall.
@@ -89,6 +88,7 @@ type answers struct {
 	errSamples  []string
 	exhausted   bool
 	intentLat   [numIntents][]time.Duration
+	cpu, wall   time.Duration // this process's CPU time during the phase, and the phase's length
 }
 
 type workerStats struct {
@@ -121,19 +121,7 @@ func (l *load) run(ctx context.Context) *answers {
 	runCtx, cancel := context.WithDeadline(ctx, end.Add(10*time.Second))
 	defer cancel()
 
-	if l.onMeasure != nil {
-		go func() {
-			t := time.NewTimer(time.Until(measureFrom))
-			defer t.Stop()
-			select {
-			case <-t.C:
-				l.onMeasure(true)
-			case <-runCtx.Done():
-				l.onMeasure(true)
-			}
-		}()
-	}
-
+	cpu0, wall0 := cpuTime(), time.Now()
 	stats := make([]*workerStats, l.workers)
 	var wg sync.WaitGroup
 	for w := range l.workers {
@@ -222,9 +210,7 @@ func (l *load) run(ctx context.Context) *answers {
 		}()
 	}
 	wg.Wait()
-	if l.onMeasure != nil {
-		l.onMeasure(false)
-	}
+	a.cpu, a.wall = cpuTime()-cpu0, time.Since(wall0)
 	for _, ws := range stats {
 		for i := range numIntents {
 			for o := range numOutcomes {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -47,6 +48,9 @@ type Machine struct {
 	MemoryMB   int64  `json:"memory_mb"`
 	GoVersion  string `json:"go_version"`
 	OS         string `json:"os"`
+	// LoadAvg is the 1-minute load average before the run: other work on
+	// the machine shares its CPUs with the benchmark.
+	LoadAvg float64 `json:"load_avg_1m_at_start"`
 }
 
 // EventInfo is the benchmark's event.
@@ -94,6 +98,14 @@ type Phase struct {
 	// forged) and how it was answered.
 	Outcomes         map[string]map[string]int `json:"outcomes"`
 	TicketsExhausted bool                      `json:"tickets_exhausted,omitempty"`
+	// CPU is what this process used during the phase (warm-up included):
+	// with in-process servers, the servers and the load generator together.
+	// CPUMicrosPerScan is that per answered scan, a figure that other work
+	// on the machine does not change much; CPUShare is the cores it kept
+	// busy, out of the machine's.
+	CPUSeconds       float64 `json:"cpu_seconds"`
+	CPUMicrosPerScan float64 `json:"cpu_us_per_scan"`
+	CPUCores         float64 `json:"cpu_cores_busy"`
 }
 
 // Latency is a latency distribution in milliseconds.
@@ -127,6 +139,15 @@ func latencyOf(d []time.Duration) Latency {
 
 func ms(d time.Duration) float64 { return round(float64(d)/float64(time.Millisecond), 3) }
 
+// cpuTime is this process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func phaseReport(name string, cfg *Config, a *answers) *Phase {
 	p := &Phase{Name: name, Mode: "closed_loop", Concurrency: cfg.Concurrency, Scans: a.measured,
 		Outcomes: map[string]map[string]int{}, LatencyByIntent: map[string]Latency{},
@@ -155,6 +176,13 @@ func phaseReport(name string, cfg *Config, a *answers) *Phase {
 		}
 	}
 	p.LatencyMS = latencyOf(a.lat)
+	p.CPUSeconds = round(a.cpu.Seconds(), 3)
+	if p.TotalScans > 0 {
+		p.CPUMicrosPerScan = round(float64(a.cpu.Microseconds())/float64(p.TotalScans), 1)
+	}
+	if a.wall > 0 {
+		p.CPUCores = round(a.cpu.Seconds()/a.wall.Seconds(), 2)
+	}
 	return p
 }
 

@@ -48,7 +48,7 @@ func cmdBench(ctx context.Context, env *cmdEnv, args []string) error {
 	fs.IntVar(&cfg.Devices, "devices", 8, "scanning devices (keys) the clients use in turn")
 	fs.BoolVar(&cfg.SkipWrite, "skip-write", false, "also measure the floor: the same request path with the storage write skipped, and the ratio")
 	fs.IntVar(&cfg.Searches, "search", 0, "after the load, time this many searches, one at a time")
-	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the durable phase to this file (go tool pprof)")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the durable phase to this file, and of the floor phase to FILE.floor (go tool pprof)")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the temporary SQLite database (its path is printed)")
 	genImport := fs.String("gen-import", "", "only write the generated event's import file (JSON) to this file, or - for stdout, and exit")
 	pos, err := parseFlags(fs, args)
