@@ -31,6 +31,7 @@ type Report struct {
 	FloorVerification *Verification `json:"floor_verification,omitempty"`
 	Search            *SearchReport `json:"search,omitempty"`
 	CPUProfile        string        `json:"cpu_profile,omitempty"`
+	FloorCPUProfile   string        `json:"floor_cpu_profile,omitempty"`
 
 	// Verified: every admitted scan recorded exactly once, no duplicate or
 	// forged code admitted (durable and floor).
