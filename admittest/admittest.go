@@ -119,10 +119,21 @@ type Env struct {
 // Start runs a server on a fresh database.
 func Start(t testing.TB) *Env {
 	t.Helper()
+	return StartWith(t, nil)
+}
+
+// StartWith runs a server on a fresh database, with configure (if not nil)
+// changing its server.Config.
+func StartWith(t testing.TB, configure func(*server.Config)) *Env {
+	t.Helper()
 	dsn := DSN(t)
 	core := OpenCore(t, dsn)
 	srv := httptest.NewServer(nil)
-	srv.Config.Handler = server.New(core, server.Config{Logger: core.Log, PublicURL: srv.URL})
+	cfg := server.Config{Logger: core.Log, PublicURL: srv.URL}
+	if configure != nil {
+		configure(&cfg)
+	}
+	srv.Config.Handler = server.New(core, cfg)
 	t.Cleanup(srv.Close)
 	return &Env{Core: core, Server: srv, URL: srv.URL, DSN: dsn}
 }

@@ -5,6 +5,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"time"
 
@@ -18,6 +19,9 @@ import (
 type Config struct {
 	Logger    *slog.Logger
 	PublicURL string // base URL clients reach the server at, no trailing slash
+	// TrustedProxies are the load balancers whose X-Forwarded-For is
+	// believed for the client's address; empty: none.
+	TrustedProxies []netip.Prefix
 }
 
 // New returns the server's handler: every route of every dialect.
@@ -33,7 +37,7 @@ func New(core *admit.Core, cfg Config) http.Handler {
 	tibillet.New(core, tibillet.Options{Logger: cfg.Logger, PublicURL: cfg.PublicURL}).Register(mux)
 	pretixdroid.New(core, pretixdroid.Options{Logger: cfg.Logger, PublicURL: cfg.PublicURL}).Register(mux)
 	ticketing.New(core, ticketing.Options{Logger: cfg.Logger, PublicURL: cfg.PublicURL}).Register(mux)
-	return recoverer(cfg.Logger, mux)
+	return recoverer(cfg.Logger, realClient(cfg.TrustedProxies, mux))
 }
 
 // recoverer turns a panic into a logged 500, so that one bad request never

@@ -8,6 +8,7 @@ import (
 	"net"
 
 	"github.com/admitdev/admit"
+	"github.com/admitdev/admit/server"
 )
 
 //go:embed demo.json
@@ -27,6 +28,10 @@ func cmdDemo(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	if len(pos) > 0 {
 		return errUsage(fmt.Sprintf("demo takes no arguments, got %q", pos))
+	}
+	proxies, err := server.ParseTrustedProxies(*sf.trustedProxies)
+	if err != nil {
+		return errUsage(fmt.Sprintf("--trusted-proxies: %v", err))
 	}
 	log := serverLogger(env)
 	core, closeStore, err := openCore(ctx, env, *sf.db, log)
@@ -69,5 +74,5 @@ admit demo: event %q of %q in %s, with %d tickets.
    Device:       %s
 
 `, res.Event.Name, res.Organizer.Name, *sf.db, len(res.Tickets), pairURL(base, token), base, t.QRCode, t.UUID, *sf.db, dev.UUID)
-	return serve(ctx, env, core, log, ln, base)
+	return serve(ctx, env, core, ln, server.Config{Logger: log, PublicURL: base, TrustedProxies: proxies})
 }

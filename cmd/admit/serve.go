@@ -38,8 +38,8 @@ func serverLogger(env *cmdEnv) *slog.Logger {
 
 // serveFlags are the flags of serve and demo.
 type serveFlags struct {
-	listen, db, publicURL *string
-	pairingTTL            *time.Duration
+	listen, db, publicURL, trustedProxies *string
+	pairingTTL                            *time.Duration
 }
 
 // pairingTTLDefault is ADMIT_PAIRING_TTL, else 24 hours.
@@ -61,9 +61,11 @@ func addServeFlags(fs *flag.FlagSet, env *cmdEnv, dbDefault string) (*serveFlags
 		return nil, err
 	}
 	return &serveFlags{
-		listen:     fs.String("listen", envOr(env, "ADMIT_LISTEN", "127.0.0.1:8080"), "address to listen on (env ADMIT_LISTEN)"),
-		db:         fs.String("db", envOr(env, "ADMIT_DB", dbDefault), "database: SQLite file or postgres:// URL (env ADMIT_DB)"),
-		publicURL:  fs.String("public-url", "", "public base URL of the server, for the URLs it prints (env ADMIT_PUBLIC_URL)"),
+		listen:    fs.String("listen", envOr(env, "ADMIT_LISTEN", "127.0.0.1:8080"), "address to listen on (env ADMIT_LISTEN)"),
+		db:        fs.String("db", envOr(env, "ADMIT_DB", dbDefault), "database: SQLite file or postgres:// URL (env ADMIT_DB)"),
+		publicURL: fs.String("public-url", "", "public base URL of the server, for the URLs it prints (env ADMIT_PUBLIC_URL)"),
+		trustedProxies: fs.String("trusted-proxies", env.getenv("ADMIT_TRUSTED_PROXIES"),
+			"comma-separated addresses or CIDRs of load balancers whose X-Forwarded-For is trusted (env ADMIT_TRUSTED_PROXIES)"),
 		pairingTTL: fs.Duration("pairing-ttl", ttl, "how long a device pairing token stays valid (env ADMIT_PAIRING_TTL)"),
 	}, nil
 }
@@ -84,6 +86,10 @@ func cmdServe(ctx context.Context, env *cmdEnv, args []string) error {
 	if *sf.pairingTTL <= 0 {
 		return errUsage("--pairing-ttl must be positive")
 	}
+	proxies, err := server.ParseTrustedProxies(*sf.trustedProxies)
+	if err != nil {
+		return errUsage(fmt.Sprintf("--trusted-proxies: %v", err))
+	}
 	log := serverLogger(env)
 	core, closeStore, err := openCore(ctx, env, *sf.db, log)
 	if err != nil {
@@ -95,14 +101,16 @@ func cmdServe(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *sf.listen, err)
 	}
-	return serve(ctx, env, core, log, ln, publicURL(*sf.publicURL, env, ln.Addr().String()))
+	cfg := server.Config{Logger: log, PublicURL: publicURL(*sf.publicURL, env, ln.Addr().String()), TrustedProxies: proxies}
+	return serve(ctx, env, core, ln, cfg)
 }
 
 // serve runs the HTTP server on ln until ctx ends, then drains in-flight
 // requests and returns.
-func serve(ctx context.Context, env *cmdEnv, core *admit.Core, log *slog.Logger, ln net.Listener, pub string) error {
+func serve(ctx context.Context, env *cmdEnv, core *admit.Core, ln net.Listener, cfg server.Config) error {
+	log, pub := cfg.Logger, cfg.PublicURL
 	srv := &http.Server{
-		Handler:           server.New(core, server.Config{Logger: log, PublicURL: pub}),
+		Handler:           server.New(core, cfg),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
