@@ -50,6 +50,11 @@ const (
 
 	qState = stateSelect + ` WHERE ticket_id = $1 AND list_id = $2`
 
+	// qNonceLock (PostgreSQL) serialises the attempts with a nonce on one
+	// (ticket, list) until their transactions end. Two int4 keys: a space
+	// apart from goose's bigint migration lock; a collision only serialises.
+	qNonceLock = `SELECT pg_advisory_xact_lock(CAST($1 % 2147483647 AS INTEGER), CAST($2 % 2147483647 AS INTEGER))`
+
 	qInsertScan = `INSERT INTO scans (ticket_id, event_id, list_id, device_id, device_name, redeemer, source,
 	type, result, nonce, device_time, server_time, forced)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`
@@ -273,6 +278,17 @@ func (s *Store) scanTx(ctx context.Context, x dbx, a *admit.ScanAttempt) (*admit
 		out.Result, out.Replayed, out.Forced, out.ScanID = admit.ReasonOK, true, false, id
 		out.State, err = s.stateIn(ctx, x, sc.TicketID, sc.ListID)
 		return true, err
+	}
+	if sc.Nonce != "" && !s.sqlite {
+		// PostgreSQL: the same upload sent twice at once (a client retrying
+		// while its first try is in flight) must not pass the nonce check
+		// twice, on a multiple-entry list where the upsert admits both.
+		// Attempts with a nonce on one (ticket, list) take turns; the check
+		// after the lock sees what the one before committed. (SQLite's
+		// single writer already runs them one after the other.)
+		if _, err := x.exec(ctx, qNonceLock, sc.TicketID, sc.ListID); err != nil {
+			return nil, err
+		}
 	}
 	if ok, err := replay(); ok || err != nil {
 		return out, err

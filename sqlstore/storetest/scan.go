@@ -334,6 +334,41 @@ func testScanConcurrentNonce(t *testing.T, st admit.Store) {
 	if n != 1 {
 		t.Errorf("%d successful scans logged, want 1", n)
 	}
+
+	// On a multiple-entry list too, where the policy admits every copy.
+	bob := res.Tickets[tBob]
+	multi := admit.ListPolicy{AllowMultipleEntries: true}
+	outs = race(t, st, 20, func(i int) *admit.ScanAttempt {
+		return attempt(bob, l, multi, admit.ScanEntry, "upload-1")
+	})
+	replays = 0
+	for _, o := range outs {
+		if o.Result != admit.ReasonOK {
+			t.Errorf("outcome %+v", o)
+		}
+		if o.Replayed {
+			replays++
+		}
+	}
+	s, err := st.CheckinState(ctx, bob.ID, l.ID)
+	must(t, err)
+	if replays != 19 || s.Entries != 1 {
+		t.Errorf("multiple-entry list: %d replays, %d entries; want 19 and 1", replays, s.Entries)
+	}
+	// Other nonces are other entries.
+	outs = race(t, st, 10, func(i int) *admit.ScanAttempt {
+		return attempt(bob, l, multi, admit.ScanEntry, fmt.Sprint("upload-", i+2))
+	})
+	for _, o := range outs {
+		if o.Result != admit.ReasonOK || o.Replayed {
+			t.Errorf("outcome %+v", o)
+		}
+	}
+	s, err = st.CheckinState(ctx, bob.ID, l.ID)
+	must(t, err)
+	if s.Entries != 11 {
+		t.Errorf("%d entries, want 11", s.Entries)
+	}
 }
 
 func testScanConcurrentMixed(t *testing.T, st admit.Store) {
