@@ -238,3 +238,42 @@ func benchPostgres(b *testing.B) *sqlstore.Store {
 	b.Cleanup(func() { st.Close() })
 	return st
 }
+
+// BenchmarkFindTickets searches an event of 100,000 tickets on SQLite.
+func BenchmarkFindTickets(b *testing.B) {
+	st := benchOpen(b, b.TempDir())
+	defer st.Close()
+	ctx := context.Background()
+	kp, _ := admit.GenerateKeyPair(admit.SigningEd25519)
+	res, err := st.Import(ctx, genFile(100_000), admit.ImportOptions{NewKeys: kp})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ev := res.Event.ID
+	l, _ := st.DefaultList(ctx, ev)
+	some := res.Tickets[77_777]
+	for _, c := range []struct {
+		name string
+		f    admit.TicketFilter
+	}{
+		{"secret-prefix", admit.TicketFilter{EventID: ev, Query: some.Secret[:8], Fields: admit.SearchSecretPrefix, Limit: 50}},
+		{"all-fields", admit.TicketFilter{EventID: ev, Query: "first77777", Fields: ^admit.SearchFields(0), Limit: 50, Count: true}},
+		{"page-with-state", admit.TicketFilter{EventID: ev, StateListID: l.ID, OrderBy: admit.OrderByLastName, Limit: 50, Offset: 50_000, Count: true}},
+		{"modified-since", admit.TicketFilter{EventID: ev, ModifiedSince: &some.UpdatedAt, Limit: 100}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, _, err := st.FindTickets(ctx, c.f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("by-secret", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := st.TicketBySecret(ctx, ev, some.Secret); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -539,6 +539,7 @@ func (im *importer) ticketsStep(ctx context.Context) ([]*admit.Ticket, error) {
 	if err != nil {
 		return nil, err
 	}
+	existingN := len(existing)
 	byUUID := make(map[string]*existingTicket, len(existing))
 	byPos := make(map[posKey]*existingTicket, len(existing))
 	secrets := make(map[string]bool, len(existing))
@@ -709,6 +710,17 @@ func (im *importer) ticketsStep(ctx context.Context) ([]*admit.Ticket, error) {
 			nid(t.VariationID), nid(t.SubeventID), nid(t.SectionID), t.Price, t.FirstName, t.LastName, t.Email,
 			t.HolderNumber, s.tsp(t.ValidFrom), s.tsp(t.ValidUntil), t.Blocked, s.ts(t.UpdatedAt)); err != nil {
 			return nil, err
+		}
+	}
+
+	// The query planner's statistics, when the import grew the event a lot:
+	// without them SQLite reads "all of one event" through an index and
+	// sorts, where a scan in id order stops at the page wanted.
+	if n := len(fresh); n >= 1000 && n*10 >= existingN {
+		for _, q := range []string{`ANALYZE tickets`, `ANALYZE orders`} {
+			if _, err := im.x.exec(ctx, q); err != nil {
+				return nil, err
+			}
 		}
 	}
 

@@ -196,8 +196,8 @@ func (s *Store) ticketWhere(f admit.TicketFilter, args []any) (string, []any) {
 			or = append(or, "LOWER("+col+") LIKE "+pat+` ESCAPE '\'`)
 		}
 		if fields&admit.SearchName != 0 {
-			like("t.first_name", false)
-			like("t.last_name", false)
+			// First name, last name or full name contains q: the full name
+			// contains whatever either part contains, one LIKE for the three.
 			like("t.first_name || ' ' || t.last_name", false)
 		}
 		if fields&admit.SearchEmail != 0 {
