@@ -3,6 +3,7 @@ package storetest
 import (
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -596,3 +597,28 @@ func testNotFound(t *testing.T, st admit.Store) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+func testImportSignError(t *testing.T, st admit.Store) {
+	opts := options(t, t0)
+	var calls atomic.Int64
+	opts.Sign = func(ev *admit.Event, uuid string) (string, error) {
+		if calls.Add(1) == 3 {
+			return "", admit.Errorf(admit.EInvalid, "cannot sign")
+		}
+		return keys.SignCode(ev, uuid)
+	}
+	_, err := st.Import(ctx, fixture(t), opts)
+	wantCode(t, err, admit.EInvalid)
+	if _, err := st.OrganizerBySlug(ctx, "org"); admit.ErrorCode(err) != admit.ENotFound {
+		t.Errorf("a failed import left its organizer: %v", err)
+	}
+	all, _, err := st.FindTickets(ctx, admit.TicketFilter{})
+	must(t, err)
+	if len(all) != 0 {
+		t.Errorf("a failed import left %d tickets", len(all))
+	}
+	// Signing is only for new tickets: a re-import signs nothing.
+	importFile(t, st, fixture(t), options(t, t0))
+	opts.Sign = func(*admit.Event, string) (string, error) { return "", admit.Errorf(admit.EInvalid, "cannot sign") }
+	importFile(t, st, fixture(t), opts)
+}

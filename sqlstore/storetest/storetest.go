@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) admit.Store) {
 		{"Import/Lists", testImportLists},
 		{"Import/Keys", testImportKeys},
 		{"Import/VerifyOnly", testImportVerifyOnly},
+		{"Import/SignError", testImportSignError},
 		{"NotFound", testNotFound},
 		{"Scan/SingleEntry", testScanSingleEntry},
 		{"Scan/MultipleEntries", testScanMultipleEntries},
