@@ -80,16 +80,25 @@ func importTickets(tb testing.TB, n int, sign bool) time.Duration {
 	return d
 }
 
-// BenchmarkImport imports 100,000 tickets into a new SQLite database per
+// BenchmarkImport imports 100,000 tickets into a new database per
 // iteration, with and without signing the QR codes.
 func BenchmarkImport(b *testing.B) {
 	const n = 100_000
-	for _, sign := range []bool{false, true} {
-		b.Run(fmt.Sprintf("sqlite/100k/sign=%v", sign), func(b *testing.B) {
+	for _, c := range []struct {
+		engine string
+		sign   bool
+	}{{"sqlite", false}, {"sqlite", true}, {"postgres", false}} {
+		sign := c.sign
+		b.Run(fmt.Sprintf("%s/100k/sign=%v", c.engine, sign), func(b *testing.B) {
 			var total time.Duration
 			for b.Loop() {
 				b.StopTimer()
-				st := benchOpen(b, b.TempDir())
+				var st *sqlstore.Store
+				if c.engine == "sqlite" {
+					st = benchOpen(b, b.TempDir())
+				} else {
+					st = benchPostgres(b)
+				}
 				f := genFile(n)
 				kp, _ := admit.GenerateKeyPair(admit.SigningEd25519)
 				opts := admit.ImportOptions{NewKeys: kp}

@@ -12,18 +12,32 @@ import (
 
 // The scan path: it decides "exactly once".
 //
-// An admitted entry is one conditional upsert on checkin_state, keyed by
-// (ticket_id, list_id):
+// An admitted scan, in one transaction:
 //
-//	INSERT ... ON CONFLICT (ticket_id, list_id) DO UPDATE SET inside, entries+1, ...
-//	WHERE entries = 0 OR <allow multiple> OR (<allow after exit> AND NOT inside)
-//	RETURNING ...
+//  1. a nonce already logged as a success on the ticket and list is a
+//     replay: answered ok with the state, nothing written;
+//  2. an entry is one conditional upsert on checkin_state, keyed by
+//     (ticket_id, list_id):
 //
-// A row returned means the entry was recorded; none means the policy refused
-// it (ListPolicy.Admits). On PostgreSQL (READ COMMITTED) the upsert takes the
-// row lock and re-evaluates its WHERE on the latest committed version, so two
-// concurrent entries cannot both pass; on SQLite every write runs on the one
-// writer connection in IMMEDIATE transactions, so they are serial anyway.
+//     INSERT ... ON CONFLICT (ticket_id, list_id) DO UPDATE SET inside, entries+1, ...
+//     WHERE entries = 0 OR <allow multiple> OR (<allow after exit> AND NOT inside)
+//     RETURNING ...
+//
+//     A row returned means the entry was recorded; none means the policy
+//     refused it (ListPolicy.Admits): then Force records it anyway (forced),
+//     else the nonce is checked again (a concurrent copy of this scan that
+//     won makes this one its replay) and the answer is already_redeemed.
+//     An exit sets inside = false, making the row if there is none;
+//  3. the scan is logged with its result.
+//
+// On PostgreSQL (READ COMMITTED) the upsert takes the row lock and
+// re-evaluates its WHERE on the latest committed version, so two concurrent
+// entries cannot both pass; attempts with a nonce also take an advisory lock
+// per (ticket, list) before step 1. On SQLite every write runs on the one
+// writer connection in IMMEDIATE transactions: they are serial anyway.
+//
+// The entry's time (first_at, last_at) is the device's for an offline
+// upload, else the server's: when the scan happened.
 
 const (
 	qReplay = `SELECT id FROM scans WHERE ticket_id = $1 AND list_id = $2 AND nonce = $3 AND result = 'ok' ORDER BY id LIMIT 1`

@@ -3,18 +3,20 @@
 //
 // SQL is written once with $1..$N placeholders; on SQLite each query text is
 // rewritten once (cached) to anonymous ? placeholders, its arguments
-// reordered to match. The few differences between the engines
-// are the schema's column types (one migrations directory per engine, same
-// shape), how a time is bound (unix microseconds on SQLite, timestamptz on
+// reordered to match. The few differences between the engines are the
+// schema's column types (one migrations directory per engine, same shape),
+// how a time is bound (unix microseconds on SQLite, timestamptz on
 // PostgreSQL) and how writes are scheduled:
 //
 //   - SQLite runs in WAL mode with synchronous=FULL. Writes go through ONE
 //     writer connection (BEGIN IMMEDIATE), reads through a pool of read-only
-//     connections. Scans are group-committed: a writer goroutine takes every
-//     scan waiting, runs them in order in one transaction (a savepoint each)
-//     and answers them after the commit, so one fsync covers many scans.
+//     connections. Scans (and rate-limit hits) are group-committed: a writer
+//     goroutine takes every one waiting, runs them in order in one
+//     transaction (a savepoint each) and answers them after the commit, so
+//     one fsync covers many.
 //   - PostgreSQL uses a pgxpool; each Scan is one READ COMMITTED transaction
 //     whose conditional upsert's row lock serialises concurrent check-ins.
+//     Migrations take a session advisory lock: nodes may start at once.
 package sqlstore
 
 import (
