@@ -548,7 +548,12 @@ func (im *importer) ticketsStep(ctx context.Context) ([]*admit.Ticket, error) {
 	serials := make(map[string]bool, len(existing))
 	for _, e := range existing {
 		byUUID[e.uuid] = e
-		k := posKey{e.orderID, e.parentID, e.position}
+		// A top-level ticket's place is in its order, an add-on's under its
+		// parent (wherever the parent is now).
+		k := posKey{e.orderID, 0, e.position}
+		if e.parentID != 0 {
+			k = posKey{0, e.parentID, e.position}
+		}
 		if _, dup := byPos[k]; !dup {
 			byPos[k] = e
 		}
@@ -595,7 +600,7 @@ func (im *importer) ticketsStep(ctx context.Context) ([]*admit.Ticket, error) {
 				if p == nil {
 					continue
 				}
-				k.parent = p.id
+				k = posKey{0, p.id, it.pos}
 			}
 			if e := byPos[k]; e != nil && !e.claimed {
 				it.ex, e.claimed = e, true

@@ -346,6 +346,32 @@ func testImportMatchByUUID(t *testing.T, st admit.Store) {
 	if n != nFixture {
 		t.Errorf("%d tickets, want %d", n, nFixture)
 	}
+
+	// Alice moves to another order with her add-on: the add-on follows.
+	f3 := fixture(t, func(f *admit.ImportFile) {
+		alice := f.Orders[0].Tickets[0]
+		alice.UUID = u1
+		f.Orders[0].Tickets = f.Orders[0].Tickets[1:]
+		f.Orders[0].Tickets[0].UUID = u2
+		f.Orders[1].Tickets = append(f.Orders[1].Tickets, alice)
+	})
+	res3 := importFile(t, st, f3, options(t, t0.Add(2*time.Hour)))
+	// Order: bob, carol, alice, shirt, dan, eve.
+	a3, sh3 := res3.Tickets[2], res3.Tickets[3]
+	if a3.ID != alice.ID || a3.OrderCode != "B2" || a3.Position != 1 || sh3.ID != res1.Tickets[tShirt].ID ||
+		sh3.ParentID != alice.ID || sh3.OrderCode != "B2" || sh3.OrderID != a3.OrderID {
+		t.Errorf("after a move: %+v\n%+v", a3, sh3)
+	}
+	_, n, err = st.FindTickets(ctx, admit.TicketFilter{EventID: res1.Event.ID, Count: true})
+	must(t, err)
+	if n != nFixture {
+		t.Errorf("%d tickets after a move, want %d", n, nFixture)
+	}
+	for _, tk := range res3.Tickets {
+		got, err := st.TicketByUUID(ctx, tk.UUID)
+		must(t, err)
+		equalTicket(t, "ticket after a move", got, tk)
+	}
 }
 
 func testImportCancelOrder(t *testing.T, st admit.Store) {
