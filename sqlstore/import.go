@@ -40,8 +40,10 @@ func (s *Store) Import(ctx context.Context, f *admit.ImportFile, opts admit.Impo
 		im := &importer{s: s, x: x, f: f, opts: opts, now: at}
 		defer im.close()
 		var err error
-		res, err = im.run(ctx)
-		return err
+		if res, err = im.run(ctx); err != nil {
+			return err
+		}
+		return bumpCatalog(ctx, x)
 	})
 	if err != nil {
 		return nil, err
@@ -64,7 +66,8 @@ type importer struct {
 	products  map[string]*importProduct
 	orders    []*importOrder // file order
 
-	stmts []*sql.Stmt
+	stmts    []*sql.Stmt
+	analyzed bool // the planner's statistics changed
 }
 
 // stmt is a statement prepared for the import's duration.
@@ -733,6 +736,7 @@ func (im *importer) ticketsStep(ctx context.Context) ([]*admit.Ticket, error) {
 				return nil, err
 			}
 		}
+		im.analyzed = true
 	}
 
 	out := make([]*admit.Ticket, len(items))

@@ -57,6 +57,7 @@ type Store struct {
 	// SQLite wdb is a single connection and rdb a read-only pool; on
 	// PostgreSQL both are the same pool.
 	wdb, rdb *sql.DB
+	readers  int           // SQLite: the readers' pool size
 	pool     *pgxpool.Pool // PostgreSQL only
 
 	rebound sync.Map // query text → *bound, for SQLite
@@ -173,9 +174,9 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	if s.rdb, err = sql.Open("sqlite", rdsn); err != nil {
 		return admit.WrapInternal(err, "open sqlite")
 	}
-	n := max(4, 2*runtime.GOMAXPROCS(0))
-	s.rdb.SetMaxOpenConns(n)
-	s.rdb.SetMaxIdleConns(n)
+	s.readers = max(4, 2*runtime.GOMAXPROCS(0))
+	s.rdb.SetMaxOpenConns(s.readers)
+	s.rdb.SetMaxIdleConns(s.readers)
 	s.rdb.SetConnMaxLifetime(0)
 	s.rdb.SetConnMaxIdleTime(0)
 	return nil
