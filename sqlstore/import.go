@@ -150,6 +150,10 @@ func (im *importer) run(ctx context.Context) (*admit.ImportResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Caches of events and lists (every node's) start afresh at commit.
+	if err := bumpCatalog(ctx, im.x); err != nil {
+		return nil, err
+	}
 	res := &admit.ImportResult{Organizer: im.org, Event: im.ev, Tickets: tickets}
 	for _, se := range im.f.Subevents {
 		res.Subevents = append(res.Subevents, im.subevents[se.Name])

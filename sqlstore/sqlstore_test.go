@@ -112,12 +112,16 @@ var tables = []string{"rate_hits", "api_keys", "token_sections", "admission_toke
 	"devices", "list_sections", "list_products", "checkin_lists", "tickets", "orders", "variations", "products",
 	"sections", "subevents", "events", "organizers"}
 
+// kept are the tables a new database starts with rows in.
+var kept = []string{"goose_db_version", "catalog_version"}
+
 func emptyTables(db *sql.DB) error {
 	ctx := context.Background()
 	var n int
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'goose_db_version'`).Scan(&n); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'`).Scan(&n); err != nil {
 		return err
 	}
+	n -= len(kept)
 	if n != len(tables) {
 		return fmt.Errorf("the schema has %d tables, the test knows %d: update tables", n, len(tables))
 	}
@@ -130,6 +134,9 @@ func emptyTables(db *sql.DB) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
 			return err
 		}
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE catalog_version SET version = 0"); err != nil {
+		return err
 	}
 	return tx.Commit()
 }
@@ -192,11 +199,12 @@ func TestPostgresConcurrentMigrations(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var applied int
-	if err := db.QueryRow(`SELECT COUNT(*) FROM goose_db_version WHERE version_id > 0`).Scan(&applied); err != nil {
+	// Each migration applied once.
+	var applied, distinct int
+	if err := db.QueryRow(`SELECT COUNT(*), COUNT(DISTINCT version_id) FROM goose_db_version WHERE version_id > 0`).Scan(&applied, &distinct); err != nil {
 		t.Fatal(err)
 	}
-	if applied != 1 {
-		t.Errorf("%d migrations recorded, want 1", applied)
+	if applied != distinct || applied == 0 {
+		t.Errorf("%d migrations recorded for %d versions", applied, distinct)
 	}
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -647,4 +648,40 @@ func testImportSignError(t *testing.T, st admit.Store) {
 	importFile(t, st, fixture(t), options(t, t0))
 	opts.Sign = func(*admit.Event, string) (string, error) { return "", admit.Errorf(admit.EInvalid, "cannot sign") }
 	importFile(t, st, fixture(t), opts)
+}
+
+// catalogVersioned is the store's catalog version, where it has one.
+type catalogVersioned interface {
+	CatalogVersion(ctx context.Context) (int64, error)
+}
+
+func testImportCatalogVersion(t *testing.T, st admit.Store) {
+	cv, ok := st.(catalogVersioned)
+	if !ok {
+		t.Skip("no catalog version")
+	}
+	v0, err := cv.CatalogVersion(ctx)
+	must(t, err)
+	setup(t, st)
+	v1, err := cv.CatalogVersion(ctx)
+	must(t, err)
+	if v1 <= v0 {
+		t.Errorf("an import left the catalog version at %d (was %d)", v1, v0)
+	}
+	// A failed import does not move it.
+	bad := fixture(t, func(f *admit.ImportFile) { f.Event.Slug = "keyless" })
+	if _, err := st.Import(ctx, bad, admit.ImportOptions{Now: t0}); err == nil {
+		t.Fatal("imported a new event without a key")
+	}
+	v2, err := cv.CatalogVersion(ctx)
+	must(t, err)
+	if v2 != v1 {
+		t.Errorf("a failed import moved the catalog version %d -> %d", v1, v2)
+	}
+	importFile(t, st, fixture(t), options(t, t0))
+	v3, err := cv.CatalogVersion(ctx)
+	must(t, err)
+	if v3 <= v2 {
+		t.Errorf("a re-import left the catalog version at %d", v3)
+	}
 }

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) admit.Store) {
 		{"Import/Keys", testImportKeys},
 		{"Import/VerifyOnly", testImportVerifyOnly},
 		{"Import/SignError", testImportSignError},
+		{"Import/CatalogVersion", testImportCatalogVersion},
 		{"NotFound", testNotFound},
 		{"Scan/SingleEntry", testScanSingleEntry},
 		{"Scan/MultipleEntries", testScanMultipleEntries},
