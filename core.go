@@ -18,6 +18,8 @@ type Core struct {
 	Log        *slog.Logger
 	Now        func() time.Time
 	PairingTTL time.Duration
+
+	catalog catalog
 }
 
 // NewCore returns a core on store with default settings.
@@ -292,13 +294,17 @@ func (c *Core) Redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 	}
 	serverTime := c.now()
 	res := &RedeemResult{}
-	t, ev, err := c.resolve(ctx, req, res)
+	cv, err := c.view(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t, ev, err := c.resolve(ctx, cv, req, res)
 	if err != nil {
 		return nil, err
 	}
 	if t != nil && res.Reason == "" {
 		res.Ticket, res.Event = t, ev
-		if err := c.decide(ctx, req, res, serverTime); err != nil {
+		if err := c.decide(ctx, cv, req, res, serverTime); err != nil {
 			return nil, err
 		}
 		if res.Reason == "" && res.List == nil {
@@ -352,14 +358,14 @@ func (c *Core) Redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 }
 
 // resolve reads the code and finds the ticket. A refusal is set in res.Reason.
-func (c *Core) resolve(ctx context.Context, req *RedeemRequest, res *RedeemResult) (*Ticket, *Event, error) {
+func (c *Core) resolve(ctx context.Context, cv *catalogView, req *RedeemRequest, res *RedeemResult) (*Ticket, *Event, error) {
 	code := strings.TrimSpace(req.Code)
 	if code == "" {
 		res.Reason, res.Detail = ReasonBadFormat, "empty code"
 		return nil, nil, nil
 	}
 	if req.Plain == PlainNone || LooksSigned(code) {
-		return c.resolveSigned(ctx, req, code, res)
+		return c.resolveSigned(ctx, cv, req, code, res)
 	}
 	if req.EventID == 0 {
 		return nil, nil, Errorf(EInternal, "plain lookup without an event")
@@ -379,14 +385,14 @@ func (c *Core) resolve(ctx context.Context, req *RedeemRequest, res *RedeemResul
 	if err != nil {
 		return nil, nil, err
 	}
-	ev, err := c.Store.Event(ctx, t.EventID)
+	ev, err := cv.event(ctx, t.EventID)
 	if err != nil {
 		return nil, nil, err
 	}
 	return t, ev, nil
 }
 
-func (c *Core) resolveSigned(ctx context.Context, req *RedeemRequest, code string, res *RedeemResult) (*Ticket, *Event, error) {
+func (c *Core) resolveSigned(ctx context.Context, cv *catalogView, req *RedeemRequest, code string, res *RedeemResult) (*Ticket, *Event, error) {
 	pc, reason, detail := ParseCode(code)
 	if pc == nil {
 		res.Reason, res.Detail = reason, detail
@@ -396,7 +402,7 @@ func (c *Core) resolveSigned(ctx context.Context, req *RedeemRequest, code strin
 	var candidates []*Event
 	switch {
 	case pc.Claims.Event != "":
-		ev, err := c.Store.EventByUUID(ctx, strings.ToLower(pc.Claims.Event))
+		ev, err := cv.eventByUUID(ctx, strings.ToLower(pc.Claims.Event))
 		if err != nil && !IsNotFound(err) {
 			return nil, nil, err
 		}
@@ -404,7 +410,7 @@ func (c *Core) resolveSigned(ctx context.Context, req *RedeemRequest, code strin
 			candidates = []*Event{ev}
 		}
 	case req.EventID != 0:
-		ev, err := c.Store.Event(ctx, req.EventID)
+		ev, err := cv.event(ctx, req.EventID)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -412,7 +418,7 @@ func (c *Core) resolveSigned(ctx context.Context, req *RedeemRequest, code strin
 		// A genuine code of another of the organizer's events must come out
 		// as "wrong event", not as forged: try their keys after the scan's.
 		if req.OrganizerID != 0 {
-			evs, err := c.Store.Events(ctx, req.OrganizerID)
+			evs, err := cv.events(ctx, req.OrganizerID)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -423,7 +429,7 @@ func (c *Core) resolveSigned(ctx context.Context, req *RedeemRequest, code strin
 			}
 		}
 	case req.OrganizerID != 0:
-		evs, err := c.Store.Events(ctx, req.OrganizerID)
+		evs, err := cv.events(ctx, req.OrganizerID)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -461,7 +467,7 @@ func (c *Core) resolveSigned(ctx context.Context, req *RedeemRequest, code strin
 }
 
 // decide applies scope, list and the rules to a known ticket.
-func (c *Core) decide(ctx context.Context, req *RedeemRequest, res *RedeemResult, serverTime time.Time) error {
+func (c *Core) decide(ctx context.Context, cv *catalogView, req *RedeemRequest, res *RedeemResult, serverTime time.Time) error {
 	t := res.Ticket
 	if req.EventID != 0 && t.EventID != req.EventID {
 		res.Reason = ReasonWrongEvent
@@ -470,9 +476,9 @@ func (c *Core) decide(ctx context.Context, req *RedeemRequest, res *RedeemResult
 	var l *CheckinList
 	var err error
 	if req.ListID != 0 {
-		l, err = c.Store.List(ctx, req.ListID)
+		l, err = cv.list(ctx, req.ListID)
 	} else {
-		l, err = c.Store.DefaultList(ctx, t.EventID)
+		l, err = cv.defaultList(ctx, t.EventID)
 	}
 	if err != nil {
 		return err
