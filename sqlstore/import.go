@@ -740,6 +740,16 @@ func (im *importer) ticketsStep(ctx context.Context) ([]*admit.Ticket, error) {
 				return nil, err
 			}
 		}
+		if s.sqlite {
+			// Keep the row counts (sqlite_stat1) but drop the value samples
+			// (sqlite_stat4, where the driver's SQLite has them): with
+			// samples, every statement whose plan could depend on a bound
+			// value (t.uuid = $1) is compiled again at each execution, a
+			// quarter of a scan's CPU.
+			if _, err := im.x.exec(ctx, `DELETE FROM sqlite_stat4`); err != nil && !strings.Contains(err.Error(), "no such table") {
+				return nil, err
+			}
+		}
 		im.analyzed = true
 	}
 
