@@ -1,3 +1,0 @@
-package main
-
-// Commands whose dialects are still being built: none left.
