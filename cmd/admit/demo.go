@@ -5,10 +5,8 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
-	"net"
 
 	"github.com/admitdev/admit"
-	"github.com/admitdev/admit/server"
 )
 
 //go:embed demo.json
@@ -17,29 +15,15 @@ var demoJSON []byte
 // cmdDemo imports the demo event, creates a device, prints how to pair it
 // and scan a sample ticket, and serves.
 func cmdDemo(ctx context.Context, env *cmdEnv, args []string) error {
-	fs := newFlags("demo", env)
-	sf, err := addServeFlags(fs, env, "admit-demo.db")
+	st, err := parseServeSettings(env, "demo", "admit-demo.db", args)
 	if err != nil {
 		return err
 	}
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return errUsage(fmt.Sprintf("demo takes no arguments, got %q", pos))
-	}
-	proxies, err := server.ParseTrustedProxies(*sf.trustedProxies)
-	if err != nil {
-		return errUsage(fmt.Sprintf("--trusted-proxies: %v", err))
-	}
-	log := serverLogger(env)
-	core, closeStore, err := openCore(ctx, env, *sf.db, log)
+	core, ln, cfg, closeStore, err := st.open(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	core.PairingTTL = *sf.pairingTTL
 	file, err := admit.ParseImport(bytes.NewReader(demoJSON))
 	if err != nil {
 		return err
@@ -52,11 +36,7 @@ func cmdDemo(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *sf.listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *sf.listen, err)
-	}
-	base := publicURL(*sf.publicURL, env, ln.Addr().String())
+	base := cfg.PublicURL
 	t := res.Tickets[0]
 	fmt.Fprintf(env.stderr, `
 admit demo: event %q of %q in %s, with %d tickets.
@@ -73,6 +53,6 @@ admit demo: event %q of %q in %s, with %d tickets.
    Its QR code:  go run ./cmd/admit ticket qr %s --db %s
    Device:       %s
 
-`, res.Event.Name, res.Organizer.Name, *sf.db, len(res.Tickets), pairURL(base, token), base, t.QRCode, t.UUID, *sf.db, dev.UUID)
-	return serve(ctx, env, core, ln, server.Config{Logger: log, PublicURL: base, TrustedProxies: proxies})
+`, res.Event.Name, res.Organizer.Name, st.db, len(res.Tickets), pairURL(base, token), base, t.QRCode, t.UUID, st.db, dev.UUID)
+	return serve(ctx, env, core, ln, cfg)
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -36,12 +36,6 @@ func serverLogger(env *cmdEnv) *slog.Logger {
 	return slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
 }
 
-// serveFlags are the flags of serve and demo.
-type serveFlags struct {
-	listen, db, publicURL, trustedProxies *string
-	pairingTTL                            *time.Duration
-}
-
 // pairingTTLDefault is ADMIT_PAIRING_TTL, else 24 hours.
 func pairingTTLDefault(env *cmdEnv) (time.Duration, error) {
 	v := env.getenv("ADMIT_PAIRING_TTL")
@@ -55,53 +49,70 @@ func pairingTTLDefault(env *cmdEnv) (time.Duration, error) {
 	return d, nil
 }
 
-func addServeFlags(fs *flag.FlagSet, env *cmdEnv, dbDefault string) (*serveFlags, error) {
+// serveSettings are the settings of serve and demo, from flags and the
+// environment, validated once.
+type serveSettings struct {
+	listen, db, publicURL string
+	pairingTTL            time.Duration
+	proxies               []netip.Prefix
+}
+
+func parseServeSettings(env *cmdEnv, name, dbDefault string, args []string) (*serveSettings, error) {
 	ttl, err := pairingTTLDefault(env)
 	if err != nil {
 		return nil, err
 	}
-	return &serveFlags{
-		listen:    fs.String("listen", envOr(env, "ADMIT_LISTEN", "127.0.0.1:8080"), "address to listen on (env ADMIT_LISTEN)"),
-		db:        fs.String("db", envOr(env, "ADMIT_DB", dbDefault), "database: SQLite file or postgres:// URL (env ADMIT_DB)"),
-		publicURL: fs.String("public-url", "", "public base URL of the server, for the URLs it prints (env ADMIT_PUBLIC_URL)"),
-		trustedProxies: fs.String("trusted-proxies", env.getenv("ADMIT_TRUSTED_PROXIES"),
-			"comma-separated addresses or CIDRs of load balancers whose X-Forwarded-For is trusted (env ADMIT_TRUSTED_PROXIES)"),
-		pairingTTL: fs.Duration("pairing-ttl", ttl, "how long a device pairing token stays valid (env ADMIT_PAIRING_TTL)"),
-	}, nil
+	fs := newFlags(name, env)
+	listen := fs.String("listen", envOr(env, "ADMIT_LISTEN", "127.0.0.1:8080"), "address to listen on (env ADMIT_LISTEN)")
+	db := fs.String("db", envOr(env, "ADMIT_DB", dbDefault), "database: SQLite file or postgres:// URL (env ADMIT_DB)")
+	pub := fs.String("public-url", "", "public base URL of the server, for the URLs it prints (env ADMIT_PUBLIC_URL)")
+	proxies := fs.String("trusted-proxies", env.getenv("ADMIT_TRUSTED_PROXIES"),
+		"comma-separated addresses or CIDRs of load balancers whose X-Forwarded-For is trusted (env ADMIT_TRUSTED_PROXIES)")
+	pairingTTL := fs.Duration("pairing-ttl", ttl, "how long a device pairing token stays valid (env ADMIT_PAIRING_TTL)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) > 0 {
+		return nil, errUsage(fmt.Sprintf("%s takes no arguments, got %q", name, pos))
+	}
+	if *pairingTTL <= 0 {
+		return nil, errUsage("--pairing-ttl must be positive")
+	}
+	st := &serveSettings{listen: *listen, db: *db, publicURL: *pub, pairingTTL: *pairingTTL}
+	if st.proxies, err = server.ParseTrustedProxies(*proxies); err != nil {
+		return nil, errUsage(fmt.Sprintf("--trusted-proxies: %v", err))
+	}
+	return st, nil
+}
+
+// open opens the store and the listener; call the returned close when done.
+func (st *serveSettings) open(ctx context.Context, env *cmdEnv) (*admit.Core, net.Listener, server.Config, func(), error) {
+	log := serverLogger(env)
+	core, closeStore, err := openCore(ctx, env, st.db, log)
+	if err != nil {
+		return nil, nil, server.Config{}, nil, err
+	}
+	core.PairingTTL = st.pairingTTL
+	ln, err := net.Listen("tcp", st.listen)
+	if err != nil {
+		closeStore()
+		return nil, nil, server.Config{}, nil, fmt.Errorf("listen on %s: %w", st.listen, err)
+	}
+	cfg := server.Config{Logger: log, PublicURL: publicURL(st.publicURL, env, ln.Addr().String()), TrustedProxies: st.proxies}
+	return core, ln, cfg, closeStore, nil
 }
 
 func cmdServe(ctx context.Context, env *cmdEnv, args []string) error {
-	fs := newFlags("serve", env)
-	sf, err := addServeFlags(fs, env, "admit.db")
+	st, err := parseServeSettings(env, "serve", "admit.db", args)
 	if err != nil {
 		return err
 	}
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return errUsage(fmt.Sprintf("serve takes no arguments, got %q", pos))
-	}
-	if *sf.pairingTTL <= 0 {
-		return errUsage("--pairing-ttl must be positive")
-	}
-	proxies, err := server.ParseTrustedProxies(*sf.trustedProxies)
-	if err != nil {
-		return errUsage(fmt.Sprintf("--trusted-proxies: %v", err))
-	}
-	log := serverLogger(env)
-	core, closeStore, err := openCore(ctx, env, *sf.db, log)
+	core, ln, cfg, closeStore, err := st.open(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	core.PairingTTL = *sf.pairingTTL
-	ln, err := net.Listen("tcp", *sf.listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *sf.listen, err)
-	}
-	cfg := server.Config{Logger: log, PublicURL: publicURL(*sf.publicURL, env, ln.Addr().String()), TrustedProxies: proxies}
 	return serve(ctx, env, core, ln, cfg)
 }
 
