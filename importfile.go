@@ -151,9 +151,8 @@ func (f *ImportFile) Validate() error {
 	if strings.TrimSpace(f.Organizer.Slug) == "" {
 		return bad("organizer.slug", "required")
 	}
-	if f.Organizer.Name == "" {
-		f.Organizer.Name = f.Organizer.Slug
-	}
+	// An empty name or domain keeps the organizer's (a new organizer is
+	// named after its slug): the store applies this.
 	ev := &f.Event
 	if strings.TrimSpace(ev.Slug) == "" {
 		return bad("event.slug", "required")

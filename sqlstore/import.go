@@ -164,8 +164,11 @@ func (im *importer) run(ctx context.Context) (*admit.ImportResult, error) {
 func (im *importer) organizer(ctx context.Context) error {
 	o := im.f.Organizer
 	var err error
-	im.org, err = scanOrganizer(im.x.row(ctx, `INSERT INTO organizers (slug, name, domain) VALUES ($1, $2, $3)
-		ON CONFLICT (slug) DO UPDATE SET name = excluded.name, domain = excluded.domain
+	// An organizer block without a name or domain keeps the stored ones.
+	im.org, err = scanOrganizer(im.x.row(ctx, `INSERT INTO organizers (slug, name, domain)
+		VALUES ($1, COALESCE(NULLIF($2, ''), $1), $3)
+		ON CONFLICT (slug) DO UPDATE SET name = COALESCE(NULLIF($2, ''), organizers.name),
+			domain = COALESCE(NULLIF($3, ''), organizers.domain)
 		RETURNING `+organizerCols, o.Slug, o.Name, o.Domain))
 	return err
 }

@@ -685,3 +685,32 @@ func testImportCatalogVersion(t *testing.T, st admit.Store) {
 		t.Errorf("a re-import left the catalog version at %d", v3)
 	}
 }
+
+// An import whose organizer block names only the slug keeps the stored
+// name and domain; one that gives them updates them.
+func testImportOrganizerKept(t *testing.T, st admit.Store) {
+	res1, _ := setup(t, st)
+	org := *res1.Organizer
+	res2 := importFile(t, st, fixture(t, func(f *admit.ImportFile) {
+		f.Organizer.Name, f.Organizer.Domain = "", ""
+	}), options(t, t0))
+	if res2.Organizer.Name != org.Name || res2.Organizer.Domain != org.Domain || org.Name == "" {
+		t.Errorf("organizer without name/domain: %+v, want %+v kept", res2.Organizer, org)
+	}
+	res3 := importFile(t, st, fixture(t, func(f *admit.ImportFile) {
+		f.Organizer.Name, f.Organizer.Domain = "Renamed", "renamed.example.org"
+	}), options(t, t0))
+	if res3.Organizer.Name != "Renamed" || res3.Organizer.Domain != "renamed.example.org" {
+		t.Errorf("organizer update: %+v", res3.Organizer)
+	}
+	fresh, err := st.Import(context.Background(), fixture(t, func(f *admit.ImportFile) {
+		f.Organizer = admit.ImportOrganizer{Slug: "newcomer"}
+		f.Orders = nil
+	}), options(t, t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh.Organizer.Name != "newcomer" {
+		t.Errorf("a new organizer without a name is named %q, want its slug", fresh.Organizer.Name)
+	}
+}

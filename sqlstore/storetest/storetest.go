@@ -24,6 +24,7 @@ func Run(t *testing.T, open func(t *testing.T) admit.Store) {
 		{"Import/Lookups", testImportLookups},
 		{"Import/Idempotent", testImportIdempotent},
 		{"Import/Updates", testImportUpdates},
+		{"Import/OrganizerKept", testImportOrganizerKept},
 		{"Import/MatchByUUID", testImportMatchByUUID},
 		{"Import/CancelOrder", testImportCancelOrder},
 		{"Import/AllOrNothing", testImportAllOrNothing},
