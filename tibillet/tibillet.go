@@ -184,7 +184,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case admit.EConflict:
 		writeJSON(w, http.StatusConflict, errorBody{Error: msg})
 	default:
-		h.log.Error("tibillet: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		h.log.Error("tibillet: request failed", "method", r.Method, "route", r.Pattern, "err", err)
 		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "Internal server error"})
 	}
 }
