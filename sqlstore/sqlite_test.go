@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -204,5 +205,25 @@ func TestSQLiteCanceledCallers(t *testing.T) {
 	s, err := st.CheckinState(ctx, tk.ID, l.ID)
 	if okRows == 1 && (err != nil || s.Entries != 1) {
 		t.Errorf("state %+v, %v", s, err)
+	}
+}
+
+// A new database file, and its WAL, are readable by their owner only: they
+// hold private signing keys and credential hashes.
+func TestSQLiteNewFileIsPrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "private.db")
+	st, err := sqlstore.Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, p := range []string{path, path + "-wal"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			t.Errorf("%s has mode %v, want no access for group and others", p, perm)
+		}
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -158,6 +159,16 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 		return admit.Errorf(admit.EInvalid, "sqlstore: an in-memory SQLite database cannot be shared by the writer and the readers; give a file path")
 	}
 	s.sqlite = true
+	// The database holds the events' private signing keys and the hashes
+	// of every credential: a new file is readable by its owner only (SQLite
+	// gives its WAL and shared-memory files the same permissions).
+	if !strings.ContainsAny(path, "?") && !strings.HasPrefix(path, "file:") {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return admit.Errorf(admit.EInvalid, "sqlstore: cannot open database file %s: %v", path, err)
+		}
+		f.Close()
+	}
 	wdsn, rdsn := SQLiteDSN(path)
 	var err error
 	if s.wdb, err = sql.Open("sqlite", wdsn); err != nil {
