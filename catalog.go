@@ -5,12 +5,13 @@ import (
 	"sync"
 )
 
-// catalog caches what every scan reads and only an import changes: events
-// (with their keys) and check-in lists. Entries are valid for one
+// catalog caches what every scan reads and only an import (or archiving a
+// device) changes: events (with their keys), check-in lists, and paired
+// devices with their keys. Entries are valid for one
 // Store.CatalogVersion; a scan reads the version (one small query) and the
 // cache starts afresh when it moved, so an import on any node applies from
 // the next scan on every node. What a scan must see at once and is not
-// versioned (devices, keys, tickets, orders) is never cached.
+// versioned (tickets, orders, other kinds of keys) is never cached.
 //
 // Cached values are shared: callers must not modify them.
 type catalog struct {
@@ -22,6 +23,13 @@ type catalog struct {
 	orgs     map[int64][]*Event
 	lists    map[int64]*CheckinList
 	defaults map[int64]*CheckinList
+	devices  map[string]deviceAuth // by API key prefix
+}
+
+// deviceAuth is a device's key and the device, as stored.
+type deviceAuth struct {
+	key    *APIKey
+	device *Device
 }
 
 // catalogView is the catalog at the version one scan read.
@@ -43,6 +51,7 @@ func (c *Core) view(ctx context.Context) (*catalogView, error) {
 		cat.version, cat.valid = v, true
 		cat.events, cat.byUUID, cat.orgs = map[int64]*Event{}, map[string]*Event{}, map[int64][]*Event{}
 		cat.lists, cat.defaults = map[int64]*CheckinList{}, map[int64]*CheckinList{}
+		cat.devices = map[string]deviceAuth{}
 	}
 	cat.mu.Unlock()
 	return &catalogView{c: cat, store: c.Store, version: v}, nil
@@ -94,4 +103,24 @@ func (cv *catalogView) list(ctx context.Context, id int64) (*CheckinList, error)
 func (cv *catalogView) defaultList(ctx context.Context, eventID int64) (*CheckinList, error) {
 	return cached(cv, func(c *catalog) map[int64]*CheckinList { return c.defaults }, eventID,
 		func() (*CheckinList, error) { return cv.store.DefaultList(ctx, eventID) })
+}
+
+// deviceByPrefix returns a device key and its device; an unknown prefix is
+// not cached (a pairing may make it known at any time).
+func (cv *catalogView) deviceByPrefix(ctx context.Context, prefix string) (deviceAuth, error) {
+	return cached(cv, func(c *catalog) map[string]deviceAuth { return c.devices }, prefix,
+		func() (deviceAuth, error) {
+			k, err := cv.store.APIKeyByPrefix(ctx, prefix)
+			if err != nil {
+				return deviceAuth{}, err
+			}
+			if k.Kind != KeyDevice {
+				return deviceAuth{key: k}, nil
+			}
+			d, err := cv.store.Device(ctx, k.DeviceID)
+			if err != nil {
+				return deviceAuth{}, err
+			}
+			return deviceAuth{key: k, device: d}, nil
+		})
 }

@@ -208,23 +208,33 @@ func (c *Core) Authenticate(ctx context.Context, plain string, kinds ...KeyKind)
 }
 
 // AuthenticateDevice checks a device's API key: unknown → EUnauthorized,
-// archived → EForbidden.
+// archived → EForbidden. Devices are cached per catalog version, which
+// archiving moves on: an archived device is refused from its next request,
+// on every node.
 func (c *Core) AuthenticateDevice(ctx context.Context, plain string) (*Device, error) {
-	k, err := c.Authenticate(ctx, plain, KeyDevice)
+	denied := Errorf(EUnauthorized, "invalid key")
+	prefix, ok := APIKeyPrefix(plain)
+	if !ok {
+		return nil, denied
+	}
+	cv, err := c.view(ctx)
 	if err != nil {
 		return nil, err
 	}
-	d, err := c.Store.Device(ctx, k.DeviceID)
+	da, err := cv.deviceByPrefix(ctx, prefix)
 	if err != nil {
 		if IsNotFound(err) {
-			return nil, Errorf(EUnauthorized, "invalid key")
+			return nil, denied
 		}
 		return nil, err
 	}
-	if d.Archived {
+	if da.device == nil || da.key.Revoked || !SecretMatches(plain, da.key.Hash) {
+		return nil, denied
+	}
+	if da.device.Archived {
 		return nil, Errorf(EForbidden, "App is archived.")
 	}
-	return d, nil
+	return da.device, nil
 }
 
 // PlainLookup says what an unsigned scanned string may be.

@@ -23,8 +23,9 @@ type Store interface {
 	// Events lists an organizer's events, oldest first.
 	Events(ctx context.Context, organizerID int64) ([]*Event, error)
 
-	// CatalogVersion is a counter that every Import moves on: events and
-	// check-in lists read at one version stay valid while it stays.
+	// CatalogVersion is a counter that every Import and ArchiveDevice
+	// moves on: events, check-in lists and devices read at one version stay
+	// valid while it stays.
 	CatalogVersion(ctx context.Context) (int64, error)
 
 	Subevents(ctx context.Context, eventID int64) ([]*Subevent, error)

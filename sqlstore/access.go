@@ -85,9 +85,18 @@ func (s *Store) PairDevice(ctx context.Context, pairingHash []byte, at time.Time
 // ArchiveDevice archives a device and voids its pairing token. Its keys
 // stay as they are: the core refuses them by the device's Archived flag (and
 // can say why).
+// ArchiveDevice archives a device and moves the catalog version on, in one
+// transaction: cores that cache devices per version see it at once.
 func (s *Store) ArchiveDevice(ctx context.Context, uuid string) (*admit.Device, error) {
-	d, err := scanDevice(s.writer().row(ctx, `UPDATE devices SET archived = true, pairing_hash = NULL
-		WHERE uuid = $1 RETURNING `+deviceCols, uuid))
+	var d *admit.Device
+	err := s.inTx(ctx, "device", func(x dbx) error {
+		var err error
+		if d, err = scanDevice(x.row(ctx, `UPDATE devices SET archived = true, pairing_hash = NULL
+			WHERE uuid = $1 RETURNING `+deviceCols, uuid)); err != nil {
+			return err
+		}
+		return bumpCatalog(ctx, x)
+	})
 	return d, s.dbErr(err, "device")
 }
 
