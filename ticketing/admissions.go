@@ -2,6 +2,7 @@ package ticketing
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -30,26 +31,35 @@ func ticketStatus(t *admit.Ticket, l *admit.CheckinList, sections []int64, at ti
 	return "Issued"
 }
 
-// listTickets: GET /events/{event}/tickets?records=&page=&modified_since= →
-// the tickets of the event's default list within the caller's sections.
-func (h *Handler) listTickets(w http.ResponseWriter, r *http.Request) {
+// defaultListPage reads what both listings of the event's default list
+// need: the caller allowed to admit, the event, its default list, the query
+// and its page.
+func (h *Handler) defaultListPage(r *http.Request) (*caller, *admit.Event, *admit.CheckinList, url.Values, pagination, error) {
 	c, ev, err := h.event(r, admits)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return nil, nil, nil, nil, pagination{}, err
 	}
 	q := r.URL.Query()
 	p, err := parsePagination(q)
+	if err != nil {
+		return nil, nil, nil, nil, pagination{}, err
+	}
+	list, err := h.core.Store.DefaultList(r.Context(), ev.ID)
+	if err != nil {
+		return nil, nil, nil, nil, pagination{}, err
+	}
+	return c, ev, list, q, p, nil
+}
+
+// listTickets: GET /events/{event}/tickets?records=&page=&modified_since= →
+// the tickets of the event's default list within the caller's sections.
+func (h *Handler) listTickets(w http.ResponseWriter, r *http.Request) {
+	c, ev, list, q, p, err := h.defaultListPage(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	ctx := r.Context()
-	list, err := h.core.Store.DefaultList(ctx, ev.ID)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
 	f := admit.TicketFilter{
 		EventID: ev.ID, List: list, SectionIDs: c.sections(), StateListID: list.ID,
 		Limit: p.records, Offset: p.offset(), Count: true,
@@ -178,23 +188,12 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request) {
 // patron=&section=&page=&records= → the entries on the event's default
 // list, oldest first; a staff key sees its sections' only.
 func (h *Handler) listAdmissions(w http.ResponseWriter, r *http.Request) {
-	c, ev, err := h.event(r, admits)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	q := r.URL.Query()
-	p, err := parsePagination(q)
+	c, ev, list, q, p, err := h.defaultListPage(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	ctx := r.Context()
-	list, err := h.core.Store.DefaultList(ctx, ev.ID)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
 	f := admit.ScanFilter{
 		EventID: ev.ID, ListID: list.ID, Result: admit.ReasonOK, Type: admit.ScanEntry,
 		Redeemer: q.Get("redeemer"), DeviceName: q.Get("device"), SectionIDs: c.sections(),
