@@ -8,9 +8,10 @@ import (
 // catalog caches what every scan reads and only an import (or archiving a
 // device) changes: events (with their keys), check-in lists, and paired
 // devices with their keys. Entries are valid for one
-// Store.CatalogVersion; a scan reads the version (one small query) and the
-// cache starts afresh when it moved, so an import on any node applies from
-// the next scan on every node. What a scan must see at once and is not
+// Store.CatalogVersion; the cache starts afresh when a version read from
+// the store differs, so an import on any node applies from the next scan on
+// every node. A scan learns the version with its ticket (Core.Redeem); other
+// callers read it (one small query). What a scan must see at once and is not
 // versioned (tickets, orders, other kinds of keys) is never cached.
 //
 // Cached values are shared: callers must not modify them.
@@ -39,12 +40,32 @@ type catalogView struct {
 	version int64
 }
 
-// view reads the catalog version and returns a view for this scan.
+// view reads the catalog version and returns a view at it.
 func (c *Core) view(ctx context.Context) (*catalogView, error) {
 	v, err := c.Store.CatalogVersion(ctx)
 	if err != nil {
 		return nil, err
 	}
+	return c.viewAt(v), nil
+}
+
+// lastView returns a view at the last version seen, without a query; the
+// caller must check it against a version read afterwards (Redeem checks
+// it against the version its ticket was read at).
+func (c *Core) lastView(ctx context.Context) (*catalogView, error) {
+	cat := &c.catalog
+	cat.mu.Lock()
+	valid, v := cat.valid, cat.version
+	cat.mu.Unlock()
+	if !valid {
+		return c.view(ctx)
+	}
+	return &catalogView{c: cat, store: c.Store, version: v}, nil
+}
+
+// viewAt returns a view at version v, which was read from the store: the
+// cache starts afresh if it was at another.
+func (c *Core) viewAt(v int64) *catalogView {
 	cat := &c.catalog
 	cat.mu.Lock()
 	if !cat.valid || cat.version != v {
@@ -54,7 +75,7 @@ func (c *Core) view(ctx context.Context) (*catalogView, error) {
 		cat.devices = map[string]deviceAuth{}
 	}
 	cat.mu.Unlock()
-	return &catalogView{c: cat, store: c.Store, version: v}, nil
+	return &catalogView{c: cat, store: c.Store, version: v}
 }
 
 // cached returns m[k] if the catalog is still at the view's version, else

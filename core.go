@@ -260,6 +260,12 @@ type RedeemRequest struct {
 	ListID      int64
 	SubeventID  int64
 	Sections    []int64
+	// EventUUID names the event the scan is for (TiBillet's event_uuid):
+	// it must be one of OrganizerID's events, and EventID's if that is set
+	// (a device bound to one event). Else Redeem fails with EInvalid (not a
+	// uuid), ENotFound (none of the organizer's events) or EForbidden (bound
+	// to another event), before the code is read.
+	EventUUID string
 
 	Type         ScanType // default entry
 	Force        bool
@@ -298,32 +304,51 @@ func (r *RedeemResult) OK() bool { return r.Reason == ReasonOK }
 // Redeem is the one redeem decision for every dialect: it reads and
 // verifies the code before any lookup, finds the ticket, applies the rules
 // in their order, records the attempt and, atomically, the entry.
+//
+// The catalog (events, keys, lists) comes from the core's cache at the last
+// version seen, and is checked against the version the ticket was read at
+// (one statement): if an import moved it, the scan is judged again on the
+// new catalog. A refusal that read no ticket checks the version with a query
+// of its own; one about the code's format needs no catalog at all.
 func (c *Core) Redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, error) {
 	if req.Type == "" {
 		req.Type = ScanEntry
 	}
 	serverTime := c.now()
-	res := &RedeemResult{}
-	cv, err := c.view(ctx)
+	cv, err := c.lastView(ctx)
 	if err != nil {
 		return nil, err
 	}
-	t, ev, err := c.resolve(ctx, cv, req, res)
-	if err != nil {
-		return nil, err
-	}
-	if t != nil && res.Reason == "" {
-		res.Ticket, res.Event = t, ev
-		if err := c.decide(ctx, cv, req, res, serverTime); err != nil {
+	var res *RedeemResult
+	var scope RedeemRequest
+	for try := 1; ; try++ {
+		res, scope = &RedeemResult{}, *req
+		err := c.judge(ctx, cv, &scope, res, serverTime)
+		if err != nil && ErrorCode(err) == EInternal {
 			return nil, err
 		}
-		if res.Reason == "" && res.List == nil {
-			return nil, Errorf(EInternal, "no check-in list")
+		var seen int64
+		switch {
+		case res.Ticket != nil && res.Ticket.CatalogVersion != 0:
+			seen = res.Ticket.CatalogVersion
+		case err == nil && (res.Reason == ReasonBadFormat || res.Reason == ReasonBadEncoding || res.Reason == ReasonNoUUID):
+			seen = cv.version
+		default:
+			v, verr := c.Store.CatalogVersion(ctx)
+			if verr != nil {
+				return nil, verr
+			}
+			seen = v
 		}
+		if seen == cv.version || try == 3 {
+			if err != nil {
+				return nil, err
+			}
+			break
+		}
+		cv = c.viewAt(seen)
 	}
-	if res.List == nil && res.Reason == "" {
-		res.Reason = ReasonUnknown
-	}
+	req = &scope
 	if req.DryRun {
 		if res.Ticket != nil && res.List != nil {
 			st, err := c.Store.CheckinState(ctx, res.Ticket.ID, res.List.ID)
@@ -365,6 +390,74 @@ func (c *Core) Redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 	res.Reason, res.State, res.Replayed = out.Result, out.State, out.Replayed
 	res.Forced = res.Forced || out.Forced
 	return res, nil
+}
+
+// judge resolves the scan's event, reads the code, finds the ticket and
+// decides, on the catalog view cv; nothing is written. A refusal is set in
+// res.Reason.
+func (c *Core) judge(ctx context.Context, cv *catalogView, req *RedeemRequest, res *RedeemResult, serverTime time.Time) error {
+	if err := c.scopeEvent(ctx, cv, req); err != nil {
+		return err
+	}
+	t, ev, err := c.resolve(ctx, cv, req, res)
+	if err != nil {
+		return err
+	}
+	if t != nil && res.Reason == "" {
+		res.Ticket, res.Event = t, ev
+		if err := c.decide(ctx, cv, req, res, serverTime); err != nil {
+			return err
+		}
+		if res.Reason == "" && res.List == nil {
+			return Errorf(EInternal, "no check-in list")
+		}
+	}
+	if res.List == nil && res.Reason == "" {
+		res.Reason = ReasonUnknown
+	}
+	return nil
+}
+
+// scopeEvent resolves req.EventUUID into req.EventID.
+func (c *Core) scopeEvent(ctx context.Context, cv *catalogView, req *RedeemRequest) error {
+	if req.EventUUID == "" {
+		return nil
+	}
+	ev, err := cv.scopeEvent(ctx, req.OrganizerID, req.EventID, req.EventUUID)
+	if err != nil {
+		return err
+	}
+	req.EventID = ev.ID
+	return nil
+}
+
+// ScopeEvent resolves an event uuid given by a client scoped to organizerID
+// and, if boundEventID is set, to that one event: EInvalid when it is no
+// uuid, ENotFound when it names none of the organizer's events, EForbidden
+// when it names another than the bound one.
+func (c *Core) ScopeEvent(ctx context.Context, organizerID, boundEventID int64, uuid string) (*Event, error) {
+	cv, err := c.view(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return cv.scopeEvent(ctx, organizerID, boundEventID, uuid)
+}
+
+func (cv *catalogView) scopeEvent(ctx context.Context, organizerID, boundEventID int64, uuid string) (*Event, error) {
+	if !ValidUUID(uuid) {
+		return nil, Errorf(EInvalid, "Invalid event uuid")
+	}
+	ev, err := cv.eventByUUID(ctx, strings.ToLower(uuid))
+	if IsNotFound(err) || (err == nil && organizerID != 0 && ev.OrganizerID != organizerID) {
+		return nil, Errorf(ENotFound, "Event not found")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if boundEventID != 0 && boundEventID != ev.ID {
+		return nil, Errorf(EForbidden, "This app is bound to another event")
+	}
+	return ev, nil
 }
 
 // resolve reads the code and finds the ticket. A refusal is set in res.Reason.

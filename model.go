@@ -139,6 +139,14 @@ type Ticket struct {
 	SectionDescription string
 	SubeventName       string
 
+	// Set by the single-ticket lookups (TicketByUUID, BySecret, BySerial),
+	// read in the same statement as the ticket: OrderTickets counts the
+	// tickets of its order (add-ons included); CatalogVersion is the
+	// Store.CatalogVersion the ticket was read at, which lets a scan check
+	// its cached catalog without a query of its own.
+	OrderTickets   int
+	CatalogVersion int64
+
 	// State is the ticket's check-in state on one list, where the query
 	// asked for it (TicketFilter.StateListID); nil otherwise or if never scanned.
 	State *CheckinState

@@ -37,14 +37,13 @@ type Store interface {
 	// DefaultList returns the event's default list; every imported event has one.
 	DefaultList(ctx context.Context, eventID int64) (*CheckinList, error)
 
-	// Ticket lookups, with the related fields filled in.
+	// Ticket lookups, with the related fields filled in, OrderTickets and
+	// CatalogVersion too.
 	TicketByUUID(ctx context.Context, uuid string) (*Ticket, error)
 	TicketBySecret(ctx context.Context, eventID int64, secret string) (*Ticket, error)
 	TicketBySerial(ctx context.Context, eventID int64, serial string) (*Ticket, error)
 	// Addons lists the add-on positions of a ticket.
 	Addons(ctx context.Context, parentID int64) ([]*Ticket, error)
-	// OrderTicketCount counts the tickets of an order.
-	OrderTicketCount(ctx context.Context, orderID int64) (int, error)
 	// FindTickets lists the tickets that match f, and their total count when
 	// f.Count is set.
 	FindTickets(ctx context.Context, f TicketFilter) ([]*Ticket, int, error)

@@ -74,9 +74,19 @@ func scanTicket(r interface{ Scan(...any) error }) (*admit.Ticket, error) {
 	return &t, nil
 }
 
+// oneTicketSelect reads one ticket with the count of its order's tickets
+// and the catalog version, in one statement: one snapshot, one round trip.
+const oneTicketSelect = `SELECT ` + ticketCols + `,
+	(SELECT COUNT(*) FROM tickets ot WHERE ot.order_id = t.order_id),
+	(SELECT cv.version FROM catalog_version cv WHERE cv.id = 1)` + ticketJoins
+
 func (s *Store) oneTicket(ctx context.Context, where string, args ...any) (*admit.Ticket, error) {
-	t, err := scanTicket(s.reader().row(ctx, ticketSelect+` WHERE `+where, args...))
-	return t, s.dbErr(err, "ticket")
+	var t admit.Ticket
+	dest := append(ticketDest(&t), &t.OrderTickets, &t.CatalogVersion)
+	if err := s.reader().row(ctx, oneTicketSelect+` WHERE `+where, args...).Scan(dest...); err != nil {
+		return nil, s.dbErr(err, "ticket")
+	}
+	return &t, nil
 }
 
 func (s *Store) TicketByUUID(ctx context.Context, uuid string) (*admit.Ticket, error) {
@@ -106,12 +116,6 @@ func (s *Store) Addons(ctx context.Context, parentID int64) ([]*admit.Ticket, er
 		out = append(out, t)
 	}
 	return out, s.dbErr(rows.Err(), "add-ons")
-}
-
-func (s *Store) OrderTicketCount(ctx context.Context, orderID int64) (int, error) {
-	var n int
-	err := s.reader().row(ctx, `SELECT COUNT(*) FROM tickets WHERE order_id = $1`, orderID).Scan(&n)
-	return n, s.dbErr(err, "order")
 }
 
 // ticketWhere builds the WHERE clause of a ticket filter; args continue

@@ -59,7 +59,7 @@ func (h *Handler) listScope(ctx context.Context, d *admit.Device, b body) (*admi
 	if eventUUID == "" {
 		return nil, 0, admit.Errorf(admit.EInvalid, msgEventRequired)
 	}
-	ev, err := h.deviceEvent(ctx, d, eventUUID)
+	ev, err := h.core.ScopeEvent(ctx, d.OrganizerID, d.EventID, eventUUID)
 	if err != nil {
 		return nil, 0, err
 	}

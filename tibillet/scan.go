@@ -214,23 +214,16 @@ func (h *Handler) redeem(w http.ResponseWriter, r *http.Request, d *admit.Device
 			h.writeError(w, r, err)
 			return
 		}
-		if eventUUID = strings.TrimSpace(eventUUID); eventUUID != "" {
-			ev, err := h.deviceEvent(r.Context(), d, eventUUID)
-			if err != nil {
-				if code := admit.ErrorCode(err); code == admit.EInvalid || code == admit.ENotFound || code == admit.EForbidden {
-					// The scan is for an event this device may not scan: an
-					// unknown one, another organizer's, or not its bound one.
-					fail(w, http.StatusNotAcceptable, msgEventError)
-					return
-				}
-				h.writeError(w, r, err)
-				return
-			}
-			req.EventID = ev.ID
-		}
+		req.EventUUID = strings.TrimSpace(eventUUID)
 	}
 	res, err := h.core.Redeem(r.Context(), req)
 	if err != nil {
+		if code := admit.ErrorCode(err); req.EventUUID != "" && (code == admit.EInvalid || code == admit.ENotFound || code == admit.EForbidden) {
+			// The scan is for an event this device may not scan: an
+			// unknown one, another organizer's, or not its bound one.
+			fail(w, http.StatusNotAcceptable, msgEventError)
+			return
+		}
 		h.writeError(w, r, err)
 		return
 	}
@@ -278,11 +271,6 @@ func (h *Handler) redeem(w http.ResponseWriter, r *http.Request, d *admit.Device
 		h.writeError(w, r, err)
 		return
 	}
-	count, err := h.core.Store.OrderTicketCount(r.Context(), t.OrderID)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
 	ans.Ticket = ticketBlock{
 		UUID:      t.UUID,
 		Status:    ticketStatus(t, res.State),
@@ -302,7 +290,7 @@ func (h *Handler) redeem(w http.ResponseWriter, r *http.Request, d *admit.Device
 			ans.Ticket.ScannedBy.uuid = res.State.FirstDeviceUUID
 		}
 	}
-	ans.Reservation = reservationBlock{UUID: t.OrderUUID, TicketsCount: count}
+	ans.Reservation = reservationBlock{UUID: t.OrderUUID, TicketsCount: t.OrderTickets}
 	writeJSON(w, http.StatusOK, ans)
 }
 
@@ -315,29 +303,6 @@ func (h *Handler) eventName(ctx context.Context, res *admit.RedeemResult) (strin
 		return "", err
 	}
 	return ev.Name, nil
-}
-
-// deviceEvent resolves an event uuid for a device: EInvalid when it is no
-// uuid, ENotFound when it names no event of the device's organizer, and
-// EForbidden when the device is bound to another event.
-func (h *Handler) deviceEvent(ctx context.Context, d *admit.Device, eventUUID string) (*admit.Event, error) {
-	if !admit.ValidUUID(eventUUID) {
-		return nil, admit.Errorf(admit.EInvalid, msgInvalidEvent)
-	}
-	ev, err := h.core.Store.EventByUUID(ctx, strings.ToLower(eventUUID))
-	if err != nil {
-		if admit.IsNotFound(err) {
-			return nil, admit.Errorf(admit.ENotFound, "Event not found")
-		}
-		return nil, err
-	}
-	if ev.OrganizerID != d.OrganizerID {
-		return nil, admit.Errorf(admit.ENotFound, "Event not found")
-	}
-	if d.EventID != 0 && d.EventID != ev.ID {
-		return nil, admit.Errorf(admit.EForbidden, "This app is bound to another event")
-	}
-	return ev, nil
 }
 
 func nullable(s string) *string {

@@ -74,7 +74,6 @@ const (
 	msgNotFound       = "Ticket not found"
 	msgEventError     = "Event error"
 	msgEventRequired  = "Event uuid is required"
-	msgInvalidEvent   = "Invalid event uuid"
 	msgSearchRequired = "Search string is required"
 )
 

@@ -198,6 +198,8 @@ func equalTicket(t *testing.T, what string, got, want *admit.Ticket) {
 	t.Helper()
 	g, w := *got, *want
 	g.State, w.State = nil, nil
+	// Only single lookups fill these; they are checked where they matter.
+	g.OrderTickets, w.OrderTickets, g.CatalogVersion, w.CatalogVersion = 0, 0, 0, 0
 	if !reflect.DeepEqual(g, w) {
 		t.Errorf("%s:\n got %s\nwant %s", what, dump(&g), dump(&w))
 	}
