@@ -1,6 +1,7 @@
 package admit
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"strings"
@@ -212,29 +213,98 @@ func (c *Core) Authenticate(ctx context.Context, plain string, kinds ...KeyKind)
 // archiving moves on: an archived device is refused from its next request,
 // on every node.
 func (c *Core) AuthenticateDevice(ctx context.Context, plain string) (*Device, error) {
-	denied := Errorf(EUnauthorized, "invalid key")
-	prefix, ok := APIKeyPrefix(plain)
-	if !ok {
-		return nil, denied
-	}
 	cv, err := c.view(ctx)
 	if err != nil {
 		return nil, err
 	}
+	return cv.authDevice(ctx, plain)
+}
+
+// AuthenticateScanner is AuthenticateDevice for a device about to scan: it
+// checks the key on the cached catalog, without a query, and the device it
+// returns must go into the scan's RedeemRequest.Scanner: Redeem checks it
+// again on the catalog version its ticket was read at, so an archived
+// device is still refused from its next scan on every node. A key refused
+// on the cached catalog is checked again on the current one.
+func (c *Core) AuthenticateScanner(ctx context.Context, plain string) (*Device, error) {
+	cv, err := c.lastView(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, err := cv.authDevice(ctx, plain)
+	if err == nil || ErrorCode(err) == EInternal {
+		return d, err
+	}
+	now, verr := c.view(ctx)
+	if verr != nil {
+		return nil, verr
+	}
+	if now.version == cv.version {
+		return nil, err
+	}
+	return now.authDevice(ctx, plain)
+}
+
+// deviceCheck is how a device was authenticated: by the key with this
+// prefix and hash, on the catalog at version.
+type deviceCheck struct {
+	prefix  string
+	hash    []byte
+	version int64
+}
+
+func (cv *catalogView) authDevice(ctx context.Context, plain string) (*Device, error) {
+	prefix, ok := APIKeyPrefix(plain)
+	if !ok {
+		return nil, Errorf(EUnauthorized, "invalid key")
+	}
+	da, err := cv.deviceByKey(ctx, prefix, func(k *APIKey) bool { return SecretMatches(plain, k.Hash) })
+	if err != nil {
+		return nil, err
+	}
+	d := *da.device // the cached device is shared
+	d.check = &deviceCheck{prefix: prefix, hash: da.key.Hash, version: cv.version}
+	return &d, nil
+}
+
+// recheck checks again, on cv, a device authenticated on another catalog
+// version: its key must still be the one it was authenticated by.
+func (cv *catalogView) recheck(ctx context.Context, d *Device) error {
+	if d.check == nil {
+		return Errorf(EInternal, "device %s was not authenticated", d.UUID)
+	}
+	if d.check.version == cv.version {
+		return nil
+	}
+	da, err := cv.deviceByKey(ctx, d.check.prefix, func(k *APIKey) bool { return bytes.Equal(k.Hash, d.check.hash) })
+	if err != nil {
+		return err
+	}
+	if da.device.ID != d.ID {
+		return Errorf(EUnauthorized, "invalid key")
+	}
+	return nil
+}
+
+// deviceByKey finds the device whose key has prefix, if match accepts the
+// key: unknown, revoked or not matching → EUnauthorized, archived →
+// EForbidden. What it returns is shared.
+func (cv *catalogView) deviceByKey(ctx context.Context, prefix string, match func(*APIKey) bool) (deviceAuth, error) {
+	denied := Errorf(EUnauthorized, "invalid key")
 	da, err := cv.deviceByPrefix(ctx, prefix)
 	if err != nil {
 		if IsNotFound(err) {
-			return nil, denied
+			return deviceAuth{}, denied
 		}
-		return nil, err
+		return deviceAuth{}, err
 	}
-	if da.device == nil || da.key.Revoked || !SecretMatches(plain, da.key.Hash) {
-		return nil, denied
+	if da.device == nil || da.key.Revoked || !match(da.key) {
+		return deviceAuth{}, denied
 	}
 	if da.device.Archived {
-		return nil, Errorf(EForbidden, "App is archived.")
+		return deviceAuth{}, Errorf(EForbidden, "App is archived.")
 	}
-	return da.device, nil
+	return da, nil
 }
 
 // PlainLookup says what an unsigned scanned string may be.
@@ -262,9 +332,8 @@ type RedeemRequest struct {
 	Sections    []int64
 	// EventUUID names the event the scan is for (TiBillet's event_uuid):
 	// it must be one of OrganizerID's events, and EventID's if that is set
-	// (a device bound to one event). Else Redeem fails with EInvalid (not a
-	// uuid), ENotFound (none of the organizer's events) or EForbidden (bound
-	// to another event), before the code is read.
+	// (a device bound to one event). Else the scan is refused as
+	// ReasonWrongEvent before the code is read.
 	EventUUID string
 
 	Type         ScanType // default entry
@@ -272,6 +341,10 @@ type RedeemRequest struct {
 	IgnoreUnpaid bool
 	Nonce        string
 	DeviceTime   *time.Time
+
+	// Scanner is the device that scans, as AuthenticateScanner returned it:
+	// Redeem checks it again if the catalog moved on since.
+	Scanner *Device
 
 	// Who scanned, for the log.
 	DeviceID   int64
@@ -331,7 +404,9 @@ func (c *Core) Redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 		switch {
 		case res.Ticket != nil && res.Ticket.CatalogVersion != 0:
 			seen = res.Ticket.CatalogVersion
-		case err == nil && (res.Reason == ReasonBadFormat || res.Reason == ReasonBadEncoding || res.Reason == ReasonNoUUID):
+		case err == nil && req.Scanner == nil &&
+			(res.Reason == ReasonBadFormat || res.Reason == ReasonBadEncoding || res.Reason == ReasonNoUUID):
+			// No catalog in the answer (a scanner's is: it is checked again).
 			seen = cv.version
 		default:
 			v, verr := c.Store.CatalogVersion(ctx)
@@ -396,7 +471,18 @@ func (c *Core) Redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 // decides, on the catalog view cv; nothing is written. A refusal is set in
 // res.Reason.
 func (c *Core) judge(ctx context.Context, cv *catalogView, req *RedeemRequest, res *RedeemResult, serverTime time.Time) error {
+	if req.Scanner != nil {
+		if err := cv.recheck(ctx, req.Scanner); err != nil {
+			return err
+		}
+	}
 	if err := c.scopeEvent(ctx, cv, req); err != nil {
+		if code := ErrorCode(err); code == EInvalid || code == ENotFound || code == EForbidden {
+			// An event this scan may not be for: an unknown one, another
+			// organizer's, or not the bound one.
+			res.Reason = ReasonWrongEvent
+			return nil
+		}
 		return err
 	}
 	t, ev, err := c.resolve(ctx, cv, req, res)

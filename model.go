@@ -227,6 +227,9 @@ type Device struct {
 	Archived       bool
 	PairingExpires time.Time
 	CreatedAt      time.Time
+
+	// check is how the device was authenticated (Core.AuthenticateScanner).
+	check *deviceCheck
 }
 
 // KeyKind says what an API key authenticates.

@@ -169,17 +169,27 @@ func TestAuthentication(t *testing.T) {
 func TestArchivedDeviceIsRefusedFromItsNextRequest(t *testing.T) {
 	t.Parallel()
 	f := start(t)
-	d, key := f.device(t, "Door", "", "")
-	want(t, f.call(t, "GET", "/scan/test_api/", key, nil), http.StatusOK)
-	f.archive(t, d)
-	r := f.scan(t, key, f.qr[uJohn], "")
-	want(t, r, http.StatusForbidden)
-	if r.JSON(t)["detail"] != "App is archived." {
-		t.Fatalf("archived: %s", r.Body)
+	forged := f.qr[uJohn][:len(f.qr[uJohn])-6] + "AAAAA="
+	for _, c := range []struct{ name, path, qr string }{
+		{"a genuine code", "/scan/ticket/", f.qr[uJohn]},
+		{"a genuine code, checked", "/scan/check_ticket/", f.qr[uJohn]},
+		{"a forged code", "/scan/ticket/", forged},
+		{"no code at all", "/scan/ticket/", "not a code"},
+	} {
+		d, key := f.device(t, "Door", "", "")
+		want(t, f.call(t, "GET", "/scan/test_api/", key, nil), http.StatusOK)
+		// A check first: the server has the device in its cache when it is archived.
+		want(t, f.check(t, key, f.qr[uJane]), http.StatusOK)
+		f.archive(t, d)
+		r := f.call(t, "POST", c.path, key, map[string]any{"qrcode_data": c.qr})
+		want(t, r, http.StatusForbidden)
+		if r.JSON(t)["detail"] != "App is archived." {
+			t.Fatalf("archived, %s: %s", c.name, r.Body)
+		}
 	}
 	// Refused before anything was decided: John is still not scanned.
 	_, key2 := f.device(t, "Door 2", "", "")
-	r = f.scan(t, key2, f.qr[uJohn], "")
+	r := f.scan(t, key2, f.qr[uJohn], "")
 	want(t, r, http.StatusOK)
 	if r.JSON(t)["message"] != "Ticket successfully scanned" {
 		t.Fatalf("scan after a refused one: %s", r.Body)

@@ -202,6 +202,7 @@ func (h *Handler) redeem(w http.ResponseWriter, r *http.Request, d *admit.Device
 		EventID:      d.EventID,
 		ListID:       d.ListID,
 		IgnoreUnpaid: true, // TiBillet has no such flag: a list that accepts pending orders admits them
+		Scanner:      d,
 		DeviceID:     d.ID,
 		DeviceUUID:   d.UUID,
 		DeviceName:   d.Name,
@@ -218,12 +219,6 @@ func (h *Handler) redeem(w http.ResponseWriter, r *http.Request, d *admit.Device
 	}
 	res, err := h.core.Redeem(r.Context(), req)
 	if err != nil {
-		if code := admit.ErrorCode(err); req.EventUUID != "" && (code == admit.EInvalid || code == admit.ENotFound || code == admit.EForbidden) {
-			// The scan is for an event this device may not scan: an
-			// unknown one, another organizer's, or not its bound one.
-			fail(w, http.StatusNotAcceptable, msgEventError)
-			return
-		}
 		h.writeError(w, r, err)
 		return
 	}

@@ -19,6 +19,7 @@ package tibillet
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -86,8 +87,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		{http.MethodGet, "/scan/{token}/pair", h.pair},
 		{http.MethodGet, "/scan/test_api", h.device(h.testAPI)},
 		{http.MethodGet, "/scan/check_api_scan", h.device(h.checkAPIScan)},
-		{http.MethodPost, "/scan/check_ticket", h.device(h.checkTicket)},
-		{http.MethodPost, "/scan/ticket", h.device(h.scanTicket)},
+		{http.MethodPost, "/scan/check_ticket", h.scanner(h.checkTicket)},
+		{http.MethodPost, "/scan/ticket", h.scanner(h.scanTicket)},
 		{http.MethodPost, "/scan/list_tickets", h.device(h.listTickets)},
 		{http.MethodPost, "/scan/search_ticket", h.device(h.searchTicket)},
 	}
@@ -201,13 +202,23 @@ type deviceHandler func(w http.ResponseWriter, r *http.Request, d *admit.Device)
 // 403 "No app associated with this key."; an archived device's key is 403
 // "App is archived.".
 func (h *Handler) device(next deviceHandler) http.HandlerFunc {
+	return h.authenticated(h.core.AuthenticateDevice, next)
+}
+
+// scanner is device for the scan endpoints: the core checks the device
+// again with the scan (admit.Core.AuthenticateScanner).
+func (h *Handler) scanner(next deviceHandler) http.HandlerFunc {
+	return h.authenticated(h.core.AuthenticateScanner, next)
+}
+
+func (h *Handler) authenticated(auth func(context.Context, string) (*admit.Device, error), next deviceHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		key, ok := apiKey(r.Header.Get("Authorization"))
 		if !ok {
 			h.writeError(w, r, admit.Errorf(admit.EUnauthorized, "no key"))
 			return
 		}
-		d, err := h.core.AuthenticateDevice(r.Context(), key)
+		d, err := auth(r.Context(), key)
 		if err != nil {
 			h.writeError(w, r, err)
 			return
