@@ -86,6 +86,9 @@ func (s *Store) Scan(ctx context.Context, a *admit.ScanAttempt) (*admit.ScanOutc
 		return nil, admit.Errorf(admit.EInvalid, "an admitted scan needs a ticket and a list")
 	}
 	att := *a // the caller may give up and reuse a while the writer runs it
+	if !s.sqlite && att.Scan.Nonce == "" && !att.Force && att.Scan.Type != admit.ScanExit {
+		return s.scanStatement(ctx, &att)
+	}
 	v, err := s.groupWrite(ctx, "scan", func(ctx context.Context, x dbx) (any, error) {
 		return s.scanTx(ctx, x, &att)
 	})
@@ -346,6 +349,80 @@ func (s *Store) scanTx(ctx context.Context, x dbx, a *admit.ScanAttempt) (*admit
 		return nil, err
 	}
 	out.State = st
+	return out, nil
+}
+
+// PostgreSQL: an entry attempt without nonce or force, or a refusal, in one
+// statement (one round trip, its own transaction): the conditional upsert of
+// qEnter, the log row whose result says whether the upsert took, and the
+// state before the statement, which is the answer's state when the entry
+// was refused. Its row lock and WHERE work as in scanTx.
+const (
+	qEnterLogged = `WITH st AS (` + qEnter + `),
+	sc AS (INSERT INTO scans (ticket_id, event_id, list_id, device_id, device_name, redeemer, source,
+		type, result, nonce, device_time, server_time, forced)
+		SELECT $1, CAST($8 AS BIGINT), $2, CAST($4 AS BIGINT), $5, CAST($9 AS TEXT), CAST($10 AS TEXT), 'entry',
+			CASE WHEN EXISTS (SELECT 1 FROM st) THEN 'ok' ELSE 'already_redeemed' END,
+			NULL, CAST($11 AS TIMESTAMPTZ), CAST($12 AS TIMESTAMPTZ), false
+		RETURNING id, result)
+	SELECT sc.id, sc.result, ` + stateCols + `, ` + prevCols + `
+	FROM sc LEFT JOIN st cs ON true
+	LEFT JOIN checkin_state prev ON prev.ticket_id = $1 AND prev.list_id = $2`
+
+	qRefusalLogged = `WITH sc AS (` + qInsertScan + `)
+	SELECT sc.id, ` + prevCols + `
+	FROM sc LEFT JOIN checkin_state prev ON prev.ticket_id = $1 AND prev.list_id = $3`
+
+	prevCols = `prev.ticket_id, prev.list_id, prev.inside, prev.entries, prev.first_at,
+	prev.first_device_uuid, prev.first_device_name, prev.last_at`
+)
+
+// scanStatement records a on PostgreSQL in one statement; see qEnterLogged.
+func (s *Store) scanStatement(ctx context.Context, a *admit.ScanAttempt) (*admit.ScanOutcome, error) {
+	sc := a.Scan
+	if sc.ServerTime.IsZero() {
+		sc.ServerTime = now()
+	}
+	at := sc.ServerTime
+	if sc.DeviceTime != nil {
+		at = *sc.DeviceTime
+	}
+	out := &admit.ScanOutcome{Result: sc.Result, Forced: sc.Forced}
+	var prev stateDest
+	for attempt := 0; ; attempt++ {
+		var err error
+		if a.Admit {
+			var cur stateDest
+			var result string
+			dest := append([]any{&out.ScanID, &result}, cur.dest()...)
+			err = s.writer().row(ctx, qEnterLogged, sc.TicketID, sc.ListID, s.ts(at), nid(sc.DeviceID), sc.DeviceName,
+				a.Policy.AllowMultipleEntries, a.Policy.AllowEntryAfterExit,
+				nid(sc.EventID), sc.Redeemer, sc.Source, s.tsp(sc.DeviceTime), s.ts(sc.ServerTime)).Scan(append(dest, prev.dest()...)...)
+			out.Result, out.Forced, out.State = admit.Reason(result), false, cur.state()
+		} else {
+			err = s.writer().row(ctx, qRefusalLogged, nid(sc.TicketID), nid(sc.EventID), nid(sc.ListID), nid(sc.DeviceID),
+				sc.DeviceName, sc.Redeemer, sc.Source, string(sc.Type), string(sc.Result), nil,
+				s.tsp(sc.DeviceTime), s.ts(sc.ServerTime), sc.Forced).Scan(append([]any{&out.ScanID}, prev.dest()...)...)
+		}
+		if err != nil && attempt < 4 && s.retryable(err) {
+			continue
+		}
+		if err != nil {
+			return nil, s.dbErr(err, "scan")
+		}
+		break
+	}
+	if out.State == nil {
+		out.State = prev.state()
+		if out.State == nil && out.Result == admit.ReasonAlreadyRedeemed {
+			// Refused by an entry committed after the statement's snapshot.
+			st, err := s.stateIn(ctx, s.reader(), sc.TicketID, sc.ListID)
+			if err != nil {
+				return nil, s.dbErr(err, "scan")
+			}
+			out.State = st
+		}
+	}
 	return out, nil
 }
 
