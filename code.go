@@ -121,6 +121,48 @@ func parsePrivateKey(pemText string) (crypto.Signer, error) {
 type Keys struct {
 	pub  sync.Map // string → crypto.PublicKey
 	priv sync.Map // string → crypto.Signer
+
+	// verified remembers signatures found valid, so that a ticket scanned
+	// again (a rescan at the door, a check before the scan) is not verified
+	// twice: a SHA-256 of key, payload and signature; bounded, it starts
+	// afresh when full.
+	mu       sync.Mutex
+	verified map[[sha256.Size]byte]struct{}
+}
+
+// maxVerified bounds Keys.verified (about 40 bytes an entry).
+const maxVerified = 1 << 18
+
+// Verify is Verify(Public(pemText), payload, sig), remembering success.
+func (ks *Keys) Verify(pemText, payload string, sig []byte) (bool, error) {
+	h := sha256.New()
+	h.Write([]byte(pemText))
+	h.Write([]byte{0})
+	h.Write([]byte(payload))
+	h.Write([]byte{0})
+	h.Write(sig)
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	ks.mu.Lock()
+	_, ok := ks.verified[sum]
+	ks.mu.Unlock()
+	if ok {
+		return true, nil
+	}
+	pub, err := ks.Public(pemText)
+	if err != nil {
+		return false, err
+	}
+	if !Verify(pub, payload, sig) {
+		return false, nil
+	}
+	ks.mu.Lock()
+	if ks.verified == nil || len(ks.verified) >= maxVerified {
+		ks.verified = make(map[[sha256.Size]byte]struct{})
+	}
+	ks.verified[sum] = struct{}{}
+	ks.mu.Unlock()
+	return true, nil
 }
 
 // Public returns the parsed public key of pemText.

@@ -125,6 +125,18 @@ func BenchmarkVerifyEd25519(b *testing.B) {
 	}
 }
 
+// A rescan: the signature was verified before (Keys.Verify remembers it).
+func BenchmarkVerifyEd25519Again(b *testing.B) {
+	ev, ks, code := signedCode(b, admit.SigningEd25519)
+	b.ResetTimer()
+	for b.Loop() {
+		pc, _, _ := admit.ParseCode(code)
+		if ok, _ := ks.Verify(ev.PublicKeyPEM, pc.Payload, pc.Signature); !ok {
+			b.Fatal("no verify")
+		}
+	}
+}
+
 func BenchmarkVerifyRSAPSS(b *testing.B) {
 	ev, ks, code := signedCode(b, admit.SigningRSAPSS)
 	pub, _ := ks.Public(ev.PublicKeyPEM)
@@ -145,5 +157,40 @@ func BenchmarkDecide(b *testing.B) {
 		if admit.Decide(in).Reason != admit.ReasonOK {
 			b.Fatal("not ok")
 		}
+	}
+}
+
+// Keys.Verify remembers valid signatures only, per key: a tampered code or
+// another key is refused even right after the genuine code was verified.
+func TestKeysVerifyRemembersOnlyWhatVerified(t *testing.T) {
+	ev, ks, code := signedCode(t, admit.SigningEd25519)
+	other, _, _ := signedCode(t, admit.SigningEd25519)
+	pc, _, _ := admit.ParseCode(code)
+	tampered := append([]byte{}, pc.Signature...)
+	tampered[0] ^= 1
+	for i, c := range []struct {
+		name    string
+		pem     string
+		payload string
+		sig     []byte
+		want    bool
+	}{
+		{"genuine", ev.PublicKeyPEM, pc.Payload, pc.Signature, true},
+		{"genuine again", ev.PublicKeyPEM, pc.Payload, pc.Signature, true},
+		{"tampered signature", ev.PublicKeyPEM, pc.Payload, tampered, false},
+		{"tampered payload", ev.PublicKeyPEM, pc.Payload + "x", pc.Signature, false},
+		{"another event's key", other.PublicKeyPEM, pc.Payload, pc.Signature, false},
+		{"tampered again", ev.PublicKeyPEM, pc.Payload, tampered, false},
+	} {
+		got, err := ks.Verify(c.pem, c.payload, c.sig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("%d %s: %v, want %v", i, c.name, got, c.want)
+		}
+	}
+	if _, err := ks.Verify("not a key", pc.Payload, pc.Signature); err == nil {
+		t.Error("an unusable key gave no error")
 	}
 }

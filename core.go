@@ -626,12 +626,12 @@ func (c *Core) resolveSigned(ctx context.Context, cv *catalogView, req *RedeemRe
 	}
 	var signer *Event
 	for _, ev := range candidates {
-		pub, err := c.Keys.Public(ev.PublicKeyPEM)
+		ok, err := c.Keys.Verify(ev.PublicKeyPEM, pc.Payload, pc.Signature)
 		if err != nil {
 			c.Log.Error("event public key unusable", "event", ev.UUID, "err", err)
 			continue
 		}
-		if Verify(pub, pc.Payload, pc.Signature) {
+		if ok {
 			signer = ev
 			break
 		}
