@@ -133,6 +133,16 @@ func (l *load) run(ctx context.Context) *answers {
 			rng := rand.New(rand.NewPCG(l.seed, uint64(w)+1))
 			base, cred := l.bases[w%len(l.bases)], l.creds[w%len(l.creds)]
 			var body, resp bytes.Buffer
+			// Every client waits for the start: a short phase (a few
+			// hundred scans against a fast server) can otherwise be over
+			// before the measured time begins, and measure nothing.
+			if d := time.Until(start); d > 0 {
+				select {
+				case <-time.After(d):
+				case <-runCtx.Done():
+					return
+				}
+			}
 			for runCtx.Err() == nil {
 				if l.maxScans > 0 && total.Add(1) > int64(l.maxScans) {
 					return
