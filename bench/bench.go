@@ -129,6 +129,11 @@ func (c *Config) defaults() error {
 		if c.SkipWrite {
 			return admit.Errorf(admit.EInvalid, "--skip-write needs in-process servers, not --target")
 		}
+		for _, t := range c.Targets {
+			if _, err := parseEndpoint(strings.TrimRight(t, "/")); err != nil {
+				return admit.Errorf(admit.EInvalid, "--target: %v", err)
+			}
+		}
 	}
 	if c.SkipWrite && len(c.Spawn) > 0 {
 		return admit.Errorf(admit.EInvalid, "--skip-write needs in-process servers, not --spawn")
@@ -246,23 +251,28 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 
-	newLoad := func(bases []string, seed uint64) *load {
-		return &load{
-			dialect: d, bases: bases, creds: creds, tickets: tickets, forged: forged,
-			rate: cfg.Rate, workers: cfg.Concurrency, duration: cfg.Duration, warmup: cfg.Warmup,
-			maxScans: cfg.MaxScans, dupFrac: cfg.Duplicates, forgeFrac: cfg.ForgedShare,
-			client: newClient(cfg.Concurrency), seed: seed,
+	phaseLoad := func(bases []string, seed uint64) (*load, error) {
+		l, err := newLoad(d, bases, creds, cfg.Concurrency)
+		if err != nil {
+			return nil, err
 		}
+		l.tickets, l.forged = tickets, forged
+		l.rate, l.duration, l.warmup, l.maxScans = cfg.Rate, cfg.Duration, cfg.Warmup, cfg.MaxScans
+		l.dupFrac, l.forgeFrac, l.seed = cfg.Duplicates, cfg.ForgedShare, seed
+		return l, nil
 	}
 
 	// The durable phase.
+	durable, err := phaseLoad(bases, 1)
+	if err != nil {
+		return nil, err
+	}
 	sampler := startRSSSampler(rep)
 	cfg.progress("durable phase: %s for %s (+%s warm-up) against %d node(s)", loadMode(&cfg), cfg.Duration, cfg.Warmup, len(bases))
 	stopProfile, err := startProfile(cfg.CPUProfile)
 	if err != nil {
 		return nil, err
 	}
-	durable := newLoad(bases, 1)
 	ans := durable.run(ctx)
 	stopProfile()
 	rep.CPUProfile = cfg.CPUProfile
@@ -279,7 +289,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// The floor: the same scans, the same path, nothing written.
 	if cfg.SkipWrite {
 		cfg.progress("floor phase (storage write skipped): %s for %s", loadMode(&cfg), cfg.Duration)
-		floor := newLoad(floorBases, 1)
+		floor, err := phaseLoad(floorBases, 1)
+		if err != nil {
+			return nil, err
+		}
 		stopProfile, err := startProfile(floorProfile(cfg.CPUProfile))
 		if err != nil {
 			return nil, err

@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,15 +53,19 @@ type ticketRef struct {
 // dialect builds a scan request and reads its answer.
 type dialect interface {
 	name() string
-	request(ctx context.Context, base, cred string, code string, body *bytes.Buffer) (*http.Request, error)
+	// head is a client's scan request up to its Content-Length value: the
+	// request line and the headers, with the credential.
+	head(ep *endpoint, cred string) ([]byte, error)
+	// appendBody appends the body of the scan of code.
+	appendBody(b []byte, code string) []byte
 	classify(status int, body []byte) Outcome
 }
 
 // load is one phase's traffic against one or more servers.
 type load struct {
 	dialect   dialect
-	bases     []string // server base URLs; worker k uses bases[k%len]
-	creds     []string // credentials; worker k uses creds[k%len]
+	endpoints []*endpoint // servers; worker k uses endpoints[k%len]
+	heads     [][]byte    // worker k's request head (its server, its credential)
 	tickets   []ticketRef
 	forged    []string // forged codes, used in turn
 	rate      float64  // scans/s; 0: closed loop
@@ -73,8 +75,28 @@ type load struct {
 	maxScans  int
 	dupFrac   float64
 	forgeFrac float64
-	client    *http.Client
 	seed      uint64
+}
+
+// newLoad prepares a phase against the servers at bases, worker k using
+// bases[k%len] and creds[k%len].
+func newLoad(d dialect, bases, creds []string, workers int) (*load, error) {
+	l := &load{dialect: d, workers: workers}
+	for _, b := range bases {
+		ep, err := parseEndpoint(b)
+		if err != nil {
+			return nil, err
+		}
+		l.endpoints = append(l.endpoints, ep)
+	}
+	for w := range workers {
+		h, err := d.head(l.endpoints[w%len(l.endpoints)], creds[w%len(creds)])
+		if err != nil {
+			return nil, err
+		}
+		l.heads = append(l.heads, h)
+	}
+	return l, nil
 }
 
 // answers is what one phase saw, per ticket and overall.
@@ -131,11 +153,17 @@ func (l *load) run(ctx context.Context) *answers {
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(l.seed, uint64(w)+1))
-			base, cred := l.bases[w%len(l.bases)], l.creds[w%len(l.creds)]
-			var body, resp bytes.Buffer
-			// Every client waits for the start: a short phase (a few
-			// hundred scans against a fast server) can otherwise be over
-			// before the measured time begins, and measure nothing.
+			conn := &scanConn{ep: l.endpoints[w%len(l.endpoints)]}
+			defer conn.close()
+			req := &scanRequest{head: l.heads[w]}
+			var resp bytes.Buffer
+			var wait *time.Timer // open loop: until the next scan is due
+			// Every client connects, then waits for the start: a short
+			// phase (a few hundred scans against a fast server) can
+			// otherwise be over before the measured time begins, and
+			// measure nothing. (A failed dial is tried again, and counted,
+			// by the first scan.)
+			_ = conn.dial(runCtx)
 			if d := time.Until(start); d > 0 {
 				select {
 				case <-time.After(d):
@@ -159,8 +187,13 @@ func (l *load) run(ctx context.Context) *answers {
 						return
 					}
 					if d := time.Until(due); d > 0 {
+						if wait == nil {
+							wait = time.NewTimer(d)
+						} else {
+							wait.Reset(d)
+						}
 						select {
-						case <-time.After(d):
+						case <-wait.C:
 						case <-runCtx.Done():
 							return
 						}
@@ -191,7 +224,7 @@ func (l *load) run(ctx context.Context) *answers {
 				if idx >= 0 {
 					code = l.tickets[idx].Code
 				}
-				out, errText := l.send(runCtx, base, cred, code, &body, &resp)
+				out, errText := l.send(runCtx, conn, req, code, &resp)
 				now := time.Now()
 				if out == OutError && idx >= 0 {
 					a.unanswered[idx].Store(true)
@@ -250,33 +283,24 @@ func (l *load) run(ctx context.Context) *answers {
 
 // send sends one scan and classifies the answer; errText describes an
 // OutError.
-func (l *load) send(ctx context.Context, base, cred, code string, body, resp *bytes.Buffer) (Outcome, string) {
-	req, err := l.dialect.request(ctx, base, cred, code, body)
+func (l *load) send(ctx context.Context, conn *scanConn, req *scanRequest, code string, resp *bytes.Buffer) (Outcome, string) {
+	status, err := conn.do(ctx, req.build(l.dialect, code), resp)
 	if err != nil {
 		return OutError, err.Error()
 	}
-	r, err := l.client.Do(req)
-	if err != nil {
-		return OutError, err.Error()
-	}
-	resp.Reset()
-	_, err = resp.ReadFrom(r.Body)
-	r.Body.Close()
-	if err != nil {
-		return OutError, err.Error()
-	}
-	out := l.dialect.classify(r.StatusCode, resp.Bytes())
+	out := l.dialect.classify(status, resp.Bytes())
 	if out == OutError {
 		b := resp.Bytes()
 		if len(b) > 200 {
 			b = b[:200]
 		}
-		return out, fmt.Sprintf("HTTP %d: %s", r.StatusCode, bytes.TrimSpace(b))
+		return out, fmt.Sprintf("HTTP %d: %s", status, bytes.TrimSpace(b))
 	}
 	return out, ""
 }
 
-// newClient returns a keep-alive client with an idle connection per worker.
+// newClient returns a keep-alive net/http client with an idle connection
+// per worker, for the requests other than scans.
 func newClient(workers int) *http.Client {
 	return &http.Client{
 		Timeout: 30 * time.Second,
@@ -300,31 +324,43 @@ type tibilletDialect struct{}
 
 func (tibilletDialect) name() string { return "tibillet" }
 
-func (tibilletDialect) request(ctx context.Context, base, cred, code string, body *bytes.Buffer) (*http.Request, error) {
-	body.Reset()
-	b := body.AvailableBuffer()
-	b = append(b, `{"qrcode_data":`...)
-	b = strconv.AppendQuote(b, code)
-	b = append(b, '}')
-	body.Write(b)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/scan/ticket/", bytes.NewReader(body.Bytes()))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Api-Key "+cred)
-	return req, nil
+func (tibilletDialect) head(ep *endpoint, cred string) ([]byte, error) {
+	return requestHead(http.MethodPost, ep, "/scan/ticket/",
+		"Content-Type", "application/json", "Authorization", "Api-Key "+cred)
 }
 
+func (tibilletDialect) appendBody(b []byte, code string) []byte {
+	b = append(b, `{"qrcode_data":`...)
+	b = appendJSONString(b, code)
+	return append(b, '}')
+}
+
+// tibilletAnswer is what the classification reads of a TiBillet answer.
 type tibilletAnswer struct {
 	Success bool   `json:"success"`
 	Message string `json:"message"`
 	Error   string `json:"error"`
 }
 
+var tibilletMembers = []string{"success", "message", "error"}
+
+// decodeTibillet decodes an answer as json.Unmarshal into a tibilletAnswer
+// would.
+func decodeTibillet(body []byte) (a tibilletAnswer, ok bool) {
+	var v [3][]byte
+	if !jsonMembers(body, tibilletMembers, v[:]) {
+		return a, false
+	}
+	var ok1, ok2, ok3 bool
+	a.Success, ok1 = jsonBool(v[0])
+	a.Message, ok2 = jsonString(v[1], "Ticket successfully scanned", "Ticket already scanned")
+	a.Error, ok3 = jsonString(v[2], "Invalid ticket signature", "Ticket not found")
+	return a, ok1 && ok2 && ok3
+}
+
 func (tibilletDialect) classify(status int, body []byte) Outcome {
-	var a tibilletAnswer
-	if json.Unmarshal(body, &a) != nil {
+	a, ok := decodeTibillet(body)
+	if !ok {
 		return OutError
 	}
 	switch {
@@ -347,26 +383,43 @@ type pretixdroidDialect struct{ path string } // /pretixdroid/api/ORG/EVENT/
 
 func (pretixdroidDialect) name() string { return "pretixdroid" }
 
-func (d pretixdroidDialect) request(ctx context.Context, base, cred, code string, body *bytes.Buffer) (*http.Request, error) {
-	body.Reset()
-	body.WriteString("secret=")
-	body.WriteString(url.QueryEscape(code))
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+d.path+"redeem/?key="+url.QueryEscape(cred), bytes.NewReader(body.Bytes()))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return req, nil
+func (d pretixdroidDialect) head(ep *endpoint, cred string) ([]byte, error) {
+	return requestHead(http.MethodPost, ep, d.path+"redeem/?key="+url.QueryEscape(cred),
+		"Content-Type", "application/x-www-form-urlencoded")
 }
 
+func (pretixdroidDialect) appendBody(b []byte, code string) []byte {
+	b = append(b, "secret="...)
+	return appendQueryEscape(b, code)
+}
+
+// pretixAnswer is what the classification reads of a pretixdroid answer.
 type pretixAnswer struct {
 	Status string `json:"status"`
 	Reason string `json:"reason"`
 }
 
+var pretixMembers = []string{"status", "reason"}
+
+// decodePretix decodes an answer as json.Unmarshal into a pretixAnswer
+// would.
+func decodePretix(body []byte) (a pretixAnswer, ok bool) {
+	var v [2][]byte
+	if !jsonMembers(body, pretixMembers, v[:]) {
+		return a, false
+	}
+	var ok1, ok2 bool
+	a.Status, ok1 = jsonString(v[0], "ok", "error")
+	a.Reason, ok2 = jsonString(v[1], "already_redeemed", "unknown_ticket")
+	return a, ok1 && ok2
+}
+
 func (pretixdroidDialect) classify(status int, body []byte) Outcome {
-	var a pretixAnswer
-	if status != 200 || json.Unmarshal(body, &a) != nil {
+	if status != 200 {
+		return OutError
+	}
+	a, ok := decodePretix(body)
+	if !ok {
 		return OutError
 	}
 	switch {
@@ -387,31 +440,26 @@ type ticketingDialect struct{ event string } // the event's id in URLs
 
 func (ticketingDialect) name() string { return "ticketing" }
 
-func (d ticketingDialect) request(ctx context.Context, base, cred, code string, body *bytes.Buffer) (*http.Request, error) {
-	body.Reset()
-	b := body.AvailableBuffer()
+func (d ticketingDialect) head(ep *endpoint, cred string) ([]byte, error) {
+	return requestHead(http.MethodPost, ep, "/v3/events/"+d.event+"/admissions",
+		"Content-Type", "application/json", "X-API-Key", cred, "X-Client-Version", "3.0.0")
+}
+
+func (ticketingDialect) appendBody(b []byte, code string) []byte {
 	b = append(b, `{"redeemer":"bench","device":"bench","serials":[`...)
-	b = strconv.AppendQuote(b, code)
-	b = append(b, "]}"...)
-	body.Write(b)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v3/events/"+d.event+"/admissions", bytes.NewReader(body.Bytes()))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-API-Key", cred)
-	req.Header.Set("X-Client-Version", "3.0.0")
-	return req, nil
+	b = appendJSONString(b, code)
+	return append(b, "]}"...)
 }
 
 func (ticketingDialect) classify(status int, body []byte) Outcome {
 	switch status {
 	case 201:
-		var recs []json.RawMessage
-		if json.Unmarshal(body, &recs) != nil {
+		// The admission records: one per serial admitted.
+		n, ok := jsonArrayLen(body)
+		if !ok {
 			return OutError
 		}
-		if len(recs) == 1 {
+		if n == 1 {
 			return OutOK
 		}
 		return OutRefused
