@@ -49,7 +49,7 @@ type Config struct {
 	Nodes int // servers on DB, the load split between them (PostgreSQL)
 
 	Dialect string // tibillet (default), pretixdroid, ticketing
-	Tickets int    // tickets of the event to create (default 100,000)
+	Tickets int    // tickets of the event to create (default 250,000)
 	// Event reuses the event of organizer "bench" with this slug if it
 	// exists (its unscanned tickets), else creates it.
 	Event string
@@ -84,7 +84,7 @@ func (c *Config) defaults() error {
 		return admit.Errorf(admit.EInvalid, "--dialect must be tibillet, pretixdroid or ticketing, not %q", c.Dialect)
 	}
 	if c.Tickets == 0 {
-		c.Tickets = 100_000
+		c.Tickets = 250_000
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = 64
@@ -431,7 +431,7 @@ func newDialect(name string, ev *admit.Event, pool []ticketRef) (dialect, []stri
 		org := Organizer
 		return pretixdroidDialect{path: "/pretixdroid/api/" + org + "/" + ev.Slug + "/"}, forged, nil
 	}
-	return tibilletDialect{}, forged, nil
+	return tibilletDialect{event: ev.UUID}, forged, nil
 }
 
 // node is an in-process server.

@@ -126,7 +126,7 @@ func TestScanRequestsCarryTheCodeAndCredential(t *testing.T) {
 	conn := &scanConn{ep: ep}
 	defer conn.close()
 	for _, code := range []string{"eyJ1dWlkIjogIjM2MDZk:2ywG-RkK0Uc2Z9W==", `a "quoted" \ code`, "é\x01&=+ %"} {
-		for _, d := range []dialect{tibilletDialect{}, pretixdroidDialect{path: "/pretixdroid/api/bench/ev/"}, ticketingDialect{event: "42"}} {
+		for _, d := range []dialect{tibilletDialect{event: "3606d3ac-0000-4000-8000-000000000001"}, pretixdroidDialect{path: "/pretixdroid/api/bench/ev/"}, ticketingDialect{event: "42"}} {
 			head, err := d.head(ep, "cred+/=")
 			if err != nil {
 				t.Fatal(err)
@@ -145,10 +145,12 @@ func TestScanRequestsCarryTheCodeAndCredential(t *testing.T) {
 			case tibilletDialect:
 				var v struct {
 					QRCodeData string `json:"qrcode_data"`
+					EventUUID  string `json:"event_uuid"`
 				}
 				err = json.Unmarshal([]byte(s.body), &v)
 				sent = v.QRCodeData
-				if s.path != "/prefix/scan/ticket/" || s.ctype != "application/json" || s.auth != "Api-Key cred+/=" {
+				if s.path != "/prefix/scan/ticket/" || s.ctype != "application/json" || s.auth != "Api-Key cred+/=" ||
+					v.EventUUID != "3606d3ac-0000-4000-8000-000000000001" {
 					t.Errorf("tibillet: %+v", s)
 				}
 			case pretixdroidDialect:

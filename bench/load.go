@@ -319,8 +319,9 @@ func newClient(workers int) *http.Client {
 // ---------------------------------------------------------------------------
 // Dialects.
 
-// tibilletDialect: POST /scan/ticket/ with the device's Api-Key.
-type tibilletDialect struct{}
+// tibilletDialect: POST /scan/ticket/ with the device's Api-Key, and the
+// event's uuid, as TiBillet's app always sends it.
+type tibilletDialect struct{ event string }
 
 func (tibilletDialect) name() string { return "tibillet" }
 
@@ -329,9 +330,13 @@ func (tibilletDialect) head(ep *endpoint, cred string) ([]byte, error) {
 		"Content-Type", "application/json", "Authorization", "Api-Key "+cred)
 }
 
-func (tibilletDialect) appendBody(b []byte, code string) []byte {
+func (d tibilletDialect) appendBody(b []byte, code string) []byte {
 	b = append(b, `{"qrcode_data":`...)
 	b = appendJSONString(b, code)
+	if d.event != "" {
+		b = append(b, `,"event_uuid":`...)
+		b = appendJSONString(b, d.event)
+	}
 	return append(b, '}')
 }
 

@@ -36,7 +36,7 @@ func cmdBench(ctx context.Context, env *cmdEnv, args []string) error {
 	spawn := fs.Bool("spawn", false, "run each node as a child `admit serve` process (measures its startup time and memory)")
 	fs.IntVar(&cfg.Nodes, "nodes", 1, "servers on the one database, the load split between them (PostgreSQL)")
 	fs.StringVar(&cfg.Dialect, "dialect", "tibillet", "tibillet (POST /scan/ticket/), pretixdroid (redeem/) or ticketing (v3 admissions)")
-	fs.IntVar(&cfg.Tickets, "tickets", 100_000, "tickets of the event to create")
+	fs.IntVar(&cfg.Tickets, "tickets", 250_000, "tickets of the event to create")
 	fs.StringVar(&cfg.Event, "event", "", "reuse this event of organizer bench if it exists (its unscanned tickets), else create it under this slug")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: scans per second (latency from each scan's due time); 0: closed loop")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 64, "clients (closed loop), or senders (open loop)")
