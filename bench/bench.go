@@ -466,7 +466,9 @@ func startNodes(ctx context.Context, cfg *Config, core *admit.Core, log *slog.Lo
 			}
 			st = skip
 		}
-		c := &admit.Core{Store: st, Keys: core.Keys, Log: core.Log, Now: core.Now, PairingTTL: core.PairingTTL}
+		// Keys of its own, as a process of its own has: the signatures one
+		// phase or node verified are not remembered by the next.
+		c := &admit.Core{Store: st, Keys: &admit.Keys{}, Log: core.Log, Now: core.Now, PairingTTL: core.PairingTTL}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			if own != nil {

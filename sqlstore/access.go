@@ -35,11 +35,12 @@ func (s *Store) CreateDevice(ctx context.Context, d *admit.Device, pairingHash [
 	if len(pairingHash) > 0 {
 		hash = pairingHash
 	}
-	err := s.writer().row(ctx, `INSERT INTO devices (uuid, organizer_id, event_id, list_id, name, claimed, archived,
+	return s.inTx(ctx, "device", func(x dbx) error {
+		return x.row(ctx, `INSERT INTO devices (uuid, organizer_id, event_id, list_id, name, claimed, archived,
 		pairing_hash, pairing_expires, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-		d.UUID, d.OrganizerID, nid(d.EventID), nid(d.ListID), d.Name, d.Claimed, d.Archived,
-		hash, s.tsz(d.PairingExpires), s.ts(d.CreatedAt)).Scan(&d.ID)
-	return s.dbErr(err, "device")
+			d.UUID, d.OrganizerID, nid(d.EventID), nid(d.ListID), d.Name, d.Claimed, d.Archived,
+			hash, s.tsz(d.PairingExpires), s.ts(d.CreatedAt)).Scan(&d.ID)
+	})
 }
 
 func (s *Store) Device(ctx context.Context, id int64) (*admit.Device, error) {
@@ -128,7 +129,7 @@ func (s *Store) insertKey(ctx context.Context, x dbx, k *admit.APIKey) error {
 
 // CreateAPIKey stores k and sets its ID (and CreatedAt when zero).
 func (s *Store) CreateAPIKey(ctx context.Context, k *admit.APIKey) error {
-	return s.dbErr(s.insertKey(ctx, s.writer(), k), "api key")
+	return s.inTx(ctx, "api key", func(x dbx) error { return s.insertKey(ctx, x, k) })
 }
 
 // APIKeyByPrefix finds an unrevoked key; a staff key only while its
@@ -140,8 +141,10 @@ func (s *Store) APIKeyByPrefix(ctx context.Context, prefix string) (*admit.APIKe
 }
 
 func (s *Store) RevokeTokenKeys(ctx context.Context, tokenID int64) error {
-	_, err := s.writer().exec(ctx, `UPDATE api_keys SET revoked = true WHERE token_id = $1 AND kind = 'staff' AND NOT revoked`, tokenID)
-	return s.dbErr(err, "api keys")
+	return s.inTx(ctx, "api keys", func(x dbx) error {
+		_, err := x.exec(ctx, `UPDATE api_keys SET revoked = true WHERE token_id = $1 AND kind = 'staff' AND NOT revoked`, tokenID)
+		return err
+	})
 }
 
 // ---------------------------------------------------------------------------

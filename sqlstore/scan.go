@@ -150,11 +150,16 @@ func (s *Store) groupWrite(ctx context.Context, what string, fn func(ctx context
 }
 
 // groupWriter is the SQLite group commit: it takes every write waiting (up
-// to maxBatch), runs them in order in one transaction and answers them after
-// the commit: one fsync for the lot. It returns when writeCh is closed and
+// to maxBatch), runs them in order in one transaction and hands them to the
+// syncer, which answers them once the WAL is synced: one fsync for the lot,
+// while the writer goes on with the next batch. It returns when writeCh is closed and
 // drained.
 func (s *Store) groupWriter() {
-	defer close(s.writeDone)
+	defer func() {
+		close(s.syncCh)
+		<-s.syncDone
+		close(s.writeDone)
+	}()
 	batch := make([]*writeReq, 0, maxBatch)
 	for req := range s.writeCh {
 		batch = append(batch[:0], req)
@@ -244,6 +249,11 @@ func (s *Store) runBatch(batch []*writeReq) {
 		for i := range resps {
 			resps[i] = writeResp{err: err}
 		}
+	}
+	if err == nil {
+		// Committed: answered once the WAL is synced.
+		s.syncCh <- committed{live: live, resps: resps}
+		return
 	}
 	for i, r := range live {
 		r.resp <- resps[i]

@@ -16,8 +16,7 @@ import (
 	"github.com/admitdev/admit/sqlstore"
 )
 
-// A success answered must survive a power cut: the pragmas really apply, on
-// the writer and on every reader connection.
+// The pragmas really apply, on the writer and on every reader connection.
 func TestSQLiteDurabilityPragmas(t *testing.T) {
 	st, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "admit.db"), nil)
 	if err != nil {
@@ -30,7 +29,9 @@ func TestSQLiteDurabilityPragmas(t *testing.T) {
 		t.Helper()
 		for pragma, want := range map[string]string{
 			"journal_mode": "wal",
-			"synchronous":  "2", // FULL
+			// The writer's commits do not wait for the disk: the store
+			// syncs the WAL before it answers (TestSQLiteAnswersAfterTheWALSync).
+			"synchronous":  map[bool]string{false: "1", true: "2"}[readOnly], // NORMAL, FULL
 			"foreign_keys": "1",
 			"busy_timeout": "10000",
 			"query_only":   map[bool]string{false: "0", true: "1"}[readOnly],
@@ -74,10 +75,13 @@ func TestSQLiteDurabilityPragmas(t *testing.T) {
 
 func TestSQLiteDSN(t *testing.T) {
 	w, r := sqlstore.SQLiteDSN("/data/admit.db")
-	for _, want := range []string{"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "busy_timeout("} {
+	for _, want := range []string{"journal_mode(WAL)", "foreign_keys(1)", "busy_timeout("} {
 		if !strings.Contains(w, want) || !strings.Contains(r, want) {
 			t.Errorf("DSNs %q / %q lack %s", w, r, want)
 		}
+	}
+	if !strings.Contains(w, "synchronous(NORMAL)") {
+		t.Errorf("writer DSN %q", w)
 	}
 	if !strings.Contains(w, "_txlock=immediate") || !strings.Contains(r, "_query_only=1") {
 		t.Errorf("DSNs %q / %q", w, r)
@@ -87,6 +91,78 @@ func TestSQLiteDSN(t *testing.T) {
 	}
 	if _, err := sqlstore.Open(context.Background(), ":memory:", nil); admit.ErrorCode(err) != admit.EInvalid {
 		t.Errorf("in-memory database: %v", err)
+	}
+}
+
+// A success answered must survive a power cut: a write is committed with
+// synchronous=NORMAL, and answered only once the store has synced the WAL.
+// While the sync is held, the scan is committed (a reader sees it) but not
+// answered; it is answered when the sync goes through. The same holds for a
+// write transaction outside the group commit (a device created).
+func TestSQLiteAnswersAfterTheWALSync(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "admit.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_, r := st.DBs()
+	count := func() int {
+		t.Helper()
+		var n int
+		if err := r.QueryRowContext(ctx, `SELECT COUNT(*) FROM scans`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	release := st.HoldSyncs()
+	answered := make(chan error, 1)
+	go func() {
+		_, err := st.Scan(ctx, unknownScan(0))
+		answered <- err
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for count() == 0 {
+		if time.Now().After(deadline) {
+			release()
+			t.Fatal("the scan was never committed")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case err := <-answered:
+		release()
+		t.Fatalf("answered (%v) before the WAL was synced", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	release()
+	if err := <-answered; err != nil {
+		t.Fatalf("scan after the sync: %v", err)
+	}
+
+	f, err := admit.ParseImport(strings.NewReader(`{"organizer": {"slug": "o"}, "event": {"slug": "e"}, "products": [{"name": "P"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, _ := admit.GenerateKeyPair(admit.SigningEd25519)
+	res, err := st.Import(ctx, f, admit.ImportOptions{NewKeys: kp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release = st.HoldSyncs()
+	done := make(chan error, 1)
+	go func() {
+		done <- st.CreateDevice(ctx, &admit.Device{UUID: admit.NewUUID(), OrganizerID: res.Organizer.ID, Name: "Door"}, nil)
+	}()
+	select {
+	case err := <-done:
+		release()
+		t.Fatalf("a device was created (%v) before the WAL was synced", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
 

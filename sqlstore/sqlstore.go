@@ -72,6 +72,11 @@ type Store struct {
 	writeCh     chan *writeReq
 	writeDone   chan struct{}
 
+	// SQLite: the WAL, synced by the store (see walsync.go).
+	wal      walFile
+	syncCh   chan committed
+	syncDone chan struct{}
+
 	hits      atomic.Int64 // Hit calls, to purge old windows now and then
 	closeOnce sync.Once
 	closeErr  error
@@ -114,8 +119,21 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 		for _, q := range scanQueries {
 			s.stmt(ctx, s.wdb, q, true)
 		}
+		path, err := walPath(ctx, s)
+		if err != nil {
+			s.closeDBs()
+			return nil, err
+		}
+		s.wal.path = path
+		if err := s.wal.sync(); err != nil { // the migrations
+			s.closeDBs()
+			return nil, err
+		}
 		s.writeCh = make(chan *writeReq, 4*maxBatch)
 		s.writeDone = make(chan struct{})
+		s.syncCh = make(chan committed, 64)
+		s.syncDone = make(chan struct{})
+		go s.syncer()
 		go s.groupWriter()
 	}
 	return s, nil
@@ -136,9 +154,10 @@ const (
 )
 
 // SQLiteDSN returns the modernc.org/sqlite DSNs Open uses for a database
-// file: the writer's and the readers'. Both set WAL, synchronous=FULL,
-// foreign keys and a busy timeout; the writer begins IMMEDIATE transactions
-// and the readers are query-only.
+// file: the writer's and the readers'. Both set WAL, foreign keys and a busy
+// timeout; the writer begins IMMEDIATE transactions and commits with
+// synchronous=NORMAL, the store syncing the WAL itself before it answers
+// (walsync.go); the readers are query-only.
 func SQLiteDSN(path string) (writer, reader string) {
 	sep := "?"
 	if strings.Contains(path, "?") {
@@ -146,11 +165,10 @@ func SQLiteDSN(path string) (writer, reader string) {
 	}
 	common := path + sep + "_pragma=busy_timeout(10000)" +
 		"&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(FULL)" +
 		"&_pragma=foreign_keys(1)" +
 		"&_pragma=temp_store(memory)"
-	writer = common + "&_pragma=cache_size(" + strconv.Itoa(writerCache) + ")&_txlock=immediate"
-	reader = common + "&_pragma=cache_size(-16384)&_query_only=1"
+	writer = common + "&_pragma=synchronous(NORMAL)&_pragma=cache_size(" + strconv.Itoa(writerCache) + ")&_txlock=immediate"
+	reader = common + "&_pragma=synchronous(FULL)&_pragma=cache_size(-16384)&_query_only=1"
 	return writer, reader
 }
 
@@ -274,6 +292,7 @@ func (s *Store) closeDBs() error {
 	if s.pool != nil {
 		s.pool.Close()
 	}
+	s.wal.close()
 	if err := errors.Join(errs...); err != nil {
 		return admit.WrapInternal(err, "close database")
 	}
@@ -476,6 +495,9 @@ func (s *Store) tryTx(ctx context.Context, what string, fn func(x dbx) error) er
 	}
 	if err := tx.Commit(); err != nil {
 		return s.dbErr(err, what)
+	}
+	if s.sqlite {
+		return s.wal.sync()
 	}
 	return nil
 }
