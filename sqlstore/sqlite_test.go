@@ -166,6 +166,50 @@ func TestSQLiteAnswersAfterTheWALSync(t *testing.T) {
 	}
 }
 
+// The writer does not checkpoint (its batches never wait for one): the
+// checkpointer copies the WAL into the database file in the background.
+func TestSQLiteCheckpointsInTheBackground(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "admit.db")
+	st, err := sqlstore.Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	w, _ := st.DBs()
+	var auto int
+	if err := w.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil || auto != 0 {
+		t.Fatalf("writer wal_autocheckpoint = %d (%v), want 0", auto, err)
+	}
+	size := func() int64 {
+		t.Helper()
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size()
+	var wg sync.WaitGroup
+	for i := range 2000 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := st.Scan(ctx, unknownScan(i)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for size() <= before {
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file stayed at %d bytes: nothing was checkpointed", before)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // unknownScan is a scan of an unreadable code: a log row, nothing else.
 func unknownScan(i int) *admit.ScanAttempt {
 	return &admit.ScanAttempt{Scan: admit.Scan{Type: admit.ScanEntry, Result: admit.ReasonBadSignature,

@@ -72,10 +72,14 @@ type Store struct {
 	writeCh     chan *writeReq
 	writeDone   chan struct{}
 
-	// SQLite: the WAL, synced by the store (see walsync.go).
+	// SQLite: the WAL, synced by the store, and the checkpointer's
+	// connection (see walsync.go).
 	wal      walFile
 	syncCh   chan committed
 	syncDone chan struct{}
+	ckdb     *sql.DB
+	ckStop   chan struct{}
+	ckDone   chan struct{}
 
 	hits      atomic.Int64 // Hit calls, to purge old windows now and then
 	closeOnce sync.Once
@@ -135,6 +139,8 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 		s.syncDone = make(chan struct{})
 		go s.syncer()
 		go s.groupWriter()
+		s.ckStop, s.ckDone = make(chan struct{}), make(chan struct{})
+		go s.checkpointer(s.ckdb, s.ckStop, s.ckDone)
 	}
 	return s, nil
 }
@@ -159,6 +165,13 @@ const (
 // synchronous=NORMAL, the store syncing the WAL itself before it answers
 // (walsync.go); the readers are query-only.
 func SQLiteDSN(path string) (writer, reader string) {
+	writer, reader, _ = sqliteDSNs(path)
+	return writer, reader
+}
+
+// sqliteDSNs returns SQLiteDSN's and the checkpointer's, which checkpoints
+// with synchronous=NORMAL: the WAL synced before, the database after.
+func sqliteDSNs(path string) (writer, reader, checkpointer string) {
 	sep := "?"
 	if strings.Contains(path, "?") {
 		sep = "&"
@@ -167,9 +180,11 @@ func SQLiteDSN(path string) (writer, reader string) {
 		"&_pragma=journal_mode(WAL)" +
 		"&_pragma=foreign_keys(1)" +
 		"&_pragma=temp_store(memory)"
-	writer = common + "&_pragma=synchronous(NORMAL)&_pragma=cache_size(" + strconv.Itoa(writerCache) + ")&_txlock=immediate"
+	writer = common + "&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(0)&_pragma=cache_size(" +
+		strconv.Itoa(writerCache) + ")&_txlock=immediate"
 	reader = common + "&_pragma=synchronous(FULL)&_pragma=cache_size(-16384)&_query_only=1"
-	return writer, reader
+	checkpointer = common + "&_pragma=synchronous(NORMAL)"
+	return writer, reader, checkpointer
 }
 
 func (s *Store) openSQLite(ctx context.Context, path string) error {
@@ -187,7 +202,7 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 		}
 		f.Close()
 	}
-	wdsn, rdsn := SQLiteDSN(path)
+	wdsn, rdsn, cdsn := sqliteDSNs(path)
 	var err error
 	if s.wdb, err = sql.Open("sqlite", wdsn); err != nil {
 		return admit.WrapInternal(err, "open sqlite")
@@ -203,6 +218,14 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	if s.rdb, err = sql.Open("sqlite", rdsn); err != nil {
 		return admit.WrapInternal(err, "open sqlite")
 	}
+	// The checkpointer: synchronous=NORMAL syncs around each checkpoint.
+	if s.ckdb, err = sql.Open("sqlite", cdsn); err != nil {
+		return admit.WrapInternal(err, "open sqlite")
+	}
+	s.ckdb.SetMaxOpenConns(1)
+	s.ckdb.SetMaxIdleConns(1)
+	s.ckdb.SetConnMaxLifetime(0)
+	s.ckdb.SetConnMaxIdleTime(0)
 	s.readers = max(4, 2*runtime.GOMAXPROCS(0))
 	s.rdb.SetMaxOpenConns(s.readers)
 	s.rdb.SetMaxIdleConns(s.readers)
@@ -270,6 +293,10 @@ func (s *Store) Close() error {
 			s.writeMu.Unlock()
 			<-s.writeDone
 		}
+		if s.ckStop != nil {
+			close(s.ckStop)
+			<-s.ckDone
+		}
 		s.closeErr = s.closeDBs()
 	})
 	return s.closeErr
@@ -285,6 +312,9 @@ func (s *Store) closeDBs() error {
 	var errs []error
 	if s.rdb != nil && s.rdb != s.wdb {
 		errs = append(errs, s.rdb.Close())
+	}
+	if s.ckdb != nil {
+		errs = append(errs, s.ckdb.Close())
 	}
 	if s.wdb != nil {
 		errs = append(errs, s.wdb.Close())

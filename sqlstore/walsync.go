@@ -2,9 +2,11 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/admitdev/admit"
 )
@@ -22,7 +24,8 @@ import (
 //
 // Checkpoints stay safe: in WAL mode synchronous=NORMAL syncs the WAL
 // before a checkpoint copies it into the database, syncs the database
-// after, and syncs the WAL header when the file is reused. A power cut can
+// after, and syncs the WAL header when the file is reused. They run on a
+// connection of their own (checkpointer), not in the writer. A power cut can
 // lose only commits not yet answered; a reader may have seen one of those
 // (a rescan answered "already scanned" of an entry whose own answer was
 // still waiting for the fsync).
@@ -137,5 +140,30 @@ func (s *Store) syncer() {
 			}
 		}
 		clear(pending)
+	}
+}
+
+// checkpointEvery is how often the checkpointer copies the WAL into the
+// database file.
+const checkpointEvery = 100 * time.Millisecond
+
+// checkpointer copies the WAL into the database file from a connection of
+// its own (PASSIVE: it never waits for, nor blocks, the writer or the
+// readers), so that the writer, whose automatic checkpoints are off, never
+// stops a batch for one. It returns when stop is closed.
+func (s *Store) checkpointer(db *sql.DB, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		var busy, logFrames, copied int
+		if err := db.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &copied); err != nil {
+			s.log.Warn("sqlstore: checkpoint failed", "err", err)
+		}
 	}
 }
