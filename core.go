@@ -443,8 +443,9 @@ func (c *Core) Redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 			Source: req.Source, Type: req.Type, Result: res.Reason, Nonce: req.Nonce,
 			DeviceTime: req.DeviceTime, ServerTime: serverTime, Forced: res.Forced,
 		},
-		Admit: res.Reason == ReasonOK,
-		Force: req.Force,
+		Admit:      res.Reason == ReasonOK,
+		Force:      req.Force,
+		DeviceUUID: req.DeviceUUID,
 	}
 	if res.Ticket != nil {
 		a.Scan.TicketID, a.Scan.EventID = res.Ticket.ID, res.Ticket.EventID

@@ -187,6 +187,9 @@ type ScanAttempt struct {
 	Admit  bool // the decision says ReasonOK: record the entry (or exit) atomically
 	Policy ListPolicy
 	Force  bool // record the entry even if Policy refuses it (marked forced)
+	// DeviceUUID is Scan.DeviceID's uuid, the first device of a new entry;
+	// when empty the store looks it up.
+	DeviceUUID string
 }
 
 // ScanOutcome is what the store recorded.

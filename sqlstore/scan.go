@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/admitdev/admit"
 )
@@ -56,6 +57,14 @@ const (
 		last_at = excluded.last_at
 	WHERE cs.entries = 0 OR $6 OR ($7 AND NOT cs.inside)` + stateReturning
 
+	// qFirstEntry (SQLite) records a ticket's first entry on a list, if it
+	// has no state there yet: the common case, a statement without rows.
+	// Whatever it does not insert goes on to qEnter.
+	qFirstEntry = `INSERT INTO checkin_state
+	(ticket_id, list_id, inside, entries, first_at, first_device_uuid, first_device_name, last_at)
+	VALUES ($1, $2, true, 1, $3, $4, $5, $3)
+	ON CONFLICT (ticket_id, list_id) DO NOTHING`
+
 	qForceEnter = `UPDATE checkin_state SET inside = true, entries = entries + 1, last_at = $3
 	WHERE ticket_id = $1 AND list_id = $2` + stateReturning
 
@@ -69,14 +78,15 @@ const (
 	// apart from goose's bigint migration lock; a collision only serialises.
 	qNonceLock = `SELECT pg_advisory_xact_lock(CAST($1 % 2147483647 AS INTEGER), CAST($2 % 2147483647 AS INTEGER))`
 
-	qInsertScan = `INSERT INTO scans (ticket_id, event_id, list_id, device_id, device_name, redeemer, source,
+	qInsertScanExec = `INSERT INTO scans (ticket_id, event_id, list_id, device_id, device_name, redeemer, source,
 	type, result, nonce, device_time, server_time, forced)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+	qInsertScan = qInsertScanExec + ` RETURNING id`
 )
 
 // scanQueries are prepared on the SQLite writer at Open: the group commit
 // runs them inside its transactions, where nothing can be prepared.
-var scanQueries = []string{qReplay, qEnter, qForceEnter, qExit, qState, qInsertScan, qHit, qPurgeHits,
+var scanQueries = []string{qReplay, qFirstEntry, qInsertScanExec, qEnter, qForceEnter, qExit, qState, qInsertScan, qHit, qPurgeHits,
 	"SAVEPOINT w", "RELEASE w", "ROLLBACK TO w"}
 
 // Scan records a scan; see admit.Store. On SQLite the call is queued to the
@@ -329,10 +339,25 @@ func (s *Store) scanTx(ctx context.Context, x dbx, a *admit.ScanAttempt) (*admit
 			return nil, err
 		}
 	} else {
-		st, err = s.optState(x.row(ctx, qEnter, sc.TicketID, sc.ListID, s.ts(at), nid(sc.DeviceID), sc.DeviceName,
-			a.Policy.AllowMultipleEntries, a.Policy.AllowEntryAfterExit))
-		if err != nil {
-			return nil, err
+		if s.sqlite && (a.DeviceUUID != "" || sc.DeviceID == 0) {
+			res, err := x.exec(ctx, qFirstEntry, sc.TicketID, sc.ListID, s.ts(at), a.DeviceUUID, sc.DeviceName)
+			if err != nil {
+				return nil, err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return nil, err
+			} else if n == 1 {
+				ts := at.UTC().Truncate(time.Microsecond) // as stored
+				st = &admit.CheckinState{TicketID: sc.TicketID, ListID: sc.ListID, Inside: true, Entries: 1,
+					FirstAt: ts, FirstDeviceUUID: a.DeviceUUID, FirstDeviceName: sc.DeviceName, LastAt: ts}
+			}
+		}
+		if st == nil {
+			st, err = s.optState(x.row(ctx, qEnter, sc.TicketID, sc.ListID, s.ts(at), nid(sc.DeviceID), sc.DeviceName,
+				a.Policy.AllowMultipleEntries, a.Policy.AllowEntryAfterExit))
+			if err != nil {
+				return nil, err
+			}
 		}
 		if st == nil && a.Force {
 			if st, err = s.optState(x.row(ctx, qForceEnter, sc.TicketID, sc.ListID, s.ts(at))); err != nil {
@@ -450,10 +475,19 @@ func (s *Store) stateIn(ctx context.Context, x dbx, ticketID, listID int64) (*ad
 }
 
 func (s *Store) insertScan(ctx context.Context, x dbx, sc *admit.Scan) (int64, error) {
-	var id int64
-	err := x.row(ctx, qInsertScan, nid(sc.TicketID), nid(sc.EventID), nid(sc.ListID), nid(sc.DeviceID),
+	args := []any{nid(sc.TicketID), nid(sc.EventID), nid(sc.ListID), nid(sc.DeviceID),
 		sc.DeviceName, sc.Redeemer, sc.Source, string(sc.Type), string(sc.Result), nstr(sc.Nonce),
-		s.tsp(sc.DeviceTime), s.ts(sc.ServerTime), sc.Forced).Scan(&id)
+		s.tsp(sc.DeviceTime), s.ts(sc.ServerTime), sc.Forced}
+	if s.sqlite {
+		// No rows to read: SQLite knows the row id it just gave.
+		res, err := x.exec(ctx, qInsertScanExec, args...)
+		if err != nil {
+			return 0, err
+		}
+		return res.LastInsertId()
+	}
+	var id int64
+	err := x.row(ctx, qInsertScan, args...).Scan(&id)
 	return id, err
 }
 

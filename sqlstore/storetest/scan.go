@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -533,5 +534,34 @@ func testScanFailureIsolation(t *testing.T, st admit.Store) {
 	must(t, err)
 	if s.Entries != 1 {
 		t.Errorf("state %+v", s)
+	}
+}
+
+// A first entry answers the state as stored, whether the attempt names
+// its device's uuid or only its id (the store looks the uuid up).
+func testScanFirstEntryState(t *testing.T, st admit.Store) {
+	res, l := setup(t, st)
+	d := &admit.Device{UUID: admit.NewUUID(), OrganizerID: res.Organizer.ID, Name: "Door", CreatedAt: t0}
+	must(t, st.CreateDevice(ctx, d, nil))
+	for _, c := range []struct {
+		name       string
+		ticket     *admit.Ticket
+		deviceUUID string
+	}{
+		{"device uuid given", res.Tickets[tAlice], d.UUID},
+		{"device uuid looked up", res.Tickets[tBob], ""},
+	} {
+		a := attempt(c.ticket, l, admit.ListPolicy{}, admit.ScanEntry, "")
+		a.Scan.DeviceID, a.Scan.DeviceName, a.DeviceUUID = d.ID, d.Name, c.deviceUUID
+		a.Scan.ServerTime = t0.Add(1234567 * time.Nanosecond) // stored to the microsecond
+		out := scan(t, st, a)
+		stored, err := st.CheckinState(ctx, c.ticket.ID, l.ID)
+		must(t, err)
+		if out.Result != admit.ReasonOK || out.State == nil || !reflect.DeepEqual(*out.State, *stored) {
+			t.Errorf("%s: answered %+v, stored %+v", c.name, out.State, stored)
+		}
+		if stored.FirstDeviceUUID != d.UUID || stored.FirstDeviceName != "Door" || !stored.FirstAt.Equal(t0.Add(1234*time.Microsecond)) {
+			t.Errorf("%s: stored %+v", c.name, stored)
+		}
 	}
 }

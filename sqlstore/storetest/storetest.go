@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) admit.Store) {
 		{"Scan/SingleEntry", testScanSingleEntry},
 		{"Scan/MultipleEntries", testScanMultipleEntries},
 		{"Scan/EntryAfterExit", testScanEntryAfterExit},
+		{"Scan/FirstEntryState", testScanFirstEntryState},
 		{"Scan/Force", testScanForce},
 		{"Scan/Nonce", testScanNonce},
 		{"Scan/NotAdmitted", testScanNotAdmitted},
