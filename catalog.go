@@ -3,6 +3,7 @@ package admit
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 )
 
 // catalog caches what every scan reads and only an import (or archiving a
@@ -14,17 +15,22 @@ import (
 // callers read it (one small query). What a scan must see at once and is not
 // versioned (tickets, orders, other kinds of keys) is never cached.
 //
-// Cached values are shared: callers must not modify them.
+// Cached values are shared: callers must not modify them. Reads take no
+// lock: the catalog of one version is a set of sync.Maps, replaced whole
+// when the version moves.
 type catalog struct {
-	mu       sync.Mutex
+	cur atomic.Pointer[catalogAt]
+}
+
+// catalogAt is the catalog of one version.
+type catalogAt struct {
 	version  int64
-	valid    bool
-	events   map[int64]*Event
-	byUUID   map[string]*Event
-	orgs     map[int64][]*Event
-	lists    map[int64]*CheckinList
-	defaults map[int64]*CheckinList
-	devices  map[string]deviceAuth // by API key prefix
+	events   sync.Map // int64 → *Event
+	byUUID   sync.Map // string → *Event
+	orgs     sync.Map // int64 → []*Event
+	lists    sync.Map // int64 → *CheckinList
+	defaults sync.Map // int64 → *CheckinList
+	devices  sync.Map // API key prefix → deviceAuth
 }
 
 // deviceAuth is a device's key and the device, as stored.
@@ -36,6 +42,7 @@ type deviceAuth struct {
 // catalogView is the catalog at the version one scan read.
 type catalogView struct {
 	c       *catalog
+	at      *catalogAt
 	store   Store
 	version int64
 }
@@ -53,83 +60,74 @@ func (c *Core) view(ctx context.Context) (*catalogView, error) {
 // caller must check it against a version read afterwards (Redeem checks
 // it against the version its ticket was read at).
 func (c *Core) lastView(ctx context.Context) (*catalogView, error) {
-	cat := &c.catalog
-	cat.mu.Lock()
-	valid, v := cat.valid, cat.version
-	cat.mu.Unlock()
-	if !valid {
+	at := c.catalog.cur.Load()
+	if at == nil {
 		return c.view(ctx)
 	}
-	return &catalogView{c: cat, store: c.Store, version: v}, nil
+	return &catalogView{c: &c.catalog, at: at, store: c.Store, version: at.version}, nil
 }
 
 // viewAt returns a view at version v, which was read from the store: the
 // cache starts afresh if it was at another.
 func (c *Core) viewAt(v int64) *catalogView {
-	cat := &c.catalog
-	cat.mu.Lock()
-	if !cat.valid || cat.version != v {
-		cat.version, cat.valid = v, true
-		cat.events, cat.byUUID, cat.orgs = map[int64]*Event{}, map[string]*Event{}, map[int64][]*Event{}
-		cat.lists, cat.defaults = map[int64]*CheckinList{}, map[int64]*CheckinList{}
-		cat.devices = map[string]deviceAuth{}
-	}
-	cat.mu.Unlock()
-	return &catalogView{c: cat, store: c.Store, version: v}
-}
-
-// cached returns m[k] if the catalog is still at the view's version, else
-// loads it and stores it if the catalog still is.
-func cached[K comparable, V any](cv *catalogView, m func(*catalog) map[K]V, k K, load func() (V, error)) (V, error) {
-	cv.c.mu.Lock()
-	if cv.c.version == cv.version {
-		if v, ok := m(cv.c)[k]; ok {
-			cv.c.mu.Unlock()
-			return v, nil
+	for {
+		cur := c.catalog.cur.Load()
+		if cur != nil && cur.version == v {
+			return &catalogView{c: &c.catalog, at: cur, store: c.Store, version: v}
+		}
+		at := &catalogAt{version: v}
+		if c.catalog.cur.CompareAndSwap(cur, at) {
+			return &catalogView{c: &c.catalog, at: at, store: c.Store, version: v}
 		}
 	}
-	cv.c.mu.Unlock()
+}
+
+// cached returns the entry k of the view's catalog, else loads it and keeps
+// it while that catalog is the current one.
+func cached[K comparable, V any](cv *catalogView, m func(*catalogAt) *sync.Map, k K, load func() (V, error)) (V, error) {
+	mp := m(cv.at)
+	if v, ok := mp.Load(k); ok {
+		return v.(V), nil
+	}
 	v, err := load()
 	if err != nil {
 		return v, err
 	}
-	cv.c.mu.Lock()
-	if cv.c.version == cv.version {
-		m(cv.c)[k] = v
+	if cv.c.cur.Load() == cv.at {
+		mp.Store(k, v)
 	}
-	cv.c.mu.Unlock()
 	return v, nil
 }
 
 func (cv *catalogView) event(ctx context.Context, id int64) (*Event, error) {
-	return cached(cv, func(c *catalog) map[int64]*Event { return c.events }, id,
+	return cached(cv, func(c *catalogAt) *sync.Map { return &c.events }, id,
 		func() (*Event, error) { return cv.store.Event(ctx, id) })
 }
 
 func (cv *catalogView) eventByUUID(ctx context.Context, uuid string) (*Event, error) {
-	return cached(cv, func(c *catalog) map[string]*Event { return c.byUUID }, uuid,
+	return cached(cv, func(c *catalogAt) *sync.Map { return &c.byUUID }, uuid,
 		func() (*Event, error) { return cv.store.EventByUUID(ctx, uuid) })
 }
 
 func (cv *catalogView) events(ctx context.Context, organizerID int64) ([]*Event, error) {
-	return cached(cv, func(c *catalog) map[int64][]*Event { return c.orgs }, organizerID,
+	return cached(cv, func(c *catalogAt) *sync.Map { return &c.orgs }, organizerID,
 		func() ([]*Event, error) { return cv.store.Events(ctx, organizerID) })
 }
 
 func (cv *catalogView) list(ctx context.Context, id int64) (*CheckinList, error) {
-	return cached(cv, func(c *catalog) map[int64]*CheckinList { return c.lists }, id,
+	return cached(cv, func(c *catalogAt) *sync.Map { return &c.lists }, id,
 		func() (*CheckinList, error) { return cv.store.List(ctx, id) })
 }
 
 func (cv *catalogView) defaultList(ctx context.Context, eventID int64) (*CheckinList, error) {
-	return cached(cv, func(c *catalog) map[int64]*CheckinList { return c.defaults }, eventID,
+	return cached(cv, func(c *catalogAt) *sync.Map { return &c.defaults }, eventID,
 		func() (*CheckinList, error) { return cv.store.DefaultList(ctx, eventID) })
 }
 
 // deviceByPrefix returns a device key and its device; an unknown prefix is
 // not cached (a pairing may make it known at any time).
 func (cv *catalogView) deviceByPrefix(ctx context.Context, prefix string) (deviceAuth, error) {
-	return cached(cv, func(c *catalog) map[string]deviceAuth { return c.devices }, prefix,
+	return cached(cv, func(c *catalogAt) *sync.Map { return &c.devices }, prefix,
 		func() (deviceAuth, error) {
 			k, err := cv.store.APIKeyByPrefix(ctx, prefix)
 			if err != nil {

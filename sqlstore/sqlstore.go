@@ -63,8 +63,11 @@ type Store struct {
 
 	rebound sync.Map // query text → *bound, for SQLite
 
+	// SQLite prepared statements, per *sql.DB: read by every query, written
+	// once per query text (stmtMu orders the writes and the close).
 	stmtMu sync.Mutex
-	stmts  map[stmtKey]*sql.Stmt // SQLite prepared statements, per *sql.DB
+	stmts  sync.Map // stmtKey → *sql.Stmt
+	nstmts atomic.Int64
 
 	// Group commit of small writes: scans, rate-limit hits (SQLite).
 	writeMu     sync.RWMutex // guards writeClosed against sends on writeCh
@@ -104,7 +107,7 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{log: logger, stmts: map[stmtKey]*sql.Stmt{}}
+	s := &Store{log: logger}
 	var err error
 	if IsPostgres(dsn) {
 		err = s.openPostgres(ctx, dsn)
@@ -182,7 +185,7 @@ func sqliteDSNs(path string) (writer, reader, checkpointer string) {
 		"&_pragma=temp_store(memory)"
 	writer = common + "&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(0)&_pragma=cache_size(" +
 		strconv.Itoa(writerCache) + ")&_txlock=immediate"
-	reader = common + "&_pragma=synchronous(FULL)&_pragma=cache_size(-16384)&_query_only=1"
+	reader = common + "&_pragma=synchronous(FULL)&_pragma=cache_size(-8192)&_query_only=1"
 	checkpointer = common + "&_pragma=synchronous(NORMAL)"
 	return writer, reader, checkpointer
 }
@@ -226,7 +229,9 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	s.ckdb.SetMaxIdleConns(1)
 	s.ckdb.SetConnMaxLifetime(0)
 	s.ckdb.SetConnMaxIdleTime(0)
-	s.readers = max(4, 2*runtime.GOMAXPROCS(0))
+	// Enough readers that one descheduled in the middle of a query does not
+	// keep the others waiting for a connection.
+	s.readers = max(8, 4*runtime.GOMAXPROCS(0))
 	s.rdb.SetMaxOpenConns(s.readers)
 	s.rdb.SetMaxIdleConns(s.readers)
 	s.rdb.SetConnMaxLifetime(0)
@@ -304,10 +309,11 @@ func (s *Store) Close() error {
 
 func (s *Store) closeDBs() error {
 	s.stmtMu.Lock()
-	for k, st := range s.stmts {
-		st.Close()
-		delete(s.stmts, k)
-	}
+	s.stmts.Range(func(k, st any) bool {
+		st.(*sql.Stmt).Close()
+		s.stmts.Delete(k)
+		return true
+	})
 	s.stmtMu.Unlock()
 	var errs []error
 	if s.rdb != nil && s.rdb != s.wdb {
@@ -426,25 +432,24 @@ func (s *Store) stmt(ctx context.Context, db *sql.DB, q string, prepare bool) *s
 		return nil
 	}
 	k := stmtKey{db, q}
-	s.stmtMu.Lock()
-	st := s.stmts[k]
-	full := len(s.stmts) >= maxStmts
-	s.stmtMu.Unlock()
-	if st != nil || full || !prepare {
-		return st
+	if st, ok := s.stmts.Load(k); ok {
+		return st.(*sql.Stmt)
+	}
+	if !prepare || s.nstmts.Load() >= maxStmts {
+		return nil
 	}
 	st, err := db.PrepareContext(ctx, s.bind(q).q)
 	if err != nil {
 		return nil // the unprepared run reports the error
 	}
 	s.stmtMu.Lock()
-	if old := s.stmts[k]; old != nil {
+	defer s.stmtMu.Unlock()
+	if old, ok := s.stmts.Load(k); ok {
 		st.Close()
-		st = old
-	} else {
-		s.stmts[k] = st
+		return old.(*sql.Stmt)
 	}
-	s.stmtMu.Unlock()
+	s.stmts.Store(k, st)
+	s.nstmts.Add(1)
 	return st
 }
 
