@@ -123,8 +123,9 @@ type writeResp struct {
 
 // groupWrite runs fn in a write transaction and returns its result once the
 // transaction is durable. On SQLite fn is queued to the group-commit writer,
-// which runs it in a batch under a savepoint of its own; fn must not keep
-// state between calls, and it is not retried. On PostgreSQL fn runs in a
+// which runs it in a batch; if a write of the batch fails, the batch is
+// rolled back and runs again with a savepoint each, so fn may run twice and
+// must not keep state outside the transaction. On PostgreSQL fn runs in a
 // transaction of its own.
 func (s *Store) groupWrite(ctx context.Context, what string, fn func(ctx context.Context, x dbx) (any, error)) (any, error) {
 	if !s.sqlite {
@@ -219,18 +220,31 @@ func (s *Store) runBatch(batch []*writeReq) {
 			return err
 		}
 		x := dbx{s: s, db: s.wdb, tx: tx}
-		if len(live) == 1 {
-			v, err := live[0].fn(ctx, x)
+		// First without savepoints: the writes of a batch seldom fail, and
+		// a savepoint each costs statements and journaled pages.
+		failed := false
+		for i, r := range live {
+			v, err := r.fn(ctx, x)
 			if err != nil {
-				tx.Rollback()
-				resps[0].err = s.dbErr(err, live[0].what)
-				return nil
+				failed = true
+				break
 			}
-			resps[0].v = v
+			resps[i].v = v
+		}
+		if !failed {
 			return tx.Commit()
 		}
+		// One failed: nothing of this run stays, and the batch runs again
+		// with a savepoint each, so that a failure undoes only its own writes.
+		if err := tx.Rollback(); err != nil {
+			return err
+		}
+		clear(resps)
+		if tx, err = s.wdb.BeginTx(ctx, nil); err != nil {
+			return err
+		}
+		x = dbx{s: s, db: s.wdb, tx: tx}
 		for i, r := range live {
-			// A savepoint each: one failure undoes only its own writes.
 			if _, err := x.exec(ctx, "SAVEPOINT w"); err != nil {
 				tx.Rollback()
 				return err
