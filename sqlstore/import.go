@@ -66,8 +66,9 @@ type importer struct {
 	products  map[string]*importProduct
 	orders    []*importOrder // file order
 
-	stmts    []*sql.Stmt
-	analyzed bool // the planner's statistics changed
+	stmts     []*sql.Stmt
+	analyzed  bool  // the planner's statistics changed
+	syncMaxID int64 // the highest ticket id before the import (search.go)
 }
 
 // stmt is a statement prepared for the import's duration.
@@ -139,7 +140,7 @@ func (im *importer) prepare(ctx context.Context, q string) (*stmt, error) {
 
 func (im *importer) run(ctx context.Context) (*admit.ImportResult, error) {
 	steps := []func(context.Context) error{
-		im.organizer, im.event, im.subeventsStep, im.sectionsStep, im.productsStep, im.listsStep, im.ordersStep,
+		im.syncBegin, im.organizer, im.event, im.subeventsStep, im.sectionsStep, im.productsStep, im.listsStep, im.ordersStep,
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
@@ -148,6 +149,9 @@ func (im *importer) run(ctx context.Context) (*admit.ImportResult, error) {
 	}
 	tickets, err := im.ticketsStep(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := im.syncEnd(ctx); err != nil {
 		return nil, err
 	}
 	// Caches of events and lists (every node's) start afresh at commit.
@@ -484,6 +488,11 @@ func (im *importer) ordersStep(ctx context.Context) error {
 				uuid = o.UUID
 			}
 			if o.Status != status || o.Email != fo.Email || o.Name != fo.Name || o.UUID != uuid {
+				if o.Email != fo.Email {
+					if err := im.syncOrder(ctx, o.ID); err != nil {
+						return err
+					}
+				}
 				o.Status, o.Email, o.Name, o.UUID, o.changed = status, fo.Email, fo.Name, uuid, true
 				if update == nil {
 					if update, err = im.prepare(ctx, `UPDATE orders SET uuid = $2, status = $3, email = $4, name = $5, updated_at = $6 WHERE id = $1`); err != nil {
@@ -724,6 +733,11 @@ func (im *importer) ticketsStep(ctx context.Context) ([]*admit.Ticket, error) {
 				product_id = $5, variation_id = $6, subevent_id = $7, section_id = $8, price = $9, first_name = $10,
 				last_name = $11, email = $12, holder_number = $13, valid_from = $14, valid_until = $15, blocked = $16,
 				updated_at = $17 WHERE id = $1`); err != nil {
+				return nil, err
+			}
+		}
+		if e.first != t.FirstName || e.last != t.LastName || e.email != t.Email || e.price != t.Price || e.orderID != t.OrderID {
+			if err := im.syncTicket(ctx, t.ID); err != nil {
 				return nil, err
 			}
 		}

@@ -122,6 +122,10 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 		s.closeDBs()
 		return nil, err
 	}
+	if err := s.ensureSearchIndexes(ctx); err != nil {
+		s.closeDBs()
+		return nil, err
+	}
 	if s.sqlite {
 		for _, q := range scanQueries {
 			s.stmt(ctx, s.wdb, q, true)

@@ -118,9 +118,10 @@ func (s *Store) Addons(ctx context.Context, parentID int64) ([]*admit.Ticket, er
 	return out, s.dbErr(rows.Err(), "add-ons")
 }
 
-// ticketWhere builds the WHERE clause of a ticket filter; args continue
+// ticketWhere builds the WHERE clause of a ticket filter, its search as
+// planned by planSearch (sp, nil for none: see search.go); args continue
 // after the ones given.
-func (s *Store) ticketWhere(f admit.TicketFilter, args []any) (string, []any) {
+func (s *Store) ticketWhere(f admit.TicketFilter, sp *searchPlan, args []any) (string, []any) {
 	var conds []string
 	add := func(c string, vals ...any) {
 		for _, v := range vals {
@@ -175,61 +176,10 @@ func (s *Store) ticketWhere(f admit.TicketFilter, args []any) (string, []any) {
 	if f.ModifiedSince != nil {
 		add("t.updated_at >= ?", s.ts(*f.ModifiedSince))
 	}
-	if f.Query != "" {
-		fields := f.Fields
-		if fields == 0 {
-			fields = ^admit.SearchFields(0)
-		}
-		q := strings.ToLower(f.Query)
-		var contains, prefix string // placeholders, bound when used
-		pattern := func(p *string, v string) string {
-			if *p == "" {
-				args = append(args, v)
-				*p = "$" + strconv.Itoa(len(args))
-			}
-			return *p
-		}
-		var or []string
-		like := func(col string, isPrefix bool) {
-			var pat string
-			if isPrefix {
-				pat = pattern(&prefix, likeEscape(q)+"%")
-			} else {
-				pat = pattern(&contains, "%"+likeEscape(q)+"%")
-			}
-			or = append(or, "LOWER("+col+") LIKE "+pat+` ESCAPE '\'`)
-		}
-		if fields&admit.SearchName != 0 {
-			// First name, last name or full name contains q: the full name
-			// contains whatever either part contains, one LIKE for the three.
-			like("t.first_name || ' ' || t.last_name", false)
-		}
-		if fields&admit.SearchEmail != 0 {
-			like("t.email", false)
-			like("o.email", false)
-		}
-		if fields&admit.SearchOrderCodePrefix != 0 {
-			like("o.code", true)
-		}
-		if fields&admit.SearchSecretPrefix != 0 {
-			like("t.secret", true)
-		}
-		if fields&admit.SearchUUIDPrefix != 0 {
-			like("t.uuid", true)
-		}
-		if fields&admit.SearchOrderUUIDPrefix != 0 {
-			like("o.uuid", true)
-		}
-		if fields&admit.SearchProduct != 0 {
-			like("p.name", false)
-		}
-		if fields&admit.SearchPrice != 0 {
-			like("t.price", false)
-		}
-		if len(or) == 0 {
-			or = append(or, "1 = 0")
-		}
-		conds = append(conds, "("+strings.Join(or, " OR ")+")")
+	if sp != nil {
+		var c string
+		c, args = sp.where(s, args)
+		conds = append(conds, c)
 	}
 	if len(conds) == 0 {
 		return "", args
@@ -283,6 +233,10 @@ func (s *Store) FindTickets(ctx context.Context, f admit.TicketFilter) ([]*admit
 	if err != nil {
 		return nil, 0, err
 	}
+	sp, err := s.planSearch(ctx, f, true)
+	if err != nil {
+		return nil, 0, err
+	}
 	var args []any
 	cols, joins := ticketCols, ticketJoins
 	if f.StateListID != 0 {
@@ -290,7 +244,7 @@ func (s *Store) FindTickets(ctx context.Context, f admit.TicketFilter) ([]*admit
 		cols += ", " + stateCols
 		joins += ` LEFT JOIN checkin_state cs ON cs.ticket_id = t.id AND cs.list_id = $1`
 	}
-	where, args := s.ticketWhere(f, args)
+	where, args := s.ticketWhere(f, sp, args)
 	x := s.reader()
 	rows, err := x.query(ctx, `SELECT `+cols+joins+where+order+limitClause(f.Limit, f.Offset), args...)
 	if err != nil {
@@ -319,7 +273,7 @@ func (s *Store) FindTickets(ctx context.Context, f admit.TicketFilter) ([]*admit
 	if f.Count {
 		if f.Limit > 0 || f.Offset > 0 {
 			// The count does not need the state join.
-			where, cargs := s.ticketWhere(f, nil)
+			where, cargs := s.ticketWhere(f, sp, nil)
 			if err := x.row(ctx, `SELECT COUNT(*)`+ticketJoins+where, cargs...).Scan(&total); err != nil {
 				return nil, 0, s.dbErr(err, "tickets")
 			}
@@ -329,8 +283,12 @@ func (s *Store) FindTickets(ctx context.Context, f admit.TicketFilter) ([]*admit
 }
 
 func (s *Store) TicketCounts(ctx context.Context, f admit.TicketFilter, listID int64) ([]admit.TicketCount, error) {
+	sp, err := s.planSearch(ctx, f, false)
+	if err != nil {
+		return nil, err
+	}
 	args := []any{listID}
-	where, args := s.ticketWhere(f, args)
+	where, args := s.ticketWhere(f, sp, args)
 	rows, err := s.reader().query(ctx, `SELECT t.product_id, t.variation_id, COUNT(*), COUNT(cs.ticket_id)`+ticketJoins+`
 		LEFT JOIN checkin_state cs ON cs.ticket_id = t.id AND cs.list_id = $1 AND cs.entries > 0`+where+`
 		GROUP BY t.product_id, t.variation_id ORDER BY t.product_id, COALESCE(t.variation_id, 0)`, args...)

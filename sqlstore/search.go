@@ -1,0 +1,803 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"io/fs"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/admitdev/admit"
+)
+
+// Ticket search: TicketFilter.Query matched against the fields of
+// TicketFilter.Fields (see admit.SearchFields). What matches is defined by
+// the exact predicate, the same on both engines and the same as before the
+// search had indexes:
+//
+//	LOWER(column) LIKE '%q%' ESCAPE '\'   name, emails, product, price
+//	LOWER(column) LIKE 'q%'  ESCAPE '\'   order code, secret, uuids
+//
+// with q the query lowercased and its LIKE wildcards escaped. The indexes
+// only find the candidates faster:
+//
+//   - SQLite: "contains" fields through the FTS5 trigram index
+//     ticket_search (migration 00003), whose candidates are then checked with
+//     the exact predicate; "starts with" fields as range scans.
+//   - PostgreSQL: pg_trgm GIN indexes on the very expressions compared, so
+//     the predicate is its own index condition; "starts with" fields as range
+//     scans in byte order; the order and product fields as arrays of the
+//     matching orders and products, all OR'ed into one bitmap scan
+//     (postgresCond). Every match is read (its heap row rechecked), so a
+//     query that matches tens of thousands of tickets takes a hundred
+//     milliseconds or more; the page is cut before the joins.
+//
+// A trigram index cannot look up fewer than three characters: a one or two
+// character query that includes a "contains" field reads every ticket of the
+// event (as every search did before the indexes; about 2 s over 1,000,000
+// tickets on SQLite). A query of "starts with" fields only is a range scan
+// at any length. A search without an event reads every ticket too (no
+// caller makes one: the lookups are per event).
+//
+// A query with a NUL character or invalid UTF-8 matches nothing: PostgreSQL
+// refuses such text (that was a 500), and SQLite's LIKE stopped at the NUL.
+//
+// On SQLite, a page of results ordered by last name (TiBillet's search) is
+// found without reading every match: the FTS rowids are ordered by the
+// first characters of the last name (see the migration), so the matches are
+// read in that order, a page at a time, until the page is certain
+// (searchTop).
+
+// searchMode is how a search finds its tickets.
+type searchMode int
+
+const (
+	searchScan    searchMode = iota // the exact predicate alone: reads every ticket of the event
+	searchIndexed                   // candidates from the indexes, then the exact predicate
+	searchIDs                       // the tickets found by searchTop, then the exact predicate
+	searchNone                      // nothing matches
+)
+
+// searchPlan is a search resolved for ticketWhere.
+type searchPlan struct {
+	q       string // the query, lowercased
+	fields  admit.SearchFields
+	eventID int64
+	mode    searchMode
+	ids     []int64 // searchIDs
+	// The event's products whose name contains q (SearchProduct): looked
+	// up first, since a product's tickets are an arm of their own.
+	products []int64
+	// PostgreSQL: the filter (without the query) whose first page the
+	// candidates' lookup itself sorts and cuts, nil when it cannot.
+	top *admit.TicketFilter
+}
+
+// Minimum length (in characters) of a query a trigram index can look up.
+const minTrigramQuery = 3
+
+// containsFields are the fields matched by "contains" (a trigram index).
+const containsFields = admit.SearchName | admit.SearchEmail | admit.SearchProduct | admit.SearchPrice
+
+// planSearch resolves f's query; nil when f has none. fast allows the
+// SQLite page-at-a-time lookup of searchTop (not for a count).
+func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool) (*searchPlan, error) {
+	if f.Query == "" {
+		return nil, nil
+	}
+	fields := f.Fields
+	if fields == 0 {
+		fields = ^admit.SearchFields(0)
+	}
+	sp := &searchPlan{q: strings.ToLower(f.Query), fields: fields, eventID: f.EventID}
+	if sp.eventID == 0 && f.List != nil {
+		sp.eventID = f.List.EventID
+	}
+	switch {
+	case strings.ContainsRune(sp.q, 0) || !utf8.ValidString(sp.q):
+		sp.mode = searchNone
+	case sp.eventID == 0:
+		sp.mode = searchScan
+	case fields&containsFields != 0 && utf8.RuneCountInString(sp.q) < minTrigramQuery:
+		sp.mode = searchScan
+	default:
+		sp.mode = searchIndexed
+	}
+	if sp.mode == searchIndexed && fields&admit.SearchProduct != 0 {
+		ids, err := scanIDs(s.reader().query(ctx, `SELECT id FROM products WHERE event_id = $1 AND LOWER(name) LIKE $2 ESCAPE '\'`,
+			sp.eventID, "%"+likeEscape(sp.q)+"%"))
+		if err != nil {
+			return nil, s.dbErr(err, "products")
+		}
+		sp.products = ids
+	}
+	if fast && sp.mode == searchIndexed && !s.sqlite && f.Limit > 0 && f.Offset >= 0 && f.Offset+f.Limit <= maxTopPage &&
+		!f.Count && !f.Admissible && !f.PaidOnly {
+		switch f.OrderBy {
+		case admit.OrderByID, admit.OrderByLastName, admit.OrderByFirstName, admit.OrderByUUID:
+			base := f
+			base.Query = ""
+			sp.top = &base
+		}
+	}
+	if fast && sp.mode == searchIndexed && s.sqlite {
+		ids, ok, err := s.searchTop(ctx, f, sp)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			sp.mode, sp.ids = searchIDs, ids
+		}
+	}
+	return sp, nil
+}
+
+// where returns the plan's condition on t (tickets), o (orders) and p
+// (products), its arguments appended to args.
+func (sp *searchPlan) where(s *Store, args []any) (string, []any) {
+	if sp.mode == searchNone {
+		return "1 = 0", args
+	}
+	b := &binder{args: args}
+	switch sp.mode {
+	case searchIDs:
+		// Padded to a power of two with 0 (no ticket has id 0): few
+		// distinct query texts for the statement cache.
+		n := 8
+		for n < len(sp.ids) {
+			n *= 2
+		}
+		ph := make([]string, n)
+		for i := range ph {
+			var id int64
+			if i < len(sp.ids) {
+				id = sp.ids[i]
+			}
+			ph[i] = b.bind(id)
+		}
+		return "t.id IN (" + strings.Join(ph, ", ") + ") AND " + sp.exact(b), b.args
+	case searchIndexed:
+		if s.sqlite {
+			c := "t.id IN (" + sp.sqliteCandidates(b, true) + ") AND "
+			return c + sp.exact(b), b.args
+		}
+		return sp.postgresCond(s, b), b.args
+	}
+	return sp.exact(b), b.args
+}
+
+// binder numbers placeholders after the arguments already given; a value
+// bound twice is one placeholder.
+type binder struct {
+	args []any
+	seen map[any]string
+}
+
+func (b *binder) bind(v any) string {
+	if ph, ok := b.seen[v]; ok {
+		return ph
+	}
+	b.args = append(b.args, v)
+	ph := "$" + strconv.Itoa(len(b.args))
+	if b.seen == nil {
+		b.seen = map[any]string{}
+	}
+	if _, ok := v.(int64); !ok { // ids of searchIDs are bound each
+		b.seen[v] = ph
+	}
+	return ph
+}
+
+// exact is the search's exact predicate.
+func (sp *searchPlan) exact(b *binder) string {
+	contains := func() string { return b.bind("%" + likeEscape(sp.q) + "%") }
+	prefix := func() string { return b.bind(likeEscape(sp.q) + "%") }
+	var or []string
+	like := func(col, pat string) { or = append(or, "LOWER("+col+") LIKE "+pat+` ESCAPE '\'`) }
+	if sp.fields&admit.SearchName != 0 {
+		// First name, last name or full name contains q: the full name
+		// contains whatever either part contains, one LIKE for the three.
+		like("t.first_name || ' ' || t.last_name", contains())
+	}
+	if sp.fields&admit.SearchEmail != 0 {
+		like("t.email", contains())
+		like("o.email", contains())
+	}
+	if sp.fields&admit.SearchOrderCodePrefix != 0 {
+		like("o.code", prefix())
+	}
+	if sp.fields&admit.SearchSecretPrefix != 0 {
+		like("t.secret", prefix())
+	}
+	if sp.fields&admit.SearchUUIDPrefix != 0 {
+		like("t.uuid", prefix())
+	}
+	if sp.fields&admit.SearchOrderUUIDPrefix != 0 {
+		like("o.uuid", prefix())
+	}
+	if sp.fields&admit.SearchProduct != 0 {
+		like("p.name", contains())
+	}
+	if sp.fields&admit.SearchPrice != 0 {
+		like("t.price", contains())
+	}
+	if len(or) == 0 {
+		return "1 = 0"
+	}
+	return "(" + strings.Join(or, " OR ") + ")"
+}
+
+// prefixRange returns the byte-order range [lo, hi) of the strings that
+// start with q; hasHi is false when there is no upper bound (q is all
+// U+10FFFF).
+func prefixRange(q string) (lo, hi string, hasHi bool) {
+	r := []rune(q)
+	for len(r) > 0 {
+		last := r[len(r)-1]
+		if last < utf8.MaxRune {
+			last++
+			if last == 0xD800 { // surrogates are not encodable
+				last = 0xE000
+			}
+			r[len(r)-1] = last
+			return q, string(r), true
+		}
+		r = r[:len(r)-1]
+	}
+	return q, "", false
+}
+
+// ftsColumns returns the FTS columns of the search's "contains" fields.
+func (sp *searchPlan) ftsColumns() []string {
+	var cols []string
+	if sp.fields&admit.SearchName != 0 {
+		cols = append(cols, "name")
+	}
+	if sp.fields&admit.SearchEmail != 0 {
+		cols = append(cols, "email")
+	}
+	if sp.fields&admit.SearchPrice != 0 {
+		cols = append(cols, "price")
+	}
+	return cols
+}
+
+// ftsMatch returns the FTS5 query that finds the candidates: every trigram
+// of q, in the chosen columns. (The index stores no positions: a match has
+// the trigrams, not necessarily in a row; the exact predicate decides.)
+func ftsMatch(q string, cols []string) string {
+	r := []rune(q)
+	seen := map[string]bool{}
+	var terms []string
+	for i := 0; i+minTrigramQuery <= len(r) && len(terms) < 32; i++ {
+		g := string(r[i : i+minTrigramQuery])
+		if seen[g] {
+			continue
+		}
+		seen[g] = true
+		terms = append(terms, `"`+strings.ReplaceAll(g, `"`, `""`)+`"`)
+	}
+	return "{" + strings.Join(cols, " ") + "} : (" + strings.Join(terms, " AND ") + ")"
+}
+
+// ftsID turns a ticket_search rowid back into the ticket's id.
+const ftsID = `CASE WHEN ticket_search.rowid >= 0 THEN ticket_search.rowid & 2147483647 ELSE -ticket_search.rowid END`
+
+// sqliteCandidates returns a query of the ids of the tickets that may
+// match (every ticket that matches, and a few that do not). withFTS false
+// leaves out the FTS rows of non-negative rowid (searchTop reads those
+// itself).
+func (sp *searchPlan) sqliteCandidates(b *binder, withFTS bool) string {
+	var arms []string
+	if cols := sp.ftsColumns(); len(cols) > 0 {
+		m := b.bind(ftsMatch(sp.q, cols))
+		if withFTS {
+			arms = append(arms, `SELECT `+ftsID+` FROM ticket_search WHERE ticket_search MATCH `+m)
+		} else {
+			arms = append(arms, `SELECT -rowid FROM ticket_search WHERE ticket_search MATCH `+m+` AND rowid < 0`)
+		}
+	}
+	ev := func() string { return b.bind(sp.eventID) }
+	lo, hi, hasHi := prefixRange(sp.q)
+	rng := func(expr string) string {
+		c := expr + " >= " + b.bind(lo)
+		if hasHi {
+			c += " AND " + expr + " < " + b.bind(hi)
+		}
+		return c
+	}
+	if sp.fields&admit.SearchSecretPrefix != 0 {
+		arms = append(arms, `SELECT id FROM tickets WHERE event_id = `+ev()+` AND `+rng("lower(secret)"))
+	}
+	if sp.fields&admit.SearchUUIDPrefix != 0 {
+		arms = append(arms, `SELECT id FROM tickets WHERE `+rng("uuid"))
+	}
+	if sp.fields&admit.SearchOrderCodePrefix != 0 {
+		arms = append(arms, `SELECT tc.id FROM orders oc JOIN tickets tc ON tc.order_id = oc.id WHERE oc.event_id = `+ev()+` AND `+rng("lower(oc.code)"))
+	}
+	if sp.fields&admit.SearchOrderUUIDPrefix != 0 {
+		arms = append(arms, `SELECT tu.id FROM orders ou JOIN tickets tu ON tu.order_id = ou.id WHERE `+rng("ou.uuid"))
+	}
+	if len(sp.products) > 0 {
+		arms = append(arms, `SELECT id FROM tickets WHERE event_id = `+ev()+` AND product_id IN (`+sp.productList(b)+`)`)
+	}
+	if len(arms) == 0 {
+		return "SELECT 0 WHERE 0"
+	}
+	return strings.Join(arms, " UNION ALL ")
+}
+
+// productList binds the ids of the products found.
+func (sp *searchPlan) productList(b *binder) string {
+	ph := make([]string, len(sp.products))
+	for i, id := range sp.products {
+		ph[i] = b.bind(id)
+	}
+	return strings.Join(ph, ", ")
+}
+
+// postgresCond returns the search's condition on PostgreSQL: the ids of
+// the tickets that match, as an array made once (an InitPlan) by a query of
+// tickets alone whose condition is an OR of index conditions (one bitmap
+// scan of each index, OR'ed): the exact predicate of each field, on the
+// trigram indexes for "contains", as byte-order ranges for "starts with",
+// and the orders' and products' ids for theirs. Where the page allows
+// (sp.top), that query also applies the other filters and returns the
+// page's tickets only. (As one OR over the joined tables, the planner reads
+// every ticket.)
+func (sp *searchPlan) postgresCond(s *Store, b *binder) string {
+	contains := func() string { return b.bind("%" + likeEscape(sp.q) + "%") }
+	ev := func() string { return b.bind(sp.eventID) }
+	lo, hi, hasHi := prefixRange(sp.q)
+	rng := func(expr string) string {
+		c := expr + ` COLLATE "C" >= ` + b.bind(lo)
+		if hasHi {
+			c += " AND " + expr + ` COLLATE "C" < ` + b.bind(hi)
+		}
+		return c
+	}
+	byOrders := func(where string) string {
+		return `t.order_id = ANY (ARRAY(SELECT id FROM orders WHERE ` + where + `))`
+	}
+	var or []string
+	if sp.fields&admit.SearchName != 0 {
+		or = append(or, `lower(t.first_name || ' ' || t.last_name) LIKE `+contains()+` ESCAPE '\'`)
+	}
+	if sp.fields&admit.SearchEmail != 0 {
+		or = append(or, `lower(t.email) LIKE `+contains()+` ESCAPE '\'`,
+			byOrders(`event_id = `+ev()+` AND lower(email) LIKE `+contains()+` ESCAPE '\'`))
+	}
+	if sp.fields&admit.SearchOrderCodePrefix != 0 {
+		or = append(or, byOrders(`event_id = `+ev()+` AND `+rng("lower(code)")))
+	}
+	if sp.fields&admit.SearchSecretPrefix != 0 {
+		or = append(or, `(t.event_id = `+ev()+` AND `+rng("lower(t.secret)")+`)`)
+	}
+	if sp.fields&admit.SearchUUIDPrefix != 0 {
+		or = append(or, "("+rng("t.uuid")+")")
+	}
+	if sp.fields&admit.SearchOrderUUIDPrefix != 0 {
+		or = append(or, byOrders(rng("uuid")))
+	}
+	if len(sp.products) > 0 {
+		or = append(or, `t.product_id IN (`+sp.productList(b)+`)`)
+	}
+	if sp.fields&admit.SearchPrice != 0 {
+		or = append(or, `lower(t.price) LIKE `+contains()+` ESCAPE '\'`)
+	}
+	if len(or) == 0 {
+		return "1 = 0"
+	}
+	match := "(" + strings.Join(or, " OR ") + ")"
+	var inner string
+	if f := sp.top; f == nil {
+		inner = `SELECT t.id FROM tickets t WHERE t.event_id = ` + ev() + ` AND ` + match
+	} else {
+		where, args := s.ticketWhere(*f, nil, b.args)
+		b.args = args
+		if where == "" {
+			where = " WHERE true"
+		}
+		order, _ := ticketOrder(*f)
+		inner = `SELECT t.id FROM tickets t` + where + ` AND t.event_id = ` + ev() + ` AND ` + match + order +
+			` LIMIT ` + strconv.Itoa(f.Offset+f.Limit)
+	}
+	return "t.id = ANY (ARRAY(" + inner + "))"
+}
+
+// Bounds of searchTop: the page it finds (offset + limit), and the
+// candidates it takes from the "starts with" and product lookups.
+const (
+	maxTopPage  = 500
+	maxTopExtra = 1000
+)
+
+// topHit is a ticket that matches, with what orders it.
+type topHit struct {
+	key  string // LOWER(last_name)
+	id   int64
+	code int64 // the rowid's high bits (see the migration)
+}
+
+// searchTop finds the first Offset+Limit tickets, in last-name order, that
+// match f (SQLite), without reading every match: the FTS candidates are read
+// in rowid order, whose high bits order them by their last name's first
+// four characters, a page at a time, each checked against the exact
+// predicate and f's other filters; once the page wanted is full and the
+// candidates left start with a later code, none of them can enter it. The
+// "starts with" and product candidates (a few, unless the query is short)
+// are checked all at once. ok is false where this does not apply: another
+// order, no page, a count, or too many of those candidates.
+func (s *Store) searchTop(ctx context.Context, f admit.TicketFilter, sp *searchPlan) (ids []int64, ok bool, err error) {
+	k := f.Offset + f.Limit
+	if f.OrderBy != admit.OrderByLastName || f.Limit <= 0 || f.Offset < 0 || k > maxTopPage || f.Count ||
+		len(sp.ftsColumns()) == 0 {
+		return nil, false, nil
+	}
+	desc := f.Desc
+	x := s.reader()
+	// The other filters and the exact predicate, on the ticket t.
+	base := f
+	base.Query = ""
+	const head = 3 // $1 match, $2 rowid bound, $3 page size
+	args := make([]any, head)
+	where, args := s.ticketWhere(base, nil, args)
+	b := &binder{args: args}
+	check := sp.exact(b)
+	if where == "" {
+		where = " WHERE " + check
+	} else {
+		where += " AND " + check
+	}
+	args = b.args
+	const verified = ` FROM tickets t JOIN orders o ON o.id = t.order_id JOIN products p ON p.id = t.product_id`
+
+	better := func(a, c topHit) bool { // a comes before c in the order wanted
+		if a.key != c.key {
+			return (a.key < c.key) != desc
+		}
+		return (a.id < c.id) != desc
+	}
+	var top []topHit         // sorted, at most k
+	seen := map[int64]bool{} // a ticket can be a candidate twice (FTS and another lookup)
+	add := func(h topHit) {
+		if seen[h.id] {
+			return
+		}
+		seen[h.id] = true
+		i, _ := slices.BinarySearchFunc(top, h, func(a, c topHit) int {
+			if better(a, c) {
+				return -1
+			}
+			return 1
+		})
+		if i < k {
+			top = slices.Insert(top, i, h)
+			if len(top) > k {
+				top = top[:k]
+			}
+		}
+	}
+
+	// The other candidates, all at once, if they are few.
+	eb := &binder{args: slices.Clone(args)}
+	extra := sp.sqliteCandidates(eb, false)
+	var n int
+	if err := x.row(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM (`+extra+`) LIMIT `+strconv.Itoa(maxTopExtra+1)+`)`, eb.args...).Scan(&n); err != nil {
+		return nil, false, s.dbErr(err, "tickets")
+	}
+	if n > maxTopExtra {
+		return nil, false, nil
+	}
+	match := ftsMatch(sp.q, sp.ftsColumns())
+	if n > 0 {
+		rows, err := x.query(ctx, `SELECT t.id, LOWER(t.last_name), `+codeOf("t")+verified+where+` AND t.id IN (`+extra+`)`, eb.args...)
+		if err := s.readHits(rows, err, add); err != nil {
+			return nil, false, err
+		}
+	}
+
+	// The FTS candidates, in rowid order, a page at a time.
+	dir, cmp, bound := "", ">", int64(-1)
+	if desc {
+		dir, cmp, bound = " DESC", "<", int64(math.MaxInt64)
+	}
+	q := `SELECT ticket_search.rowid, (SELECT LOWER(t.last_name)` + verified + where + ` AND t.id = ticket_search.rowid & 2147483647)
+		FROM ticket_search WHERE ticket_search MATCH $1 AND ticket_search.rowid ` + cmp + ` $2 AND ticket_search.rowid >= 0
+		ORDER BY ticket_search.rowid` + dir + ` LIMIT $3`
+	args[0] = match
+	for page := 64; ; page = min(2*page, 1024) {
+		args[1], args[2] = bound, page
+		rows, err := x.query(ctx, q, args...)
+		if err != nil {
+			return nil, false, s.dbErr(err, "tickets")
+		}
+		read := 0
+		for rows.Next() {
+			var rowid int64
+			var key sql.NullString
+			if err := rows.Scan(&rowid, &key); err != nil {
+				rows.Close()
+				return nil, false, s.dbErr(err, "tickets")
+			}
+			read++
+			bound = rowid
+			if key.Valid {
+				add(topHit{key: key.String, id: rowid & (1<<31 - 1), code: rowid >> 31})
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, false, s.dbErr(err, "tickets")
+		}
+		if read < page {
+			break // no candidate left
+		}
+		// The candidates left have codes from bound's on (down, if desc):
+		// past the last hit's code, none can enter a full page. At its
+		// code, none can if the event has no ticket left to read whose
+		// last name and id would come before the last hit's.
+		if len(top) == k {
+			kth := top[k-1]
+			c := bound >> 31
+			if (!desc && c > kth.code) || (desc && c < kth.code) {
+				break
+			}
+			if c == kth.code {
+				none, err := s.noneBefore(ctx, sp.eventID, kth, bound&(1<<31-1), desc)
+				if err != nil {
+					return nil, false, err
+				}
+				if none {
+					break
+				}
+			}
+		}
+	}
+	ids = make([]int64, len(top))
+	for i, h := range top {
+		ids[i] = h.id
+	}
+	return ids, true, nil
+}
+
+// noneBefore reports whether the event has no ticket of kth's code with
+// an id past readID (before it, if desc) that comes before kth in the order
+// (after it, if desc): then no candidate left to read can enter the page.
+// It reads the index on (lower(last_name), event_id), across the code's
+// range of last names, or a part of it.
+func (s *Store) noneBefore(ctx context.Context, eventID int64, kth topHit, readID int64, desc bool) (bool, error) {
+	lo, hi, hasHi := codeRange(kth.code)
+	type check struct {
+		where string
+		args  []any
+	}
+	var checks []check
+	if !desc {
+		// A smaller last name of the code, or the same one with an id
+		// between the last read and kth's.
+		checks = []check{
+			{`event_id = $1 AND lower(last_name) >= $2 AND lower(last_name) < $3 AND id > $4`, []any{eventID, lo, kth.key, readID}},
+			{`event_id = $1 AND lower(last_name) = $2 AND id > $3 AND id < $4`, []any{eventID, kth.key, readID, kth.id}},
+		}
+	} else {
+		// A greater last name of the code, or the same one with an id
+		// between kth's and the last read.
+		c := check{`event_id = $1 AND lower(last_name) > $2 AND id < $3`, []any{eventID, kth.key, readID}}
+		if hasHi {
+			c.where += ` AND lower(last_name) < $4`
+			c.args = append(c.args, hi)
+		}
+		checks = []check{c, {`event_id = $1 AND lower(last_name) = $2 AND id < $3 AND id > $4`, []any{eventID, kth.key, readID, kth.id}}}
+	}
+	x := s.reader()
+	for _, c := range checks {
+		var one int
+		err := x.row(ctx, `SELECT 1 FROM tickets WHERE `+c.where+` LIMIT 1`, c.args...).Scan(&one)
+		if err == nil {
+			return false, nil
+		}
+		if err != sql.ErrNoRows {
+			return false, s.dbErr(err, "tickets")
+		}
+	}
+	return true, nil
+}
+
+// codeRange returns a range [lo, hi) of the lowercase last names that have
+// the code code (see the migration): those that start with its characters,
+// or, where one is capped (255), with the ones before it and then one of
+// U+00FF or above; a 0 ends the name (or stands for U+0000). hasHi is false
+// when the range has no upper bound.
+func codeRange(code int64) (lo, hi string, hasHi bool) {
+	var p []rune
+	for shift := 24; shift >= 0; shift -= 8 {
+		switch c := rune(code >> shift & 0xff); c {
+		case 0:
+			return string(p), string(p) + "\x01", true
+		case 0xff:
+			lo = string(p) + "\u00ff"
+			if len(p) == 0 {
+				return lo, "", false
+			}
+			_, hi, hasHi = prefixRange(string(p))
+			return lo, hi, hasHi
+		default:
+			p = append(p, c)
+		}
+	}
+	lo, hi, hasHi = prefixRange(string(p))
+	return lo, hi, hasHi
+}
+
+// readHits reads (id, key, code) rows into add.
+func (s *Store) readHits(rows *sql.Rows, err error, add func(topHit)) error {
+	if err != nil {
+		return s.dbErr(err, "tickets")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h topHit
+		if err := rows.Scan(&h.id, &h.key, &h.code); err != nil {
+			return s.dbErr(err, "tickets")
+		}
+		add(h)
+	}
+	return s.dbErr(rows.Err(), "tickets")
+}
+
+// codeOf is the code of ticket x's last name: the high bits of its
+// ticket_search rowid, as the migration's triggers compute them.
+func codeOf(x string) string {
+	var b strings.Builder
+	b.WriteString("(")
+	for i, shift := range []string{"24", "16", "8", "0"} {
+		if i > 0 {
+			b.WriteString(" | ")
+		}
+		b.WriteString("(coalesce(min(unicode(substr(lower(" + x + ".last_name), " + strconv.Itoa(i+1) + ", 1)), 255), 0) << " + shift + ")")
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// skeyOf is the ticket_search rowid of the ticket x, as the migration's
+// triggers compute it.
+func skeyOf(x string) string {
+	return "(CASE WHEN " + x + ".id < 2147483648 THEN (" + codeOf(x) + " << 31) | " + x + ".id ELSE -" + x + ".id END)"
+}
+
+// The ticket_search columns of ticket t with its order o (LEFT JOIN).
+const searchColumns = `t.first_name || ' ' || t.last_name,
+	CASE WHEN o.email IS NULL OR o.email = t.email THEN t.email ELSE t.email || ' ' || o.email END,
+	t.price`
+
+// An import (SQLite) writes the ticket_search rows of its tickets itself,
+// in rowid order (see migration 00003): syncBegin defers the triggers for
+// its transaction and notes the highest ticket id; syncOrder and
+// syncTicket note the rows to rewrite, before their order's email or the
+// ticket's searched fields change; syncEnd rewrites them and writes the new
+// tickets' rows.
+func (im *importer) syncBegin(ctx context.Context) error {
+	if !im.s.sqlite {
+		return nil
+	}
+	x := im.x
+	if err := x.row(ctx, `SELECT COALESCE(MAX(id), 0) FROM tickets`).Scan(&im.syncMaxID); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		`UPDATE search_sync SET deferred = 1`,
+		`CREATE TEMP TABLE IF NOT EXISTS search_dirty (id INTEGER PRIMARY KEY, skey INTEGER NOT NULL)`,
+		`DELETE FROM temp.search_dirty`,
+	} {
+		if _, err := x.exec(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// syncOrder notes the tickets of an order whose email is about to change.
+func (im *importer) syncOrder(ctx context.Context, orderID int64) error {
+	if !im.s.sqlite {
+		return nil
+	}
+	_, err := im.x.exec(ctx, `INSERT OR IGNORE INTO temp.search_dirty (id, skey) SELECT t.id, `+skeyOf("t")+`
+		FROM tickets t WHERE t.order_id = $1`, orderID)
+	return err
+}
+
+// syncTicket notes a ticket whose searched fields are about to change.
+func (im *importer) syncTicket(ctx context.Context, id int64) error {
+	if !im.s.sqlite {
+		return nil
+	}
+	_, err := im.x.exec(ctx, `INSERT OR IGNORE INTO temp.search_dirty (id, skey) SELECT t.id, `+skeyOf("t")+`
+		FROM tickets t WHERE t.id = $1`, id)
+	return err
+}
+
+func (im *importer) syncEnd(ctx context.Context) error {
+	if !im.s.sqlite {
+		return nil
+	}
+	x := im.x
+	if _, err := x.exec(ctx, `DELETE FROM ticket_search WHERE rowid IN (SELECT skey FROM temp.search_dirty)`); err != nil {
+		return err
+	}
+	if _, err := x.exec(ctx, `INSERT INTO ticket_search (rowid, name, email, price)
+		SELECT `+skeyOf("t")+`, `+searchColumns+` FROM tickets t LEFT JOIN orders o ON o.id = t.order_id
+		WHERE t.id > $1 OR t.id IN (SELECT id FROM temp.search_dirty) ORDER BY 1`, im.syncMaxID); err != nil {
+		return err
+	}
+	for _, q := range []string{`DELETE FROM temp.search_dirty`, `UPDATE search_sync SET deferred = 0`} {
+		if _, err := x.exec(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensureSearchIndexes creates the trigram indexes of migration 00003 where
+// that migration could not (PostgreSQL without pg_trgm then), once the
+// extension can be created; otherwise it logs that search reads every
+// ticket.
+func (s *Store) ensureSearchIndexes(ctx context.Context) error {
+	if s.sqlite {
+		return nil
+	}
+	var n int
+	if err := s.wdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema()
+		AND indexname IN ('tickets_search_name', 'tickets_search_email', 'tickets_search_price', 'orders_search_email')`).Scan(&n); err != nil {
+		return admit.WrapInternal(err, "search indexes")
+	}
+	if n == 4 {
+		return nil
+	}
+	block, err := searchIndexBlock()
+	if err != nil {
+		return err
+	}
+	err = s.inTx(ctx, "search indexes", func(x dbx) error {
+		// One node at a time.
+		if _, err := x.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7150452301)`); err != nil {
+			return err
+		}
+		_, err := x.tx.ExecContext(ctx, block)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.wdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema()
+		AND indexname IN ('tickets_search_name', 'tickets_search_email', 'tickets_search_price', 'orders_search_email')`).Scan(&n); err != nil {
+		return admit.WrapInternal(err, "search indexes")
+	}
+	if n == 4 {
+		s.log.Info("sqlstore: ticket search indexes created (pg_trgm)")
+		return nil
+	}
+	s.log.Warn("sqlstore: the pg_trgm extension cannot be created in this database: ticket search reads every ticket of the event; " +
+		"have it created (CREATE EXTENSION pg_trgm, by a user allowed to) and restart to index it")
+	return nil
+}
+
+// searchIndexBlock returns the DO block of migration 00003 that creates
+// pg_trgm and the trigram indexes.
+func searchIndexBlock() (string, error) {
+	b, err := fs.ReadFile(migrations, "migrations/postgres/00003_search.sql")
+	if err != nil {
+		return "", admit.WrapInternal(err, "search indexes")
+	}
+	text := string(b)
+	const begin, end = "-- +goose StatementBegin\n", "-- +goose StatementEnd"
+	i, j := strings.Index(text, begin), strings.Index(text, end)
+	if i < 0 || j < i {
+		return "", admit.Errorf(admit.EInternal, "sqlstore: migration 00003 has no statement block")
+	}
+	return text[i+len(begin) : j], nil
+}

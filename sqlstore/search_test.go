@@ -1,0 +1,243 @@
+package sqlstore_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/admitdev/admit"
+	"github.com/admitdev/admit/sqlstore"
+	"github.com/admitdev/admit/sqlstore/storetest"
+)
+
+// Ticket ids of 2^31 and above do not fit beside the last name's code in
+// the SQLite search index's rowid (see migration 00003): they are stored
+// apart, and searches still find them, in order.
+func TestSQLiteSearchFindsTicketIDsPast2To31(t *testing.T) {
+	storetest.RunSearch(t, func(t *testing.T) admit.Store {
+		st := openSQLite(t)
+		w, _ := st.(*sqlstore.Store).DBs()
+		// A ticket of another event with id 2^31 - 150: the next ones
+		// imported go on from there, past 2^31.
+		for _, q := range []string{
+			`INSERT INTO organizers (id, slug, name) VALUES (9000, 'other', 'Other')`,
+			`INSERT INTO events (id, uuid, organizer_id, slug, name, timezone, signing, public_key_pem, created_at)
+				VALUES (9000, 'other-event', 9000, 'other', 'Other', 'UTC', 'ed25519', '', 0)`,
+			`INSERT INTO orders (id, event_id, code, uuid, status, created_at, updated_at) VALUES (9000, 9000, 'X', 'x', 'paid', 0, 0)`,
+			`INSERT INTO products (id, event_id, name) VALUES (9000, 9000, 'Other')`,
+			`INSERT INTO tickets (id, uuid, secret, serial, event_id, order_id, product_id, position, last_name, created_at, updated_at)
+				VALUES (2147483498, 'other-ticket', 's', 's', 9000, 9000, 9000, 0, 'Martin', 0, 0)`,
+		} {
+			if _, err := w.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		return st
+	})
+}
+
+const searchFileJSON = `{
+  "organizer": {"slug": "org"},
+  "event": {"slug": "fest"},
+  "products": [{"name": "Pass"}],
+  "orders": [
+    {"code": "A1", "email": "alice@example.com", "tickets": [
+      {"product": "Pass", "first_name": "Alice", "last_name": "Martin", "price": "VIP"},
+      {"product": "Pass", "first_name": "Bob", "last_name": "Martinez", "email": "bob@example.com"}]},
+    {"code": "B2", "email": "carol@example.com", "tickets": [
+      {"product": "Pass", "first_name": "Carol", "last_name": "Dupont"}]}
+  ]
+}`
+
+// searchNames runs a TiBillet-shaped search (last-name order, a page) and
+// a counted one, and returns the names found.
+func searchNames(t *testing.T, st admit.Store, eventID int64, q string) []string {
+	t.Helper()
+	ctx := context.Background()
+	fields := admit.SearchName | admit.SearchEmail | admit.SearchPrice | admit.SearchUUIDPrefix | admit.SearchOrderUUIDPrefix
+	page, _, err := st.FindTickets(ctx, admit.TicketFilter{EventID: eventID, Query: q, Fields: fields,
+		OrderBy: admit.OrderByLastName, Limit: 50})
+	if err != nil {
+		t.Fatalf("search %q: %v", q, err)
+	}
+	counted, n, err := st.FindTickets(ctx, admit.TicketFilter{EventID: eventID, Query: q, Fields: fields,
+		OrderBy: admit.OrderByLastName, Limit: 50, Count: true})
+	if err != nil {
+		t.Fatalf("counted search %q: %v", q, err)
+	}
+	var names []string
+	for _, tk := range page {
+		names = append(names, tk.FirstName)
+	}
+	var again []string
+	for _, tk := range counted {
+		again = append(again, tk.FirstName)
+	}
+	if !slices.Equal(names, again) || n != len(names) {
+		t.Errorf("search %q: %v, counted %v (%d)", q, names, again, n)
+	}
+	return names
+}
+
+// A database made before migration 00003 (here: rolled back to 00002) is
+// searched alike once migrated: the migration fills the search index from
+// the tickets already there.
+func TestSearchMigrationBackfillsExistingTickets(t *testing.T) {
+	engines := map[string]func(t *testing.T) string{
+		"SQLite":     func(t *testing.T) string { return filepath.Join(t.TempDir(), "admit.db") },
+		"PostgreSQL": func(t *testing.T) string { return createDatabase(t, postgresServer(t)) },
+	}
+	for name, dsn := range engines {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := dsn(t)
+			st, err := sqlstore.Open(ctx, dsn, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := admit.ParseImport(strings.NewReader(searchFileJSON))
+			if err != nil {
+				t.Fatal(err)
+			}
+			kp, _ := admit.GenerateKeyPair(admit.SigningEd25519)
+			res, err := st.Import(ctx, f, admit.ImportOptions{NewKeys: kp})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev := res.Event.ID
+			queries := map[string][]string{
+				"martin":                {"Alice", "Bob"},
+				"MARTINEZ":              {"Bob"},
+				"example":               {"Carol", "Alice", "Bob"}, // Dupont, Martin, Martinez
+				"carol@":                {"Carol"},
+				"vip":                   {"Alice"},
+				"du":                    {"Carol"},
+				res.Tickets[2].UUID[:6]: {"Carol"},
+			}
+			for q, want := range queries {
+				if got := searchNames(t, st, ev, q); !slices.Equal(got, want) {
+					t.Fatalf("before: %q: %v, want %v", q, got, want)
+				}
+			}
+			if err := st.MigrateDownTo(ctx, 2); err != nil {
+				t.Fatalf("migrate down to 2: %v", err)
+			}
+			st.Close()
+			st, err = sqlstore.Open(ctx, dsn, nil)
+			if err != nil {
+				t.Fatalf("open, migrating up again: %v", err)
+			}
+			defer st.Close()
+			for q, want := range queries {
+				if got := searchNames(t, st, ev, q); !slices.Equal(got, want) {
+					t.Errorf("after the back-fill: %q: %v, want %v", q, got, want)
+				}
+			}
+		})
+	}
+}
+
+// Where the database user may not create pg_trgm, the store still opens
+// (no trigram index: search reads the event's tickets), warns, and every
+// search answers the same; once the extension exists, the next start
+// creates the indexes.
+func TestPostgresSearchWithoutPgTrgm(t *testing.T) {
+	server := postgresServer(t)
+	dsn := createDatabase(t, server)
+	ctx := context.Background()
+	dbURL, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	var b [6]byte
+	rand.Read(b[:])
+	role := "admit_test_role_" + hex.EncodeToString(b[:])
+	// A role that may create tables in the database's schema, not
+	// extensions in the database.
+	for _, q := range []string{
+		`CREATE ROLE ` + role + ` LOGIN`,
+		`GRANT USAGE, CREATE ON SCHEMA public TO ` + role,
+	} {
+		if _, err := admin.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() {
+		srv, err := sql.Open("pgx", server)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer srv.Close()
+		// The role owns the database's tables: the database goes first.
+		for _, q := range []string{`DROP DATABASE IF EXISTS ` + strings.TrimPrefix(dbURL.Path, "/") + ` WITH (FORCE)`, `DROP ROLE IF EXISTS ` + role} {
+			if _, err := srv.ExecContext(context.Background(), q); err != nil {
+				t.Errorf("%s: %v", q, err)
+			}
+		}
+	})
+	roleURL := *dbURL
+	roleURL.User = url.User(role)
+	roleDSN := roleURL.String()
+
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	st, err := sqlstore.Open(ctx, roleDSN, logger)
+	if err != nil {
+		t.Fatalf("open as %s: %v", role, err)
+	}
+	st.Close()
+	if !strings.Contains(logs.String(), "pg_trgm") {
+		t.Errorf("no warning about pg_trgm in the log:\n%s", logs.String())
+	}
+	first := true
+	storetest.RunSearch(t, func(t *testing.T) admit.Store {
+		if !first {
+			if err := emptyTables(admin); err != nil {
+				t.Fatalf("empty tables: %v", err)
+			}
+		}
+		first = false
+		st, err := sqlstore.Open(ctx, roleDSN, nil)
+		if err != nil {
+			t.Fatalf("open as %s: %v", role, err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	})
+	countIndexes := func() int {
+		var n int
+		if err := admin.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_indexes WHERE indexname LIKE '%search%'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := countIndexes(); n != 0 {
+		t.Fatalf("%d trigram indexes without pg_trgm", n)
+	}
+	// The extension made by someone allowed to: the next start indexes.
+	if _, err := admin.ExecContext(ctx, `CREATE EXTENSION pg_trgm`); err != nil {
+		t.Fatal(err)
+	}
+	st, err = sqlstore.Open(ctx, roleDSN, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if n := countIndexes(); n != 4 {
+		t.Errorf("%d trigram indexes after a start with pg_trgm, want 4", n)
+	}
+}
