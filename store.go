@@ -116,6 +116,9 @@ type ImportResult struct {
 	Event     *Event
 	Subevents []*Subevent
 	Tickets   []*Ticket // in file order, add-ons right after their parent
+	// Created counts the tickets the import created, Updated the stored
+	// ones it changed (the others were already as the file says).
+	Created, Updated int
 }
 
 // TicketFilter selects tickets. Zero fields do not filter.

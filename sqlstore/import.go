@@ -69,6 +69,8 @@ type importer struct {
 	stmts     []*sql.Stmt
 	analyzed  bool  // the planner's statistics changed
 	syncMaxID int64 // the highest ticket id before the import (search.go)
+
+	created, updated int // tickets
 }
 
 // stmt is a statement prepared for the import's duration.
@@ -158,7 +160,7 @@ func (im *importer) run(ctx context.Context) (*admit.ImportResult, error) {
 	if err := bumpCatalog(ctx, im.x); err != nil {
 		return nil, err
 	}
-	res := &admit.ImportResult{Organizer: im.org, Event: im.ev, Tickets: tickets}
+	res := &admit.ImportResult{Organizer: im.org, Event: im.ev, Tickets: tickets, Created: im.created, Updated: im.updated}
 	for _, se := range im.f.Subevents {
 		res.Subevents = append(res.Subevents, im.subevents[se.Name])
 	}
@@ -652,6 +654,7 @@ func (im *importer) ticketsStep(ctx context.Context) ([]*admit.Ticket, error) {
 	if err := im.checkUUIDs(ctx, items, checkUUIDs); err != nil {
 		return nil, err
 	}
+	im.created = len(fresh)
 	im.generate(items, fresh)
 	// The QR codes are signed on the other CPUs while the rows go in.
 	signed := im.sign(items, fresh)
@@ -741,6 +744,7 @@ func (im *importer) ticketsStep(ctx context.Context) ([]*admit.Ticket, error) {
 				return nil, err
 			}
 		}
+		im.updated++
 		if _, err := update.exec(ctx, t.ID, t.OrderID, nid(t.ParentID), t.Position, t.ProductID,
 			nid(t.VariationID), nid(t.SubeventID), nid(t.SectionID), t.Price, t.FirstName, t.LastName, t.Email,
 			t.HolderNumber, s.tsp(t.ValidFrom), s.tsp(t.ValidUntil), t.Blocked, s.ts(t.UpdatedAt)); err != nil {

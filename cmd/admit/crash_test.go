@@ -81,7 +81,7 @@ func TestCrashKeepsEveryAnsweredAdmission(t *testing.T) {
 		t.Fatal(err)
 	}
 	var imp importOut
-	admitJSON(t, &imp, file.String(), "import", "-", "--db", db)
+	admitJSON(t, &imp, file.String(), "import", "-", "--tickets", "--db", db)
 	if len(imp.Tickets) != nTickets {
 		t.Fatalf("imported %d tickets, want %d", len(imp.Tickets), nTickets)
 	}

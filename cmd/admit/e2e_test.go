@@ -170,7 +170,12 @@ type importOut struct {
 		PublicKeyPEM                string `json:"public_key_pem"`
 		ID                          int64
 	}
-	Tickets []struct {
+	Counts struct {
+		Orders, Tickets, Created, Updated, Unchanged int
+	}
+	ReadSeconds   *float64 `json:"read_seconds"`
+	ImportSeconds *float64 `json:"import_seconds"`
+	Tickets       []struct {
 		UUID, Secret, Serial, Order string
 		QRCodeData                  string `json:"qrcode_data"`
 	}
@@ -196,8 +201,9 @@ func pair(t *testing.T, s *server, dev deviceOut) string {
 func TestOperatorFlowAgainstRunningServer(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "admit.db")
 	var imp importOut
-	admitJSON(t, &imp, fmt.Sprintf(eventJSON, "paid"), "import", "-", "--db", db)
-	if len(imp.Tickets) != 2 || imp.Tickets[0].QRCodeData == "" || imp.Event.Organizer != "demoorga" || !strings.Contains(imp.Event.PublicKeyPEM, "PUBLIC KEY") {
+	admitJSON(t, &imp, fmt.Sprintf(eventJSON, "paid"), "import", "-", "--tickets", "--db", db)
+	if len(imp.Tickets) != 2 || imp.Tickets[0].QRCodeData == "" || imp.Event.Organizer != "demoorga" || !strings.Contains(imp.Event.PublicKeyPEM, "PUBLIC KEY") ||
+		imp.Counts.Created != 2 {
 		t.Fatalf("import output: %+v", imp)
 	}
 	s := serve(t, db)
@@ -221,7 +227,10 @@ func TestOperatorFlowAgainstRunningServer(t *testing.T) {
 	// A re-import that cancels the order refuses its tickets from then on,
 	// and keeps every ticket's uuid, secret and QR code.
 	var again importOut
-	admitJSON(t, &again, fmt.Sprintf(eventJSON, "canceled"), "import", "--db", db, "-")
+	admitJSON(t, &again, fmt.Sprintf(eventJSON, "canceled"), "import", "--db", db, "-", "--tickets")
+	if c := again.Counts; c.Tickets != 2 || c.Created != 0 || c.Updated != 2 || len(again.Tickets) != 2 {
+		t.Errorf("re-import output: %+v", again)
+	}
 	for i := range imp.Tickets {
 		if again.Tickets[i] != imp.Tickets[i] {
 			t.Errorf("ticket %d changed on re-import: %+v → %+v", i, imp.Tickets[i], again.Tickets[i])
@@ -249,7 +258,7 @@ func TestOperatorFlowAgainstRunningServer(t *testing.T) {
 func TestFiftyConcurrentScansAdmitOnce(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "admit.db")
 	var imp importOut
-	admitJSON(t, &imp, fmt.Sprintf(eventJSON, "paid"), "import", "-", "--db", db)
+	admitJSON(t, &imp, fmt.Sprintf(eventJSON, "paid"), "import", "-", "--tickets", "--db", db)
 	s := serve(t, db)
 	const n = 50
 	keys := make([]string, n)
@@ -292,10 +301,43 @@ func TestFiftyConcurrentScansAdmitOnce(t *testing.T) {
 	}
 }
 
+// By default `admit import` prints the event, the counts and the time taken,
+// not a million tickets; --tickets adds them.
+func TestImportPrintsCountsUnlessAskedForTickets(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "admit.db")
+	for _, c := range []struct {
+		name                        string
+		status                      string
+		created, updated, unchanged int
+	}{
+		{"a new event", "paid", 2, 0, 0},
+		{"the same file again", "paid", 0, 0, 2},
+		{"its order canceled", "canceled", 0, 2, 0},
+	} {
+		out, errOut, code := runCLI(t, fmt.Sprintf(eventJSON, c.status), "import", "-", "--db", db)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", c.name, code, errOut)
+		}
+		var imp importOut
+		if err := json.Unmarshal([]byte(out), &imp); err != nil {
+			t.Fatalf("%s: output is not JSON: %v\n%s", c.name, err, out)
+		}
+		want := importOut{}.Counts
+		want.Orders, want.Tickets, want.Created, want.Updated, want.Unchanged = 1, 2, c.created, c.updated, c.unchanged
+		if imp.Counts != want || imp.Event.Slug != "democon" || imp.Event.Organizer != "demoorga" ||
+			imp.ReadSeconds == nil || imp.ImportSeconds == nil {
+			t.Errorf("%s: %+v, want counts %+v", c.name, imp, want)
+		}
+		if strings.Contains(out, `"tickets": [`) || strings.Contains(out, "qrcode_data") || len(imp.Tickets) != 0 {
+			t.Errorf("%s: tickets listed without --tickets:\n%s", c.name, out)
+		}
+	}
+}
+
 func TestImportRefusesBadInputWhole(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "admit.db")
 	var imp importOut
-	admitJSON(t, &imp, fmt.Sprintf(eventJSON, "paid"), "import", "-", "--db", db)
+	admitJSON(t, &imp, fmt.Sprintf(eventJSON, "paid"), "import", "-", "--tickets", "--db", db)
 	base := `{"organizer": {"slug": "demoorga"}, "event": {"slug": "democon"},
 	  "products": [{"name": "Concert Ticket"}],
 	  "orders": [{"code": "NEW", "tickets": [{"product": "Concert Ticket", "uuid": "0b9c3c2e-1111-4aaa-8bbb-000000000001"}, %s]}]}`
@@ -328,7 +370,7 @@ func TestImportRefusesBadInputWhole(t *testing.T) {
 func TestTicketQR(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "admit.db")
 	var imp importOut
-	admitJSON(t, &imp, fmt.Sprintf(eventJSON, "paid"), "import", "-", "--db", db)
+	admitJSON(t, &imp, fmt.Sprintf(eventJSON, "paid"), "import", "-", "--tickets", "--db", db)
 	out, errOut, code := runCLI(t, "", "ticket", "qr", imp.Tickets[0].UUID, "--db", db)
 	if code != 0 || !strings.Contains(out, "█") || !strings.Contains(out, imp.Tickets[0].QRCodeData) {
 		t.Fatalf("ticket qr: exit %d, %s\n%s", code, errOut, out)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/admitdev/admit"
 )
@@ -33,23 +34,47 @@ type importedTicket struct {
 	Parent     string  `json:"addon_of,omitempty"`
 }
 
+// importOutput is what `admit import` prints: the event, the counts and
+// the time taken, and with --tickets every ticket of the file (as before
+// the counts, when that list was all it printed).
 type importOutput struct {
-	Event   importedEvent    `json:"event"`
-	Tickets []importedTicket `json:"tickets"`
+	Event         importedEvent    `json:"event"`
+	Counts        importCounts     `json:"counts"`
+	ReadSeconds   float64          `json:"read_seconds"`      // reading and checking the file
+	ImportSeconds float64          `json:"import_seconds"`    // writing it to the database
+	Tickets       []importedTicket `json:"tickets,omitempty"` // --tickets: in the file's order
 }
 
-func importOutputOf(res *admit.ImportResult) importOutput {
+// importCounts counts the file's orders and tickets (add-ons included),
+// and of the tickets those created and those changed (the others were as
+// the file says).
+type importCounts struct {
+	Orders    int `json:"orders"`
+	Tickets   int `json:"tickets"`
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+}
+
+func importOutputOf(f *admit.ImportFile, res *admit.ImportResult, read, imported time.Duration, list bool) importOutput {
 	out := importOutput{
 		Event: importedEvent{
 			UUID: res.Event.UUID, ID: res.Event.ID, Organizer: res.Organizer.Slug,
 			Slug: res.Event.Slug, Name: res.Event.Name, PublicKeyPEM: res.Event.PublicKeyPEM,
 			Subevents: []importedSubevent{},
 		},
-		Tickets: make([]importedTicket, 0, len(res.Tickets)),
+		Counts: importCounts{Orders: len(f.Orders), Tickets: len(res.Tickets), Created: res.Created,
+			Updated: res.Updated, Unchanged: len(res.Tickets) - res.Created - res.Updated},
+		ReadSeconds:   seconds(read),
+		ImportSeconds: seconds(imported),
 	}
 	for _, s := range res.Subevents {
 		out.Event.Subevents = append(out.Event.Subevents, importedSubevent{ID: s.ID, Name: s.Name})
 	}
+	if !list {
+		return out
+	}
+	out.Tickets = make([]importedTicket, 0, len(res.Tickets))
 	uuids := map[int64]string{}
 	for _, t := range res.Tickets {
 		uuids[t.ID] = t.UUID
@@ -66,16 +91,21 @@ func importOutputOf(res *admit.ImportResult) importOutput {
 	return out
 }
 
+// seconds rounds d to milliseconds, in seconds.
+func seconds(d time.Duration) float64 { return float64(d.Milliseconds()) / 1000 }
+
 func cmdImport(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlags("import", env)
 	db := dbFlag(fs, env)
+	list := fs.Bool("tickets", false, "also list every ticket of the file (uuid, secret, serial, order, QR code data), in its order")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return errUsage("usage: admit import FILE.json|- [--db ...]")
+		return errUsage("usage: admit import FILE.json|- [--tickets] [--db ...]")
 	}
+	start := time.Now()
 	var r io.Reader = env.stdin
 	if pos[0] != "-" {
 		f, err := os.Open(pos[0])
@@ -89,14 +119,16 @@ func cmdImport(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	read := time.Since(start)
 	core, closeStore, err := openCore(ctx, env, *db, quietLogger(env))
 	if err != nil {
 		return err
 	}
 	defer closeStore()
+	start = time.Now()
 	res, err := core.Import(ctx, file)
 	if err != nil {
 		return err
 	}
-	return printJSON(env.stdout, importOutputOf(res))
+	return printJSON(env.stdout, importOutputOf(file, res, read, time.Since(start), *list))
 }

@@ -24,7 +24,7 @@ const usage = `usage: admit <command> [flags]
 commands:
   serve                 run the server (--listen, --db, --public-url)
   demo                  import a demo event, create a device, print how to scan, and serve
-  import FILE|-         import an organizer's event, its orders and tickets (JSON)
+  import FILE|-         import an organizer's event, its orders and tickets (JSON); prints counts ([--tickets]: and every ticket)
   device create         create a scanning device (--organizer, --name, [--event], [--list])
   device archive UUID   archive a device: its key is refused from its next request
   ticket qr UUID        show a ticket's QR code ([--png FILE])

@@ -283,7 +283,9 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 	importDone := make(chan error, 1)
 	var nodes [2]*node
 	var stdouts [2]io.Reader
-	go func() { importDone <- cli(&imp, fmt.Sprintf(multiEventJSON, "paid"), "import", "-", "--db", db) }()
+	go func() {
+		importDone <- cli(&imp, fmt.Sprintf(multiEventJSON, "paid"), "import", "-", "--tickets", "--db", db)
+	}()
 	for i, name := range []string{"A", "B"} {
 		n, stdout, err := launch(name, db)
 		if err != nil {
@@ -470,7 +472,7 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 			}
 		}
 		var again multiImport
-		if err := cli(&again, fmt.Sprintf(multiEventJSON, "canceled"), "import", "-", "--db", db); err != nil {
+		if err := cli(&again, fmt.Sprintf(multiEventJSON, "canceled"), "import", "-", "--tickets", "--db", db); err != nil {
 			t.Fatal(err)
 		}
 		if again.Tickets[tCanceled].QRCodeData != qr {
@@ -728,7 +730,7 @@ func TestNodesWaitForTheMigrationLock(t *testing.T) {
 	}
 	// Every node works on the migrated schema.
 	var imp multiImport
-	if err := cli(&imp, fmt.Sprintf(multiEventJSON, "paid"), "import", "-", "--db", db); err != nil {
+	if err := cli(&imp, fmt.Sprintf(multiEventJSON, "paid"), "import", "-", "--tickets", "--db", db); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range ns {

@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) admit.Store) {
 		{"Import/VerifyOnly", testImportVerifyOnly},
 		{"Import/SignError", testImportSignError},
 		{"Import/CatalogVersion", testImportCatalogVersion},
+		{"Import/Counts", testImportCounts},
 		{"NotFound", testNotFound},
 		{"Scan/SingleEntry", testScanSingleEntry},
 		{"Scan/MultipleEntries", testScanMultipleEntries},
