@@ -265,11 +265,41 @@ func (sp *searchPlan) ftsColumns() []string {
 	return cols
 }
 
+// keyPart returns the part of q that the trigram indexes look up: any part
+// finds every ticket that contains q (and some more, which the exact
+// predicate drops), and a rare one finds them fastest. An email's domain is
+// shared by many tickets ("@example.org": every ticket of a 1,000,000-ticket
+// event, 7 ms of a 9 ms search on SQLite, 40 of 43 ms on PostgreSQL), and
+// digits are rare in names and emails, so: the part before the last "@" if
+// it has three characters or more, and in it the longest run of three
+// digits or more, if any.
+func keyPart(q string) string {
+	if i := strings.LastIndex(q, "@"); i >= 0 && utf8.RuneCountInString(q[:i]) >= minTrigramQuery {
+		q = q[:i]
+	}
+	best, run := "", 0
+	for i, c := range q + "x" {
+		if c >= '0' && c <= '9' {
+			run++
+			continue
+		}
+		if run >= minTrigramQuery && run > len(best) {
+			best = q[i-run : i]
+		}
+		run = 0
+	}
+	if best != "" {
+		return best
+	}
+	return q
+}
+
 // ftsMatch returns the FTS5 query that finds the candidates: every trigram
-// of q, in the chosen columns. (The index stores no positions: a match has
-// the trigrams, not necessarily in a row; the exact predicate decides.)
+// of q's key part (keyPart), in the chosen columns. (The index stores no
+// positions: a match has the trigrams, not necessarily in a row; the exact
+// predicate decides.)
 func ftsMatch(q string, cols []string) string {
-	r := []rune(q)
+	r := []rune(keyPart(q))
 	seen := map[string]bool{}
 	var terms []string
 	for i := 0; i+minTrigramQuery <= len(r) && len(terms) < 32; i++ {
@@ -349,7 +379,16 @@ func (sp *searchPlan) productList(b *binder) string {
 // page's tickets only. (As one OR over the joined tables, the planner reads
 // every ticket.)
 func (sp *searchPlan) postgresCond(s *Store, b *binder) string {
-	contains := func() string { return b.bind("%" + likeEscape(sp.q) + "%") }
+	// expr contains q: looked up by its key part (keyPart), checked whole
+	// by strpos, which no index serves (as a second LIKE, the index would
+	// look up every trigram of q).
+	key := keyPart(sp.q)
+	contains := func(expr string) string {
+		if key == sp.q {
+			return expr + ` LIKE ` + b.bind("%"+likeEscape(sp.q)+"%") + ` ESCAPE '\'`
+		}
+		return "(" + expr + ` LIKE ` + b.bind("%"+likeEscape(key)+"%") + ` ESCAPE '\' AND strpos(` + expr + `, ` + b.bind(sp.q) + `) > 0)`
+	}
 	ev := func() string { return b.bind(sp.eventID) }
 	lo, hi, hasHi := prefixRange(sp.q)
 	rng := func(expr string) string {
@@ -364,11 +403,10 @@ func (sp *searchPlan) postgresCond(s *Store, b *binder) string {
 	}
 	var or []string
 	if sp.fields&admit.SearchName != 0 {
-		or = append(or, `lower(t.first_name || ' ' || t.last_name) LIKE `+contains()+` ESCAPE '\'`)
+		or = append(or, contains(`lower(t.first_name || ' ' || t.last_name)`))
 	}
 	if sp.fields&admit.SearchEmail != 0 {
-		or = append(or, `lower(t.email) LIKE `+contains()+` ESCAPE '\'`,
-			byOrders(`event_id = `+ev()+` AND lower(email) LIKE `+contains()+` ESCAPE '\'`))
+		or = append(or, contains(`lower(t.email)`), byOrders(`event_id = `+ev()+` AND `+contains(`lower(email)`)))
 	}
 	if sp.fields&admit.SearchOrderCodePrefix != 0 {
 		or = append(or, byOrders(`event_id = `+ev()+` AND `+rng("lower(code)")))
@@ -386,7 +424,7 @@ func (sp *searchPlan) postgresCond(s *Store, b *binder) string {
 		or = append(or, `t.product_id IN (`+sp.productList(b)+`)`)
 	}
 	if sp.fields&admit.SearchPrice != 0 {
-		or = append(or, `lower(t.price) LIKE `+contains()+` ESCAPE '\'`)
+		or = append(or, contains(`lower(t.price)`))
 	}
 	if len(or) == 0 {
 		return "1 = 0"

@@ -43,6 +43,10 @@ func testFindTicketsSearchEdges(t *testing.T, st admit.Store) {
 		{"two-character query with underscore", "_x", admit.SearchPrice, pick(res, tCarol)},
 		{"percent in every field", "%", all, pick(res, tCarol)},
 		{"the order's email", "alice@", admit.SearchEmail, pick(res, tAlice, tShirt, tBob)},
+		{"a whole email", "BOB@example.com", admit.SearchEmail, pick(res, tBob)},
+		{"an email of another domain", "bob@example.org", admit.SearchEmail, nil},
+		{"digits and more", "100% off", admit.SearchPrice, pick(res, tCarol)},
+		{"digits and something else", "100% on", admit.SearchPrice, nil},
 		{"every field when none is chosen", "dupont", all, pick(res, tCarol)},
 		{"a query longer than any field", "alice martin and more", admit.SearchName, nil},
 		{"a repeated trigram", "aaaa", all, nil},
@@ -204,10 +208,17 @@ func testFindTicketsSearchPages(t *testing.T, st admit.Store) {
 		inList[tk.ID] = true
 	}
 	some := all[len(all)/2]
+	email := "nobody@example.org"
+	for _, tk := range all[len(all)/3:] {
+		if strings.ContainsAny(tk.Email, "0123456789") {
+			email = strings.ToUpper(tk.Email)
+			break
+		}
+	}
 	tibillet := admit.SearchUUIDPrefix | admit.SearchName | admit.SearchEmail | admit.SearchPrice | admit.SearchProduct | admit.SearchOrderUUIDPrefix
 	pretixdroid := admit.SearchSecretPrefix | admit.SearchName | admit.SearchOrderCodePrefix
 	queries := []string{"martin", "MART", "art", "engel", "xu", "tin m", "zimm", "0%", "_1", "ü", "martín", "x",
-		"example", some.UUID[:5], strings.ToUpper(some.Secret[:4]), "o1", "shirt", "nobody"}
+		"example", email, "7@example.org", some.UUID[:5], strings.ToUpper(some.Secret[:4]), "o1", "shirt", "nobody"}
 	type page struct {
 		fields        admit.SearchFields
 		order         admit.TicketOrder
