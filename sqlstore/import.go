@@ -480,6 +480,23 @@ func (im *importer) ordersStep(ctx context.Context) error {
 			fresh[code].ID = id
 			return nil
 		}}
+	// The new orders' uuids, drawn at once and handed out in ascending
+	// order, as the tickets' (see generate): the uuid indexes are appended
+	// to rather than written all over.
+	need := 0
+	for i := range im.f.Orders {
+		if fo := &im.f.Orders[i]; fo.UUID == "" && existing[fo.Code] == nil {
+			need++
+		}
+	}
+	uuids := make([]string, need)
+	parallel(need, func(lo, hi int) error {
+		for k := lo; k < hi; k++ {
+			uuids[k] = admit.NewUUID()
+		}
+		return nil
+	})
+	slices.Sort(uuids)
 	im.orders = make([]*importOrder, len(im.f.Orders))
 	for i := range im.f.Orders {
 		fo := &im.f.Orders[i]
@@ -509,7 +526,7 @@ func (im *importer) ordersStep(ctx context.Context) error {
 			continue
 		}
 		if uuid == "" {
-			uuid = admit.NewUUID()
+			uuid, uuids = uuids[0], uuids[1:]
 		}
 		o := &importOrder{Order: admit.Order{EventID: im.ev.ID, Code: fo.Code, UUID: uuid, Status: status,
 			Email: fo.Email, Name: fo.Name, CreatedAt: im.now}}
