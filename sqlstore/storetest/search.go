@@ -47,6 +47,8 @@ func testFindTicketsSearchEdges(t *testing.T, st admit.Store) {
 		{"an email of another domain", "bob@example.org", admit.SearchEmail, nil},
 		{"digits and more", "100% off", admit.SearchPrice, pick(res, tCarol)},
 		{"digits and something else", "100% on", admit.SearchPrice, nil},
+		{"a price's digits, then more", "50.00 eur", admit.SearchPrice, nil},
+		{"a price's digits", "50.00", admit.SearchPrice, pick(res, tAlice)},
 		{"every field when none is chosen", "dupont", all, pick(res, tCarol)},
 		{"a query longer than any field", "alice martin and more", admit.SearchName, nil},
 		{"a repeated trigram", "aaaa", all, nil},
