@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"path/filepath"
@@ -239,5 +240,53 @@ func TestPostgresSearchWithoutPgTrgm(t *testing.T) {
 	st.Close()
 	if n := countIndexes(); n != 4 {
 		t.Errorf("%d trigram indexes after a start with pg_trgm, want 4", n)
+	}
+}
+
+// An import of many tickets leaves nothing in the trigram indexes' pending
+// lists (which every search would read whole until the next vacuum).
+func TestPostgresImportLeavesNoPendingTrigrams(t *testing.T) {
+	dsn := createDatabase(t, postgresServer(t))
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var b strings.Builder
+	b.WriteString(`{"organizer": {"slug": "org"}, "event": {"slug": "big"}, "products": [{"name": "Pass"}], "orders": [`)
+	for i := range 1500 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"code": "O%d", "email": "buyer.%d@example.org", "tickets": [{"product": "Pass", "first_name": "Ann",
+			"last_name": "Lee %d", "email": "ann.%d@example.org", "price": "Price %d"}]}`, i, i, i, i, i%7)
+	}
+	b.WriteString(`]}`)
+	f, err := admit.ParseImport(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, _ := admit.GenerateKeyPair(admit.SigningEd25519)
+	res, err := st.Import(ctx, f, admit.ImportOptions{NewKeys: kp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, ix := range []string{"tickets_search_name", "tickets_search_email", "tickets_search_price", "orders_search_email"} {
+		var pages int64
+		if err := db.QueryRowContext(ctx, `SELECT gin_clean_pending_list($1::regclass)`, ix).Scan(&pages); err != nil {
+			t.Fatal(err)
+		}
+		if pages != 0 {
+			t.Errorf("%s: %d pending pages after the import", ix, pages)
+		}
+	}
+	if got := searchNames(t, st, res.Event.ID, "lee 1234"); !slices.Equal(got, []string{"Ann"}) {
+		t.Errorf("search after the import: %v", got)
 	}
 }
