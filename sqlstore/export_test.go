@@ -1,6 +1,9 @@
 package sqlstore
 
-import "database/sql"
+import (
+	"database/sql"
+	"time"
+)
 
 // DBs exposes the writer and reader pools to the tests.
 func (s *Store) DBs() (writer, reader *sql.DB) { return s.wdb, s.rdb }
@@ -11,3 +14,9 @@ func (s *Store) HoldSyncs() (release func()) {
 	s.wal.mu.Lock()
 	return s.wal.mu.Unlock
 }
+
+// SetCommitEvery changes the group commit's interval (CommitEvery).
+func (s *Store) SetCommitEvery(d time.Duration) { s.commitEvery.Store(int64(d)) }
+
+// Batches returns how many group commits the SQLite writer has begun.
+func (s *Store) Batches() int64 { return s.batches.Load() }

@@ -163,8 +163,10 @@ func (s *Store) groupWrite(ctx context.Context, what string, fn func(ctx context
 // groupWriter is the SQLite group commit: it takes every write waiting (up
 // to maxBatch), runs them in order in one transaction and hands them to the
 // syncer, which answers them once the WAL is synced: one fsync for the lot,
-// while the writer goes on with the next batch. It returns when writeCh is closed and
-// drained.
+// while the writer goes on with the next batch. A batch begins at most
+// every commitEvery: under load, writes that arrive sooner after the last
+// commit wait for the rest of the interval and share the next one. It
+// returns when writeCh is closed and drained.
 func (s *Store) groupWriter() {
 	defer func() {
 		close(s.syncCh)
@@ -172,15 +174,19 @@ func (s *Store) groupWriter() {
 		close(s.writeDone)
 	}()
 	batch := make([]*writeReq, 0, maxBatch)
+	wait := time.NewTimer(time.Hour)
+	wait.Stop()
+	var last time.Time // when the last batch began
 	for req := range s.writeCh {
 		batch = append(batch[:0], req)
+		open := true
 		// Take what is waiting; then let the callers that were just answered
 		// and are about to send run once, and take theirs too.
-		for yielded := false; len(batch) < maxBatch; {
+		for yielded := false; open && len(batch) < maxBatch; {
 			select {
 			case r, ok := <-s.writeCh:
 				if !ok {
-					yielded = true
+					open = false
 					break
 				}
 				batch = append(batch, r)
@@ -193,6 +199,26 @@ func (s *Store) groupWriter() {
 			yielded = true
 			runtime.Gosched()
 		}
+		// Then take what arrives until commitEvery has passed since the
+		// last batch began.
+		if d := time.Until(last.Add(time.Duration(s.commitEvery.Load()))); open && d > 0 && len(batch) < maxBatch {
+			wait.Reset(d)
+		linger:
+			for len(batch) < maxBatch {
+				select {
+				case r, ok := <-s.writeCh:
+					if !ok {
+						break linger
+					}
+					batch = append(batch, r)
+				case <-wait.C:
+					break linger
+				}
+			}
+			wait.Stop()
+		}
+		last = time.Now()
+		s.batches.Add(1)
 		s.runBatch(batch)
 		clear(batch)
 	}

@@ -216,6 +216,48 @@ func unknownScan(i int) *admit.ScanAttempt {
 		Nonce: string(rune('a' + i%26)), ServerTime: time.Now()}}
 }
 
+// Under load, writes that arrive within CommitEvery of the last batch share
+// the next commit rather than each taking one of their own.
+func TestSQLiteGroupCommitGathersWritesOfOneInterval(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "admit.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Scan(ctx, unknownScan(0)); err != nil {
+		t.Fatal(err)
+	}
+	// 20 writes, one every 2 ms, each from a caller of its own, with an
+	// interval of 50 ms: without the interval, each would find the writer
+	// idle and commit alone.
+	const n = 20
+	every, gap := 50*time.Millisecond, 2*time.Millisecond
+	st.SetCommitEvery(every)
+	before := st.Batches()
+	errs := make(chan error, n)
+	start := time.Now()
+	for i := range n {
+		time.Sleep(time.Until(start.Add(time.Duration(i) * gap)))
+		go func() {
+			_, err := st.Scan(ctx, unknownScan(i))
+			errs <- err
+		}()
+	}
+	span := time.Since(start)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	batches := st.Batches() - before
+	limit := int64(span/every) + 2
+	if batches > limit {
+		t.Fatalf("%d writes sent over %v took %d commits, want at most %d", n, span, batches, limit)
+	}
+	t.Logf("%d writes over %v: %d commits", n, span, batches)
+}
+
 // Close drains the group commit: every scan answered a success is in the
 // log after a reopen, every other one failed cleanly.
 func TestSQLiteCloseDrains(t *testing.T) {
