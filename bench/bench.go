@@ -64,7 +64,12 @@ type Config struct {
 	Devices     int           // scanning devices (keys) the clients use in turn
 
 	SkipWrite bool // also measure the floor: the same path with the write skipped
-	Searches  int  // search requests to time after the load (0: none)
+	// Rounds splits each phase's measured time into this many rounds, the
+	// durable and the floor phase taking turns (0: 5 with SkipWrite and no
+	// CPUProfile, else 1), so that both see the same machine: on a shared
+	// virtual machine the speed drifts by 20% within minutes.
+	Rounds   int
+	Searches int // search requests to time after the load (0: none)
 
 	// CPUProfile: write a CPU profile of the durable phase here, and of the
 	// floor phase to the same name with ".floor" (in-process servers).
@@ -98,6 +103,12 @@ func (c *Config) defaults() error {
 	if c.Devices == 0 {
 		c.Devices = 8
 	}
+	if c.Rounds == 0 {
+		c.Rounds = 1
+		if c.SkipWrite && c.CPUProfile == "" {
+			c.Rounds = 5
+		}
+	}
 	switch {
 	case c.Tickets < 100 || c.Tickets > 10_000_000:
 		return admit.Errorf(admit.EInvalid, "--tickets must be between 100 and 10,000,000")
@@ -115,6 +126,10 @@ func (c *Config) defaults() error {
 		return admit.Errorf(admit.EInvalid, "--devices must be between 1 and 1000")
 	case c.Searches < 0 || c.Searches > 1_000_000:
 		return admit.Errorf(admit.EInvalid, "--search must be between 0 and 1,000,000")
+	case c.Rounds < 1 || c.Rounds > 100:
+		return admit.Errorf(admit.EInvalid, "--rounds must be between 1 and 100")
+	case c.Rounds > 1 && c.CPUProfile != "":
+		return admit.Errorf(admit.EInvalid, "--cpuprofile profiles one round per phase: --rounds 1")
 	}
 	if c.Nodes > 1 && c.DB != "" && !sqlstore.IsPostgres(c.DB) && len(c.Targets) == 0 {
 		return admit.Errorf(admit.EInvalid, "--nodes above 1 needs a PostgreSQL --db: SQLite is one node's file")
@@ -262,19 +277,58 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return l, nil
 	}
 
-	// The durable phase.
-	durable, err := phaseLoad(bases, 1)
-	if err != nil {
-		return nil, err
-	}
+	// The durable phase and the floor take turns, round after round; each
+	// round of a phase goes on with the fresh tickets where the last one
+	// stopped.
 	sampler := startRSSSampler(rep)
-	cfg.progress("durable phase: %s for %s (+%s warm-up) against %d node(s)", loadMode(&cfg), cfg.Duration, cfg.Warmup, len(bases))
-	stopProfile, err := startProfile(cfg.CPUProfile)
-	if err != nil {
-		return nil, err
+	cfg.progress("durable phase: %s for %s (+%s warm-up) against %d node(s), in %d round(s)",
+		loadMode(&cfg), cfg.Duration, cfg.Warmup, len(bases), cfg.Rounds)
+	if cfg.SkipWrite {
+		cfg.progress("floor phase (storage write skipped): the same, taking turns with it")
 	}
-	ans := durable.run(ctx)
-	stopProfile()
+	var ans, fans *answers
+	var fresh, ffresh int
+	for r := range cfg.Rounds {
+		durable, err := phaseLoad(bases, uint64(1+r))
+		if err != nil {
+			return nil, err
+		}
+		durable.duration, durable.freshFrom = roundLength(cfg.Duration, cfg.Rounds, r), fresh
+		if cfg.MaxScans > 0 {
+			durable.maxScans = max(1, cfg.MaxScans/cfg.Rounds)
+		}
+		if r > 0 {
+			durable.warmup = min(cfg.Warmup, roundWarmup)
+		}
+		stopProfile, err := startProfile(cfg.CPUProfile)
+		if err != nil {
+			return nil, err
+		}
+		a := durable.run(ctx)
+		stopProfile()
+		fresh, ans = a.freshNext, ans.add(a)
+		if !cfg.SkipWrite {
+			continue
+		}
+		floor, err := phaseLoad(floorBases, uint64(1+r))
+		if err != nil {
+			return nil, err
+		}
+		floor.duration, floor.warmup, floor.freshFrom = durable.duration, durable.warmup, ffresh
+		floor.maxScans = durable.maxScans
+		stopProfile, err = startProfile(floorProfile(cfg.CPUProfile))
+		if err != nil {
+			return nil, err
+		}
+		f := floor.run(ctx)
+		stopProfile()
+		ffresh, fans = f.freshNext, fans.add(f)
+		if cfg.Rounds > 1 && a.window > 0 && f.window > 0 && f.measured > 0 {
+			ratio := (float64(a.measured) / a.window.Seconds()) / (float64(f.measured) / f.window.Seconds())
+			rep.RoundRatios = append(rep.RoundRatios, round(ratio, 3))
+			cfg.progress("round %d: durable/floor = %.2f", r+1, ratio)
+		}
+	}
 	rep.CPUProfile = cfg.CPUProfile
 	rep.Durable = phaseReport("durable", &cfg, ans)
 	cfg.progress("durable: %.0f scans/s, p99 %.2f ms", rep.Durable.ScansPerSec, rep.Durable.LatencyMS.P99)
@@ -288,19 +342,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	// The floor: the same scans, the same path, nothing written.
 	if cfg.SkipWrite {
-		cfg.progress("floor phase (storage write skipped): %s for %s", loadMode(&cfg), cfg.Duration)
-		floor, err := phaseLoad(floorBases, 1)
-		if err != nil {
-			return nil, err
-		}
-		stopProfile, err := startProfile(floorProfile(cfg.CPUProfile))
-		if err != nil {
-			return nil, err
-		}
-		fans := floor.run(ctx)
-		stopProfile()
 		rep.Floor = phaseReport("floor_skip_write", &cfg, fans)
-		rep.FloorCPUProfile = floorProfile(cfg.CPUProfile)
+		if cfg.CPUProfile != "" {
+			rep.FloorCPUProfile = floorProfile(cfg.CPUProfile)
+		}
 		rep.FloorVerification = verifyAnswers(fans)
 		if rep.Floor.ScansPerSec > 0 {
 			rep.DurableToFloor = round(rep.Durable.ScansPerSec/rep.Floor.ScansPerSec, 3)
@@ -323,6 +368,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep.finish(&cfg)
 	return rep, nil
+}
+
+// roundWarmup is the warm-up of every round but the first: the servers are
+// warm, the clients only connect again.
+const roundWarmup = 250 * time.Millisecond
+
+// roundLength is round r's share of a phase's measured time d.
+func roundLength(d time.Duration, rounds, r int) time.Duration {
+	return d*time.Duration(r+1)/time.Duration(rounds) - d*time.Duration(r)/time.Duration(rounds)
 }
 
 func loadMode(cfg *Config) string {

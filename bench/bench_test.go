@@ -90,6 +90,17 @@ func TestBenchRunSmall(t *testing.T) {
 			if rep.Floor == nil || rep.DurableToFloor <= 0 {
 				t.Fatalf("no floor: %+v", rep.Floor)
 			}
+			// Five rounds each, taking turns; a round goes on with fresh
+			// tickets the last one did not use: no fresh ticket is found
+			// already scanned.
+			if len(rep.RoundRatios) != 5 {
+				t.Fatalf("round ratios %v, want 5", rep.RoundRatios)
+			}
+			for _, p := range []*Phase{d, rep.Floor} {
+				if n := p.Outcomes["fresh"]["already_scanned"]; n > 0 {
+					t.Fatalf("%s: %d fresh tickets were already scanned: %v", p.Name, n, p.Outcomes)
+				}
+			}
 			if rep.Search != nil && rep.Search.Errors > 0 {
 				t.Fatalf("search errors: %+v", rep.Search)
 			}

@@ -76,6 +76,7 @@ type load struct {
 	dupFrac   float64
 	forgeFrac float64
 	seed      uint64
+	freshFrom int // the first fresh ticket's index (an earlier round took those before)
 }
 
 // newLoad prepares a phase against the servers at bases, worker k using
@@ -109,6 +110,7 @@ type answers struct {
 	lat         []time.Duration // latencies inside the measured window
 	errSamples  []string
 	exhausted   bool
+	freshNext   int // the next fresh ticket's index after this phase
 	intentLat   [numIntents][]time.Duration
 	cpu, wall   time.Duration // this process's CPU time during the phase, and the phase's length
 }
@@ -132,6 +134,7 @@ func (l *load) run(ctx context.Context) *answers {
 		exhausted atomic.Bool
 		total     atomic.Int64 // scans started, for maxScans
 	)
+	nextFresh.Store(int64(l.freshFrom))
 	var interval time.Duration
 	if l.rate > 0 {
 		interval = time.Duration(float64(time.Second) / l.rate)
@@ -278,6 +281,42 @@ func (l *load) run(ctx context.Context) *answers {
 		}
 	}
 	a.exhausted = exhausted.Load()
+	a.freshNext = int(min(nextFresh.Load(), int64(n)))
+	return a
+}
+
+// add returns a with b's answers added (b itself when a is nil): the rounds
+// of one phase, as one.
+func (a *answers) add(b *answers) *answers {
+	if a == nil {
+		return b
+	}
+	for i := range a.okPerTicket {
+		if v := b.okPerTicket[i].Load(); v != 0 {
+			a.okPerTicket[i].Add(v)
+		}
+		if b.unanswered[i].Load() {
+			a.unanswered[i].Store(true)
+		}
+	}
+	for i := range numIntents {
+		for o := range numOutcomes {
+			a.counts[i][o] += b.counts[i][o]
+		}
+		a.intentLat[i] = append(a.intentLat[i], b.intentLat[i]...)
+	}
+	a.measured += b.measured
+	a.window += b.window
+	a.lat = append(a.lat, b.lat...)
+	for _, e := range b.errSamples {
+		if len(a.errSamples) < 5 && !slices.Contains(a.errSamples, e) {
+			a.errSamples = append(a.errSamples, e)
+		}
+	}
+	a.exhausted = a.exhausted || b.exhausted
+	a.freshNext = b.freshNext
+	a.cpu += b.cpu
+	a.wall += b.wall
 	return a
 }
 

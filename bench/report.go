@@ -27,6 +27,8 @@ type Report struct {
 	Verification   *Verification `json:"verification"`
 	Floor          *Phase        `json:"floor_skip_write,omitempty"`
 	DurableToFloor float64       `json:"durable_to_floor_ratio,omitempty"`
+	// RoundRatios is each round's durable/floor ratio (--rounds above 1).
+	RoundRatios []float64 `json:"round_ratios,omitempty"`
 	// FloorVerification checks the floor's answers only (it writes nothing).
 	FloorVerification *Verification `json:"floor_verification,omitempty"`
 	Search            *SearchReport `json:"search,omitempty"`

@@ -47,6 +47,7 @@ func cmdBench(ctx context.Context, env *cmdEnv, args []string) error {
 	fs.Float64Var(&cfg.ForgedShare, "forged", 0.01, "share of forged codes")
 	fs.IntVar(&cfg.Devices, "devices", 8, "scanning devices (keys) the clients use in turn")
 	fs.BoolVar(&cfg.SkipWrite, "skip-write", false, "also measure the floor: the same request path with the storage write skipped, and the ratio")
+	fs.IntVar(&cfg.Rounds, "rounds", 0, "split each phase's time into this many rounds, the durable phase and the floor taking turns (default 5 with --skip-write, else 1)")
 	fs.IntVar(&cfg.Searches, "search", 0, "after the load, time this many searches, one at a time")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the durable phase to this file, and of the floor phase to FILE.floor (go tool pprof)")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the temporary SQLite database (its path is printed)")
