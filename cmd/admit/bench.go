@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/admitdev/admit/bench"
 )
@@ -41,7 +42,7 @@ func cmdBench(ctx context.Context, env *cmdEnv, args []string) error {
 	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: scans per second (latency from each scan's due time); 0: closed loop")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 64, "clients (closed loop), or senders (open loop)")
 	fs.DurationVar(&cfg.Duration, "duration", 0, "measured time of each phase (default 10s)")
-	fs.DurationVar(&cfg.Warmup, "warmup", 0, "load before the measured time, not measured")
+	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "load before the measured time, not measured (with --rounds, the first round's; the later ones warm up for 250ms at most)")
 	fs.IntVar(&cfg.MaxScans, "max-scans", 0, "at most this many scans per phase (0: no bound but the time)")
 	fs.Float64Var(&cfg.Duplicates, "duplicates", 0.10, "share of rescans of admitted tickets")
 	fs.Float64Var(&cfg.ForgedShare, "forged", 0.01, "share of forged codes")
