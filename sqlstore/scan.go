@@ -163,10 +163,10 @@ func (s *Store) groupWrite(ctx context.Context, what string, fn func(ctx context
 // groupWriter is the SQLite group commit: it takes every write waiting (up
 // to maxBatch), runs them in order in one transaction and hands them to the
 // syncer, which answers them once the WAL is synced: one fsync for the lot,
-// while the writer goes on with the next batch. A batch begins at most
-// every commitEvery: under load, writes that arrive sooner after the last
-// commit wait for the rest of the interval and share the next one. It
-// returns when writeCh is closed and drained.
+// while the writer goes on with the next batch. Under load, a batch begins
+// at most every commitEvery: writes that arrive sooner after the last one
+// wait for the rest of the interval and share the next commit. It returns
+// when writeCh is closed and drained.
 func (s *Store) groupWriter() {
 	defer func() {
 		close(s.syncCh)
@@ -177,6 +177,7 @@ func (s *Store) groupWriter() {
 	wait := time.NewTimer(time.Hour)
 	wait.Stop()
 	var last time.Time // when the last batch began
+	var loaded bool    // the last batch held more than one write
 	for req := range s.writeCh {
 		batch = append(batch[:0], req)
 		open := true
@@ -199,9 +200,10 @@ func (s *Store) groupWriter() {
 			yielded = true
 			runtime.Gosched()
 		}
-		// Then take what arrives until commitEvery has passed since the
-		// last batch began.
-		if d := time.Until(last.Add(time.Duration(s.commitEvery.Load()))); open && d > 0 && len(batch) < maxBatch {
+		// Under load (the last batch held more than one write), take what
+		// arrives until commitEvery has passed since the last batch began.
+		// A lone writer, one write after the other, is not held back.
+		if d := time.Until(last.Add(time.Duration(s.commitEvery.Load()))); open && loaded && d > 0 && len(batch) < maxBatch {
 			wait.Reset(d)
 		linger:
 			for len(batch) < maxBatch {
@@ -217,7 +219,7 @@ func (s *Store) groupWriter() {
 			}
 			wait.Stop()
 		}
-		last = time.Now()
+		last, loaded = time.Now(), len(batch) > 1
 		s.batches.Add(1)
 		s.runBatch(batch)
 		clear(batch)

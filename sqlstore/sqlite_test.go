@@ -217,26 +217,64 @@ func unknownScan(i int) *admit.ScanAttempt {
 }
 
 // Under load, writes that arrive within CommitEvery of the last batch share
-// the next commit rather than each taking one of their own.
-func TestSQLiteGroupCommitGathersWritesOfOneInterval(t *testing.T) {
+// the next commit rather than each taking one of their own; a lone writer,
+// one write after the other, is not held back.
+func TestSQLiteGroupCommitGathersWritesUnderLoad(t *testing.T) {
 	ctx := context.Background()
 	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "admit.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := st.Scan(ctx, unknownScan(0)); err != nil {
-		t.Fatal(err)
-	}
-	// 20 writes, one every 2 ms, each from a caller of its own, with an
-	// interval of 50 ms: without the interval, each would find the writer
-	// idle and commit alone.
-	const n = 20
-	every, gap := 50*time.Millisecond, 2*time.Millisecond
+	const every = 500 * time.Millisecond
 	st.SetCommitEvery(every)
-	before := st.Batches()
+
+	// One write after the other: each commits at once, alone.
+	before, start := st.Batches(), time.Now()
+	for i := range 4 {
+		if _, err := st.Scan(ctx, unknownScan(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if took, batches := time.Since(start), st.Batches()-before; batches != 4 || took >= every {
+		t.Fatalf("4 writes one after the other: %d commits in %v, want 4 in less than %v", batches, took, every)
+	}
+
+	// Load: bursts of concurrent writes until one commit held more than
+	// one of them (the writer takes all that wait).
+	burst := func(n int) {
+		t.Helper()
+		errs := make(chan error, n)
+		for i := range n {
+			go func() {
+				_, err := st.Scan(ctx, unknownScan(i))
+				errs <- err
+			}()
+		}
+		for range n {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for tries := 0; ; tries++ {
+		before := st.Batches()
+		burst(16)
+		if st.Batches()-before < 16 {
+			break
+		}
+		if tries == 100 {
+			t.Skip("16 concurrent writes never shared a commit")
+		}
+	}
+	// Then 20 writes, one every 5 ms, each from a caller of its own: they
+	// share the commits of every 500 ms; without the interval, each would
+	// find the writer idle and commit alone.
+	const n = 20
+	gap := 5 * time.Millisecond
+	before = st.Batches()
 	errs := make(chan error, n)
-	start := time.Now()
+	start = time.Now()
 	for i := range n {
 		time.Sleep(time.Until(start.Add(time.Duration(i) * gap)))
 		go func() {
@@ -251,8 +289,7 @@ func TestSQLiteGroupCommitGathersWritesOfOneInterval(t *testing.T) {
 		}
 	}
 	batches := st.Batches() - before
-	limit := int64(span/every) + 2
-	if batches > limit {
+	if limit := int64(span/every) + 2; batches > limit {
 		t.Fatalf("%d writes sent over %v took %d commits, want at most %d", n, span, batches, limit)
 	}
 	t.Logf("%d writes over %v: %d commits", n, span, batches)

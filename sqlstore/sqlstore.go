@@ -101,13 +101,14 @@ type stmtKey struct {
 // maxBatch is the most writes one group commit takes.
 const maxBatch = 256
 
-// CommitEvery is how often, at most, the SQLite group commit begins a
-// batch. Under load, a write that arrives sooner after the last batch waits
-// for the rest of the interval: fewer, larger batches cost less per scan (a
-// commit writes every page it changed to the WAL, and every commit makes the
-// readers drop their page caches). At 64 concurrent scanners, 1 ms took the
-// CPU per durable scan from about 140 to about 121 µs (docs/BENCHMARKS.md).
-// An idle store commits a lone write at once.
+// CommitEvery is how often, at most, the SQLite group commit begins a batch
+// under load (when the last batch held more than one write). A write that
+// arrives sooner after the last batch waits for the rest of the interval:
+// fewer, larger batches cost less per scan (a commit writes every page it
+// changed to the WAL, and every commit makes the readers drop their page
+// caches). At 64 concurrent scanners, 1 ms took the CPU per durable scan
+// from about 140 to about 121 µs (docs/BENCHMARKS.md). A lone writer, one
+// write after the other, commits each at once.
 const CommitEvery = time.Millisecond
 
 // Open opens the store named by dsn and applies the migrations: a dsn that
