@@ -4,6 +4,7 @@ import (
 	"context"
 	"io/fs"
 
+	"github.com/admitdev/admit"
 	"github.com/pressly/goose/v3"
 )
 
@@ -24,4 +25,17 @@ func (s *Store) MigrateDownTo(ctx context.Context, v int64) error {
 	}
 	_, err = p.DownTo(ctx, v)
 	return err
+}
+
+// SearchPlan returns how the search of f is made: "scan" (every ticket of
+// the event read), "indexed", "ids" (a page found by searchTop) or "none";
+// short reports a query looked up by the trigrams that start with it, of
+// which terms are the index's.
+func (s *Store) SearchPlan(ctx context.Context, f admit.TicketFilter) (mode string, short bool, terms []string, err error) {
+	sp, err := s.planSearch(ctx, f, !f.Count)
+	if err != nil || sp == nil {
+		return "", false, nil, err
+	}
+	return [...]string{searchScan: "scan", searchIndexed: "indexed", searchIDs: "ids", searchNone: "none"}[sp.mode],
+		sp.short, sp.terms, nil
 }

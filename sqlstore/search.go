@@ -36,12 +36,20 @@ import (
 //     query that matches tens of thousands of tickets takes a hundred
 //     milliseconds or more; the page is cut before the joins.
 //
-// A trigram index cannot look up fewer than three characters: a one or two
-// character query that includes a "contains" field reads every ticket of the
-// event (as every search did before the indexes; about 2 s over 1,000,000
-// tickets on SQLite). A query of "starts with" fields only is a range scan
-// at any length. A search without an event reads every ticket too (no
-// caller makes one: the lookups are per event).
+// A trigram index cannot look up fewer than three characters as such. On
+// SQLite, every text of ticket_search ends with two U+0001 (migration
+// 00004), so that every occurrence of one or two characters is the start
+// of a trigram of the index: a short query of ASCII characters looks up
+// the trigrams that start with it (ticket_search_terms, a range of terms)
+// and matches any of them (shortTerms). A short query that includes a
+// "contains" field otherwise reads every ticket of the event (as every
+// search did before the indexes; about 2 s over 1,000,000 tickets on
+// SQLite): on SQLite, one with other characters, with too many such
+// trigrams, or whose candidates, all read (a count, another order), are
+// half the event's tickets or more; on PostgreSQL, every one (pg_trgm's
+// LIKE needs a trigram of the query). A query of "starts with" fields only
+// is a range scan at any length. A search without an event reads every
+// ticket too (no caller makes one: the lookups are per event).
 //
 // A query with a NUL character or invalid UTF-8 matches nothing: PostgreSQL
 // refuses such text (that was a 500), and SQLite's LIKE stopped at the NUL.
@@ -69,6 +77,12 @@ type searchPlan struct {
 	eventID int64
 	mode    searchMode
 	ids     []int64 // searchIDs
+	// SQLite, a query shorter than a trigram (short): the index's terms
+	// that start with it, whose rows are the candidates (none: no FTS
+	// candidate).
+	short bool
+	terms []string
+	docs  int64 // the terms' numbers of tickets, summed
 	// The event's products whose name contains q (SearchProduct): looked
 	// up first, since a product's tickets are an arm of their own.
 	products []int64
@@ -104,6 +118,15 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 		sp.mode = searchScan
 	case fields&containsFields != 0 && utf8.RuneCountInString(sp.q) < minTrigramQuery:
 		sp.mode = searchScan
+		if s.sqlite {
+			terms, docs, ok, err := s.shortTerms(ctx, sp.q, len(sp.ftsColumns()) > 0)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				sp.mode, sp.short, sp.terms, sp.docs = searchIndexed, true, terms, docs
+			}
+		}
 	default:
 		sp.mode = searchIndexed
 	}
@@ -133,8 +156,25 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 			sp.mode, sp.ids = searchIDs, ids
 		}
 	}
+	if sp.mode == searchIndexed && sp.short && sp.docs > shortScanFloor {
+		// Every candidate read (not a page at a time): the event's tickets
+		// are read faster where the candidates are half as many or more.
+		var n int64
+		if err := s.reader().row(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE event_id = $1 LIMIT $2)`,
+			sp.eventID, 2*sp.docs).Scan(&n); err != nil {
+			return nil, s.dbErr(err, "tickets")
+		}
+		if n < 2*sp.docs {
+			sp.mode = searchScan
+		}
+	}
 	return sp, nil
 }
+
+// shortScanFloor is the number of candidates of a short query (summed over
+// its terms) up to which they are read without comparing with the event's
+// tickets.
+const shortScanFloor = 10000
 
 // where returns the plan's condition on t (tickets), o (orders) and p
 // (products), its arguments appended to args.
@@ -324,17 +364,94 @@ func keyGrams(q string, alnum bool) (grams []string, all bool) {
 	return grams, all
 }
 
+// maxShortTerms bounds the trigrams a short query looks up (shortTerms):
+// past it, the query reads every ticket. (A two character query has a few
+// dozen at most in names and emails; one character, a hundred and more.)
+const maxShortTerms = 256
+
+// shortTerms returns the terms of ticket_search (trigrams, case folded)
+// that start with q, a query of one or two characters, lowercased, and the
+// sum of their numbers of tickets (of every event): every ticket that
+// matches has one of them (the two U+0001 ending every text make every
+// occurrence of q the start of a trigram, see migration 00004), in the
+// field's column. ok is false where q is to be searched by reading
+// every ticket: q has a character other than ASCII (the exact predicate,
+// LOWER and LIKE, folds ASCII only, the index folds more: the trigrams that
+// start with q might not be those of what matches q), or more than
+// maxShortTerms terms. withFTS false (no field of the index searched): no
+// term to look up, ok.
+//
+// The lookup reads the range of terms only, but each term's list of
+// tickets whole (fts5vocab counts them): over 1,000,000 tickets, 1 ms for a
+// last name of 20,000 ("xu"), 7 ms for "ma" (4 terms, 250,000 tickets),
+// 120 ms for "e" (100 terms, 5,000,000).
+func (s *Store) shortTerms(ctx context.Context, q string, withFTS bool) (terms []string, docs int64, ok bool, err error) {
+	for i := 0; i < len(q); i++ {
+		if q[i] >= utf8.RuneSelf {
+			return nil, 0, false, nil
+		}
+	}
+	if !withFTS {
+		return nil, 0, true, nil
+	}
+	lo, hi, _ := prefixRange(q) // q is ASCII: hi exists
+	rows, err := s.reader().query(ctx, `SELECT term, doc FROM ticket_search_terms WHERE term >= $1 AND term < $2 LIMIT $3`,
+		lo, hi, maxShortTerms+1)
+	if err != nil {
+		return nil, 0, false, s.dbErr(err, "tickets")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t string
+		var n int64
+		if err := rows.Scan(&t, &n); err != nil {
+			return nil, 0, false, s.dbErr(err, "tickets")
+		}
+		terms = append(terms, t)
+		docs += n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, false, s.dbErr(err, "tickets")
+	}
+	if len(terms) > maxShortTerms {
+		return nil, 0, false, nil
+	}
+	return terms, docs, true, nil
+}
+
+// ftsQuery returns the FTS5 query of the search's candidates in cols: that
+// of ftsMatch, or for a short query (shortTerms) any of its terms; "" when
+// there is none (no FTS candidate).
+func (sp *searchPlan) ftsQuery(cols []string) string {
+	if len(cols) == 0 {
+		return ""
+	}
+	if !sp.short {
+		return ftsMatch(sp.q, cols)
+	}
+	if len(sp.terms) == 0 {
+		return ""
+	}
+	return "{" + strings.Join(cols, " ") + "} : (" + strings.Join(ftsQuoteAll(sp.terms), " OR ") + ")"
+}
+
+// ftsQuoteAll quotes each of terms as an FTS5 string: in double quotes,
+// those inside doubled.
+func ftsQuoteAll(terms []string) []string {
+	quoted := make([]string, len(terms))
+	for i, t := range terms {
+		quoted[i] = `"` + strings.ReplaceAll(t, `"`, `""`) + `"`
+	}
+	return quoted
+}
+
 // ftsMatch returns the FTS5 query that finds the candidates: the key
 // trigrams of q (keyGrams), in the chosen columns. (The index stores no
 // positions: a match has the trigrams, not necessarily in a row; the exact
 // predicate decides.)
 func ftsMatch(q string, cols []string) string {
 	grams, _ := keyGrams(q, false)
-	terms := make([]string, len(grams))
-	for i, g := range grams {
-		terms[i] = `"` + strings.ReplaceAll(g, `"`, `""`) + `"`
-	}
-	return "{" + strings.Join(cols, " ") + "} : (" + strings.Join(terms, " AND ") + ")"
+	return "{" + strings.Join(cols, " ") + "} : (" + strings.Join(ftsQuoteAll(grams), " AND ") + ")"
 }
 
 // ftsID turns a ticket_search rowid back into the ticket's id.
@@ -346,8 +463,8 @@ const ftsID = `CASE WHEN ticket_search.rowid >= 0 THEN ticket_search.rowid & 214
 // itself).
 func (sp *searchPlan) sqliteCandidates(b *binder, withFTS bool) string {
 	var arms []string
-	if cols := sp.ftsColumns(); len(cols) > 0 {
-		m := b.bind(ftsMatch(sp.q, cols))
+	if match := sp.ftsQuery(sp.ftsColumns()); match != "" {
+		m := b.bind(match)
 		if withFTS {
 			arms = append(arms, `SELECT `+ftsID+` FROM ticket_search WHERE ticket_search MATCH `+m)
 		} else {
@@ -559,7 +676,7 @@ func (s *Store) searchTop(ctx context.Context, f admit.TicketFilter, sp *searchP
 	if n > maxTopExtra {
 		return nil, false, nil
 	}
-	match := ftsMatch(sp.q, sp.ftsColumns())
+	match := sp.ftsQuery(sp.ftsColumns())
 	if n > 0 {
 		rows, err := x.query(ctx, `SELECT t.id, LOWER(t.last_name), `+codeOf("t")+verified+where+` AND t.id IN (`+extra+`)`, eb.args...)
 		if err := s.readHits(rows, err, add); err != nil {
@@ -576,7 +693,7 @@ func (s *Store) searchTop(ctx context.Context, f admit.TicketFilter, sp *searchP
 		FROM ticket_search WHERE ticket_search MATCH $1 AND ticket_search.rowid ` + cmp + ` $2 AND ticket_search.rowid >= 0
 		ORDER BY ticket_search.rowid` + dir + ` LIMIT $3`
 	args[0] = match
-	for page := 64; ; page = min(2*page, 1024) {
+	for page := 64; match != ""; page = min(2*page, 1024) {
 		args[1], args[2] = bound, page
 		rows, err := x.query(ctx, q, args...)
 		if err != nil {
@@ -737,14 +854,15 @@ func skeyOf(x string) string {
 	return "(CASE WHEN " + x + ".id < 2147483648 THEN (" + codeOf(x) + " << 31) | " + x + ".id ELSE -" + x + ".id END)"
 }
 
-// The ticket_search columns of ticket t with its order o (LEFT JOIN).
-const searchColumns = `t.first_name || ' ' || t.last_name,
-	CASE WHEN o.email IS NULL OR o.email = t.email THEN t.email ELSE t.email || ' ' || o.email END,
-	t.price`
+// The ticket_search columns of ticket t with its order o (LEFT JOIN), each
+// ending with two U+0001 (migration 00004).
+const searchColumns = `t.first_name || ' ' || t.last_name || char(1, 1),
+	CASE WHEN o.email IS NULL OR o.email = t.email THEN t.email ELSE t.email || ' ' || o.email END || char(1, 1),
+	t.price || char(1, 1)`
 
 // An import (SQLite) writes the ticket_search rows of its tickets itself,
-// in rowid order (see migration 00003): syncBegin defers the triggers for
-// its transaction and notes the highest ticket id; syncOrder and
+// in rowid order (see migrations 00003 and 00004): syncBegin defers the
+// triggers for its transaction and notes the highest ticket id; syncOrder and
 // syncTicket note the rows to rewrite, before their order's email or the
 // ticket's searched fields change; syncEnd rewrites them and writes the new
 // tickets' rows.

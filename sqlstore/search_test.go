@@ -121,6 +121,11 @@ func TestSearchMigrationBackfillsExistingTickets(t *testing.T) {
 				"carol@":                {"Carol"},
 				"vip":                   {"Alice"},
 				"du":                    {"Carol"},
+				"ez":                    {"Bob"},                   // the end of Martinez
+				"om":                    {"Carol", "Alice", "Bob"}, // of the emails
+				"ip":                    {"Alice"},                 // of the price VIP
+				"z":                     {"Bob"},
+				"n":                     {"Carol", "Alice", "Bob"},
 				res.Tickets[2].UUID[:6]: {"Carol"},
 			}
 			for q, want := range queries {
@@ -128,20 +133,23 @@ func TestSearchMigrationBackfillsExistingTickets(t *testing.T) {
 					t.Fatalf("before: %q: %v, want %v", q, got, want)
 				}
 			}
-			if err := st.MigrateDownTo(ctx, 2); err != nil {
-				t.Fatalf("migrate down to 2: %v", err)
-			}
-			st.Close()
-			st, err = sqlstore.Open(ctx, dsn, nil)
-			if err != nil {
-				t.Fatalf("open, migrating up again: %v", err)
-			}
-			defer st.Close()
-			for q, want := range queries {
-				if got := searchNames(t, st, ev, q); !slices.Equal(got, want) {
-					t.Errorf("after the back-fill: %q: %v, want %v", q, got, want)
+			// 00003 made the index, 00004 made it again for short queries.
+			for _, v := range []int64{2, 3} {
+				if err := st.MigrateDownTo(ctx, v); err != nil {
+					t.Fatalf("migrate down to %d: %v", v, err)
+				}
+				st.Close()
+				st, err = sqlstore.Open(ctx, dsn, nil)
+				if err != nil {
+					t.Fatalf("open, migrating up again from %d: %v", v, err)
+				}
+				for q, want := range queries {
+					if got := searchNames(t, st, ev, q); !slices.Equal(got, want) {
+						t.Errorf("after the back-fill from %d: %q: %v, want %v", v, q, got, want)
+					}
 				}
 			}
+			st.Close()
 		})
 	}
 }
@@ -288,5 +296,91 @@ func TestPostgresImportLeavesNoPendingTrigrams(t *testing.T) {
 	}
 	if got := searchNames(t, st, res.Event.ID, "lee 1234"); !slices.Equal(got, []string{"Ann"}) {
 		t.Errorf("search after the import: %v", got)
+	}
+}
+
+// On SQLite, a query of one or two ASCII characters is looked up in the
+// search index, by the trigrams that start with it (migration 00004): with
+// the index emptied, it finds nothing (reading the tickets, it would find
+// them). Other characters, or too many trigrams, read the tickets.
+func TestSQLiteShortSearchUsesTheIndex(t *testing.T) {
+	ctx := context.Background()
+	st := openSQLite(t).(*sqlstore.Store)
+	// Bob's last name has 300 trigrams that start with "k".
+	var long strings.Builder
+	for i := range 300 {
+		long.WriteString("k" + string(rune(0x4e00+i)))
+	}
+	f, err := admit.ParseImport(strings.NewReader(`{
+  "organizer": {"slug": "org"},
+  "event": {"slug": "fest"},
+  "products": [{"name": "Pass"}],
+  "orders": [
+    {"code": "A1", "email": "alice@example.com", "tickets": [
+      {"product": "Pass", "first_name": "Alice", "last_name": "Xu", "price": "10"},
+      {"product": "Pass", "first_name": "Bob", "last_name": "` + long.String() + `", "email": "bob@example.com"}]},
+    {"code": "B2", "email": "j@example.com", "tickets": [
+      {"product": "Pass", "first_name": "Jürgen", "last_name": "Lexus"}]}
+  ]
+}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, _ := admit.GenerateKeyPair(admit.SigningEd25519)
+	res, err := st.Import(ctx, f, admit.ImportOptions{NewKeys: kp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := res.Event.ID
+	fields := admit.SearchName | admit.SearchEmail | admit.SearchPrice
+	for _, c := range []struct {
+		q     string
+		mode  string // of a page in last-name order ("indexed" when counted)
+		short bool
+		terms []string
+	}{
+		{"xu", "ids", true, []string{"xu\x01", "xus"}}, // Xu, Lexus
+		{"XU", "ids", true, []string{"xu\x01", "xus"}},
+		{"10", "ids", true, []string{"10\x01"}},
+		{"u", "ids", true, []string{"u\x01\x01", "us\x01"}},
+		{"x", "ids", true, []string{"xam", "xu\x01", "xus"}},
+		{"m", "ids", true, []string{"m\x01\x01", "m a", "mpl"}}, // "bob@example.com alice@example.com"
+		{"@e", "ids", true, []string{"@ex"}},
+		{"qz", "ids", true, nil},
+		{"\x01", "ids", true, nil},
+		{"s\x01", "ids", true, []string{"s\x01\x01"}}, // of Lexus: not a match
+		{"ü", "scan", false, nil},                     // not ASCII
+		{"ür", "scan", false, nil},
+		{"k", "scan", false, nil}, // 300 trigrams
+		{"xus", "ids", false, nil},
+	} {
+		for _, count := range []bool{false, true} {
+			mode, short, terms, err := st.SearchPlan(ctx, admit.TicketFilter{EventID: ev, Query: c.q, Fields: fields,
+				OrderBy: admit.OrderByLastName, Limit: 50, Count: count})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := c.mode
+			if count && want == "ids" {
+				want = "indexed"
+			}
+			if mode != want || short != c.short || !slices.Equal(terms, c.terms) {
+				t.Errorf("%q (count %v): %s, short %v, terms %q; want %s, short %v, terms %q", c.q, count, mode, short, terms, want, c.short, c.terms)
+			}
+		}
+	}
+	for q, want := range map[string][]string{"xu": {"Jürgen", "Alice"}, "10": {"Alice"}, "ü": {"Jürgen"}, "k": {"Bob"}, "s\x01": nil} {
+		if got := searchNames(t, st, ev, q); !slices.Equal(got, want) {
+			t.Errorf("%q: %v, want %v", q, got, want)
+		}
+	}
+	w, _ := st.DBs()
+	if _, err := w.Exec(`INSERT INTO ticket_search (ticket_search) VALUES ('delete-all')`); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string][]string{"xu": nil, "10": nil, "x": nil, "ü": {"Jürgen"}} {
+		if got := searchNames(t, st, ev, q); !slices.Equal(got, want) {
+			t.Errorf("the index emptied: %q: %v, want %v", q, got, want)
+		}
 	}
 }

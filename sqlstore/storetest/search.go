@@ -92,6 +92,99 @@ func testFindTicketsSearchEdges(t *testing.T, st admit.Store) {
 			t.Errorf("%s: %v, want %v", c.name, ticketIDs(got), c.want)
 		}
 	}
+	testFindTicketsSearchShort(t, st)
+}
+
+// One and two character queries (shorter than a trigram: SQLite looks up
+// the trigrams that start with them) find what they contain at the end of a
+// field, in its middle, a field that is the query, and nothing else.
+func testFindTicketsSearchShort(t *testing.T, st admit.Store) {
+	f := &admit.ImportFile{
+		Organizer: admit.ImportOrganizer{Slug: "short", Name: "Short"},
+		Event:     admit.ImportEvent{Slug: "short", Name: "Short", Timezone: "UTC"},
+		Products:  []admit.ImportProduct{{Name: "Entry"}},
+		Lists:     []admit.ImportList{{Name: "Main", Default: true}},
+		Orders: []admit.ImportOrder{
+			{Code: "S1", Status: "paid", Email: "orders@shop.example", Tickets: []admit.ImportTicket{
+				{Product: "Entry", FirstName: "Wei", LastName: "Xu", Email: "wei.li@example.org", Price: "10"},
+				{Product: "Entry", FirstName: "Bo", LastName: "Lexus", Email: "bo@mail.xu", Price: "110"},
+			}},
+			{Code: "S2", Status: "paid", Email: "buyer@mail.iq", Tickets: []admit.ImportTicket{
+				{Product: "Entry", FirstName: "Xu", LastName: "Li", Price: "Free"},
+				{Product: "Entry", FirstName: "Ann", LastName: "Ux", Email: "ux@example.org", Price: "1.0"},
+				{Product: "Entry", FirstName: "Eve", LastName: "Q", Email: "eve@example.org", Price: "5 EUR"},
+				{Product: "Entry", FirstName: "Jürgen", LastName: "öz", Email: "j@example.org", Price: "Ü"},
+			}},
+		},
+	}
+	if err := f.Validate(); err != nil {
+		t.Fatalf("validate the short search event: %v", err)
+	}
+	res := importFile(t, st, f, options(t, t0))
+	ev := res.Event.ID
+	const (
+		wei    = iota // Wei Xu
+		bo            // Bo Lexus
+		xu            // Xu Li
+		ann           // Ann Ux
+		eve           // Eve Q
+		jurgen        // Jürgen öz
+	)
+	all := admit.SearchName | admit.SearchEmail | admit.SearchPrice
+	for _, c := range []struct {
+		name   string
+		q      string
+		fields admit.SearchFields
+		want   []int64
+	}{
+		{"a last name that is the query, inside one, a first name that is it", "xu", admit.SearchName, pick(res, wei, bo, xu)},
+		{"uppercase, in any field", "XU", all, pick(res, wei, bo, xu)},
+		{"an email that ends with the query", "xu", admit.SearchEmail, pick(res, bo)},
+		{"the same characters the other way round", "ux", admit.SearchName, pick(res, ann)},
+		{"inside an email", "o@", admit.SearchEmail, pick(res, bo)},
+		{"the order's email, at its end", "iq", admit.SearchEmail, pick(res, xu, ann, eve, jurgen)},
+		{"a price that is the query, one that ends with it", "10", admit.SearchPrice, pick(res, wei, bo)},
+		{"a one-character price query", "0", admit.SearchPrice, pick(res, wei, bo, ann)},
+		{"a one-character last name", "q", admit.SearchName, pick(res, eve)},
+		{"a one-character query at the end of an email", "q", admit.SearchEmail, pick(res, xu, ann, eve, jurgen)},
+		{"a space and a letter", " l", admit.SearchName, pick(res, bo, xu)},
+		{"a letter and a space", "i ", admit.SearchName, pick(res, wei)},
+		{"no such pair", "qx", all, nil},
+		{"non-ASCII, at the end", "öz", admit.SearchName, pick(res, jurgen)},
+		{"non-ASCII, one character", "ü", all, pick(res, jurgen)},
+		{"a control character is no text", "\x01", all, nil},
+		{"a control character after a letter", "u\x01", all, nil},
+	} {
+		got, n, err := st.FindTickets(ctx, admit.TicketFilter{EventID: ev, Query: c.q, Fields: c.fields, Count: true})
+		if err != nil {
+			t.Errorf("%s: search %q: %v", c.name, c.q, err)
+			continue
+		}
+		if !sameSet(ticketIDs(got), c.want) || n != len(c.want) {
+			t.Errorf("%s: search %q in %b: %v (%d), want %v", c.name, c.q, c.fields, ticketIDs(got), n, c.want)
+		}
+	}
+	// TiBillet's page: in last-name order (Lexus, Li, Xu), both ways.
+	tibillet := admit.SearchUUIDPrefix | admit.SearchName | admit.SearchEmail | admit.SearchPrice | admit.SearchProduct | admit.SearchOrderUUIDPrefix
+	for _, c := range []struct {
+		q             string
+		desc          bool
+		limit, offset int
+		want          []int64
+	}{
+		{"xu", false, 50, 0, pick(res, bo, xu, wei)},
+		{"Xu", true, 50, 0, pick(res, wei, xu, bo)},
+		{"xu", false, 1, 1, pick(res, xu)},
+		{"10", false, 50, 0, pick(res, bo, wei)},
+		{"q", false, 50, 0, pick(res, xu, eve, ann, jurgen)}, // Li, Q, Ux, öz
+	} {
+		got, _, err := st.FindTickets(ctx, admit.TicketFilter{EventID: ev, Query: c.q, Fields: tibillet,
+			OrderBy: admit.OrderByLastName, Desc: c.desc, Limit: c.limit, Offset: c.offset})
+		must(t, err)
+		if !slices.Equal(ticketIDs(got), c.want) {
+			t.Errorf("page of %q (desc %v, %d at %d): %v, want %v", c.q, c.desc, c.limit, c.offset, ticketIDs(got), c.want)
+		}
+	}
 }
 
 // searchLastNames share first characters (the SQLite index orders its
