@@ -20,3 +20,6 @@ func (s *Store) SetCommitEvery(d time.Duration) { s.commitEvery.Store(int64(d)) 
 
 // Batches returns how many group commits the SQLite writer has begun.
 func (s *Store) Batches() int64 { return s.batches.Load() }
+
+// LastBatch returns how many writes the last group commit took.
+func (s *Store) LastBatch() int64 { return s.lastBatch.Load() }

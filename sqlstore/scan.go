@@ -167,6 +167,11 @@ func (s *Store) groupWrite(ctx context.Context, what string, fn func(ctx context
 // at most every commitEvery: writes that arrive sooner after the last one
 // wait for the rest of the interval and share the next commit. It returns
 // when writeCh is closed and drained.
+// lingerFrom is the size of a batch that shows the writer under load. At
+// 2,000 scans/s a batch holds one or two writes (the writer keeps up, and
+// waiting would only add latency); at the CPU's limit, eight or more.
+const lingerFrom = 4
+
 func (s *Store) groupWriter() {
 	defer func() {
 		close(s.syncCh)
@@ -177,7 +182,7 @@ func (s *Store) groupWriter() {
 	wait := time.NewTimer(time.Hour)
 	wait.Stop()
 	var last time.Time // when the last batch began
-	var loaded bool    // the last batch held more than one write
+	var loaded bool    // the last batch held lingerFrom writes or more
 	for req := range s.writeCh {
 		batch = append(batch[:0], req)
 		open := true
@@ -200,7 +205,7 @@ func (s *Store) groupWriter() {
 			yielded = true
 			runtime.Gosched()
 		}
-		// Under load (the last batch held more than one write), take what
+		// Under load (the last batch held lingerFrom writes or more), take what
 		// arrives until commitEvery has passed since the last batch began.
 		// A lone writer, one write after the other, is not held back.
 		if d := time.Until(last.Add(time.Duration(s.commitEvery.Load()))); open && loaded && d > 0 && len(batch) < maxBatch {
@@ -219,8 +224,9 @@ func (s *Store) groupWriter() {
 			}
 			wait.Stop()
 		}
-		last, loaded = time.Now(), len(batch) > 1
+		last, loaded = time.Now(), len(batch) >= lingerFrom
 		s.batches.Add(1)
+		s.lastBatch.Store(int64(len(batch)))
 		s.runBatch(batch)
 		clear(batch)
 	}

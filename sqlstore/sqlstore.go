@@ -75,6 +75,7 @@ type Store struct {
 	writeCh     chan *writeReq
 	commitEvery atomic.Int64 // CommitEvery, in nanoseconds
 	batches     atomic.Int64 // group commits begun
+	lastBatch   atomic.Int64 // the writes of the last one
 	writeDone   chan struct{}
 
 	// SQLite: the WAL, synced by the store, and the checkpointer's
@@ -102,7 +103,7 @@ type stmtKey struct {
 const maxBatch = 256
 
 // CommitEvery is how often, at most, the SQLite group commit begins a batch
-// under load (when the last batch held more than one write). A write that
+// under load (when the last batch held four writes or more). A write that
 // arrives sooner after the last batch waits for the rest of the interval:
 // fewer, larger batches cost less per scan (a commit writes every page it
 // changed to the WAL, and every commit makes the readers drop their page
