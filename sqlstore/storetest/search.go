@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -20,12 +21,7 @@ func testFindTicketsSearchEdges(t *testing.T, st admit.Store) {
 	ev := res.Event.ID
 	alice := res.Tickets[tAlice]
 	all := admit.SearchFields(0)
-	for _, c := range []struct {
-		name   string
-		q      string
-		fields admit.SearchFields
-		want   []int64
-	}{
+	checkSearches(ctx, t, st, ev, []searchCase{
 		{"a name across first and last name", "e mar", admit.SearchName, pick(res, tAlice)},
 		{"an uppercase query", "MARTIN", admit.SearchName, pick(res, tAlice, tBob)},
 		{"a mixed-case query", "DuPoNt", admit.SearchName, pick(res, tCarol)},
@@ -62,16 +58,7 @@ func testFindTicketsSearchEdges(t *testing.T, st admit.Store) {
 		{"an uppercase order uuid prefix", strings.ToUpper(alice.OrderUUID[:8]), admit.SearchOrderUUIDPrefix, pick(res, tAlice, tShirt, tBob)},
 		{"a uuid prefix is no infix", alice.UUID[1:9], admit.SearchUUIDPrefix, nil},
 		{"only spaces", "   ", admit.SearchName, nil},
-	} {
-		got, n, err := st.FindTickets(ctx, admit.TicketFilter{EventID: ev, Query: c.q, Fields: c.fields, Count: true})
-		if err != nil {
-			t.Errorf("%s: search %q: %v", c.name, c.q, err)
-			continue
-		}
-		if !sameSet(ticketIDs(got), c.want) || n != len(c.want) {
-			t.Errorf("%s: search %q in %b: %v (%d), want %v", c.name, c.q, c.fields, ticketIDs(got), n, c.want)
-		}
-	}
+	})
 	// A page in last-name order (TiBillet's search), both ways.
 	tibillet := admit.SearchUUIDPrefix | admit.SearchName | admit.SearchEmail | admit.SearchPrice | admit.SearchProduct | admit.SearchOrderUUIDPrefix
 	for _, c := range []struct {
@@ -131,12 +118,7 @@ func testFindTicketsSearchShort(t *testing.T, st admit.Store) {
 		jurgen        // Jürgen öz
 	)
 	all := admit.SearchName | admit.SearchEmail | admit.SearchPrice
-	for _, c := range []struct {
-		name   string
-		q      string
-		fields admit.SearchFields
-		want   []int64
-	}{
+	checkSearches(ctx, t, st, ev, []searchCase{
 		{"a last name that is the query, inside one, a first name that is it", "xu", admit.SearchName, pick(res, wei, bo, xu)},
 		{"uppercase, in any field", "XU", all, pick(res, wei, bo, xu)},
 		{"an email that ends with the query", "xu", admit.SearchEmail, pick(res, bo)},
@@ -154,16 +136,7 @@ func testFindTicketsSearchShort(t *testing.T, st admit.Store) {
 		{"non-ASCII, one character", "ü", all, pick(res, jurgen)},
 		{"a control character is no text", "\x01", all, nil},
 		{"a control character after a letter", "u\x01", all, nil},
-	} {
-		got, n, err := st.FindTickets(ctx, admit.TicketFilter{EventID: ev, Query: c.q, Fields: c.fields, Count: true})
-		if err != nil {
-			t.Errorf("%s: search %q: %v", c.name, c.q, err)
-			continue
-		}
-		if !sameSet(ticketIDs(got), c.want) || n != len(c.want) {
-			t.Errorf("%s: search %q in %b: %v (%d), want %v", c.name, c.q, c.fields, ticketIDs(got), n, c.want)
-		}
-	}
+	})
 	// TiBillet's page: in last-name order (Lexus, Li, Xu), both ways.
 	tibillet := admit.SearchUUIDPrefix | admit.SearchName | admit.SearchEmail | admit.SearchPrice | admit.SearchProduct | admit.SearchOrderUUIDPrefix
 	for _, c := range []struct {
@@ -199,6 +172,29 @@ var searchFirstNames = []string{"Alice", "Bob", "Tin", "Martina", "Eve", "élodi
 // searchEvent returns an event of n tickets (and a few add-ons) in orders of
 // one to three, whose names, emails, products and prices make the searches
 // below find many tickets, in many orders.
+// searchCase is a search and the tickets it must find, in any order.
+type searchCase struct {
+	name   string
+	q      string
+	fields admit.SearchFields
+	want   []int64
+}
+
+// checkSearches runs each case over event ev, counting too.
+func checkSearches(ctx context.Context, t *testing.T, st admit.Store, ev int64, cases []searchCase) {
+	t.Helper()
+	for _, c := range cases {
+		got, n, err := st.FindTickets(ctx, admit.TicketFilter{EventID: ev, Query: c.q, Fields: c.fields, Count: true})
+		if err != nil {
+			t.Errorf("%s: search %q: %v", c.name, c.q, err)
+			continue
+		}
+		if !sameSet(ticketIDs(got), c.want) || n != len(c.want) {
+			t.Errorf("%s: search %q in %b: %v (%d), want %v", c.name, c.q, c.fields, ticketIDs(got), n, c.want)
+		}
+	}
+}
+
 func searchEvent(t *testing.T, n int) *admit.ImportFile {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(3, 5))
