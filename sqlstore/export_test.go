@@ -23,3 +23,6 @@ func (s *Store) Batches() int64 { return s.batches.Load() }
 
 // LastBatch returns how many writes the last group commit took.
 func (s *Store) LastBatch() int64 { return s.lastBatch.Load() }
+
+// Queued returns how many writes wait for the group commit.
+func (s *Store) Queued() int { return len(s.writeCh) }

@@ -160,6 +160,11 @@ func (s *Store) groupWrite(ctx context.Context, what string, fn func(ctx context
 	}
 }
 
+// lingerFrom is the size of a batch that shows the writer under load. At
+// 2,000 scans/s a batch holds one or two writes (the writer keeps up, and
+// waiting would only add latency); at the CPU's limit, eight or more.
+const lingerFrom = 4
+
 // groupWriter is the SQLite group commit: it takes every write waiting (up
 // to maxBatch), runs them in order in one transaction and hands them to the
 // syncer, which answers them once the WAL is synced: one fsync for the lot,
@@ -167,11 +172,6 @@ func (s *Store) groupWrite(ctx context.Context, what string, fn func(ctx context
 // at most every commitEvery: writes that arrive sooner after the last one
 // wait for the rest of the interval and share the next commit. It returns
 // when writeCh is closed and drained.
-// lingerFrom is the size of a batch that shows the writer under load. At
-// 2,000 scans/s a batch holds one or two writes (the writer keeps up, and
-// waiting would only add latency); at the CPU's limit, eight or more.
-const lingerFrom = 4
-
 func (s *Store) groupWriter() {
 	defer func() {
 		close(s.syncCh)

@@ -216,9 +216,10 @@ func unknownScan(i int) *admit.ScanAttempt {
 		Nonce: string(rune('a' + i%26)), ServerTime: time.Now()}}
 }
 
-// Under load, writes that arrive within CommitEvery of the last batch share
-// the next commit rather than each taking one of their own; a lone writer,
-// one write after the other, is not held back.
+// Under load (the last batch held 4 writes or more), writes that arrive
+// within CommitEvery of the last batch share the next commit rather than
+// each taking one of their own; below that, and for a lone writer, every
+// write commits at once.
 func TestSQLiteGroupCommitGathersWritesUnderLoad(t *testing.T) {
 	ctx := context.Background()
 	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "admit.db"), nil)
@@ -226,72 +227,95 @@ func TestSQLiteGroupCommitGathersWritesUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	const every = 500 * time.Millisecond
+	const every = 2 * time.Second
 	st.SetCommitEvery(every)
+	w, _ := st.DBs()
 
-	// One write after the other: each commits at once, alone.
-	before, start := st.Batches(), time.Now()
-	for i := range 4 {
-		if _, err := st.Scan(ctx, unknownScan(i)); err != nil {
-			t.Fatal(err)
-		}
+	scan := func(i int, errs chan<- error) {
+		go func() {
+			_, err := st.Scan(ctx, unknownScan(i))
+			errs <- err
+		}()
 	}
-	if took, batches := time.Since(start), st.Batches()-before; batches != 4 || took >= every {
-		t.Fatalf("4 writes one after the other: %d commits in %v, want 4 in less than %v", batches, took, every)
-	}
-
-	// Load: bursts of concurrent writes until the last commit held four of
-	// them or more (the writer takes all that wait).
-	burst := func(n int) {
+	wait := func(errs <-chan error, n int) {
 		t.Helper()
-		errs := make(chan error, n)
-		for i := range n {
-			go func() {
-				_, err := st.Scan(ctx, unknownScan(i))
-				errs <- err
-			}()
-		}
 		for range n {
 			if err := <-errs; err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	for tries := 0; ; tries++ {
-		burst(16)
-		if st.LastBatch() >= 4 {
-			break
-		}
-		if tries == 100 {
-			t.Skip("the last commit of 16 concurrent writes never held 4 of them")
+	until := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("never: %s", what)
+			}
 		}
 	}
-	// Then 20 writes, one every 5 ms, each from a caller of its own: they
-	// share the commits of every 500 ms; without the interval, each would
-	// find the writer idle and commit alone.
-	const n = 20
-	gap := 5 * time.Millisecond
-	before = st.Batches()
-	errs := make(chan error, n)
-	start = time.Now()
-	for i := range n {
-		time.Sleep(time.Until(start.Add(time.Duration(i) * gap)))
-		go func() {
-			_, err := st.Scan(ctx, unknownScan(i))
-			errs <- err
-		}()
+	// batchOf makes the last commit hold exactly n writes: the writer is
+	// kept from its connection while they queue up behind a first one.
+	batchOf := func(n int) {
+		t.Helper()
+		tx, err := w.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs := make(chan error, n+1)
+		before := st.Batches()
+		scan(0, errs)
+		until("the writer took the first write", func() bool { return st.Batches() > before })
+		for i := range n {
+			scan(i+1, errs)
+		}
+		until("the writes queued", func() bool { return st.Queued() == n })
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		wait(errs, n+1)
+		if got := st.LastBatch(); got != int64(n) {
+			t.Fatalf("the last commit held %d writes, want %d", got, n)
+		}
 	}
-	span := time.Since(start)
-	for range n {
-		if err := <-errs; err != nil {
+	// spaced sends n writes, one every 5 ms, each from a caller of its own
+	// (without the interval each finds the writer idle and commits alone),
+	// and returns how many commits they took and how long the sending took.
+	spaced := func(n int) (int64, time.Duration) {
+		t.Helper()
+		errs := make(chan error, n)
+		before, start := st.Batches(), time.Now()
+		for i := range n {
+			time.Sleep(time.Until(start.Add(time.Duration(i) * 5 * time.Millisecond)))
+			scan(i, errs)
+		}
+		span := time.Since(start)
+		wait(errs, n)
+		return st.Batches() - before, span
+	}
+
+	// A lone writer, one write after the other: each commits at once.
+	start := time.Now()
+	for i := range 4 {
+		if _, err := st.Scan(ctx, unknownScan(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	batches := st.Batches() - before
-	if limit := int64(span/every) + 2; batches > limit {
-		t.Fatalf("%d writes sent over %v took %d commits, want at most %d", n, span, batches, limit)
+	if took := time.Since(start); took >= every/2 {
+		t.Fatalf("4 writes one after the other took %v: one waited for the interval (%v)", took, every)
 	}
-	t.Logf("%d writes over %v: %d commits", n, span, batches)
+
+	// After a commit of 3 writes (no load): every spaced write alone.
+	batchOf(3)
+	if batches, span := spaced(10); batches != 10 {
+		t.Fatalf("after a commit of 3, 10 writes sent over %v took %d commits, want 10", span, batches)
+	}
+
+	// After a commit of 4 (load): they share the commits of every interval.
+	batchOf(4)
+	batches, span := spaced(20)
+	if limit := int64(span/every) + 1; batches > limit {
+		t.Fatalf("after a commit of 4, 20 writes sent over %v took %d commits, want at most %d", span, batches, limit)
+	}
 }
 
 // Close drains the group commit: every scan answered a success is in the

@@ -169,9 +169,6 @@ var searchLastNames = []string{"Martin", "MARTINEZ", "martin", "Mart", "Marta", 
 
 var searchFirstNames = []string{"Alice", "Bob", "Tin", "Martina", "Eve", "élodie", "Zoé", "Ann", "X"}
 
-// searchEvent returns an event of n tickets (and a few add-ons) in orders of
-// one to three, whose names, emails, products and prices make the searches
-// below find many tickets, in many orders.
 // searchCase is a search and the tickets it must find, in any order.
 type searchCase struct {
 	name   string
@@ -195,6 +192,9 @@ func checkSearches(ctx context.Context, t *testing.T, st admit.Store, ev int64, 
 	}
 }
 
+// searchEvent returns an event of n tickets (and a few add-ons) in orders of
+// one to three, whose names, emails, products and prices make the searches
+// below find many tickets, in many orders.
 func searchEvent(t *testing.T, n int) *admit.ImportFile {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(3, 5))
