@@ -128,6 +128,8 @@ func (c *Config) defaults() error {
 		return admit.Errorf(admit.EInvalid, "--search must be between 0 and 1,000,000")
 	case c.Rounds < 1 || c.Rounds > 100:
 		return admit.Errorf(admit.EInvalid, "--rounds must be between 1 and 100")
+	case c.MaxScans < 0 || (c.MaxScans > 0 && c.MaxScans < c.Rounds):
+		return admit.Errorf(admit.EInvalid, "--max-scans must be 0 (no bound) or at least --rounds: each round takes its share")
 	case c.Rounds > 1 && c.CPUProfile != "":
 		return admit.Errorf(admit.EInvalid, "--cpuprofile profiles one round per phase: --rounds 1")
 	}
@@ -295,7 +297,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		durable.duration, durable.freshFrom = roundLength(cfg.Duration, cfg.Rounds, r), fresh
 		if cfg.MaxScans > 0 {
-			durable.maxScans = max(1, cfg.MaxScans/cfg.Rounds)
+			durable.maxScans = cfg.MaxScans*(r+1)/cfg.Rounds - cfg.MaxScans*r/cfg.Rounds
 		}
 		if r > 0 {
 			durable.warmup = min(cfg.Warmup, roundWarmup)
@@ -329,7 +331,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			cfg.progress("round %d: durable/floor = %.2f", r+1, ratio)
 		}
 	}
-	rep.CPUProfile = cfg.CPUProfile
+	rep.CPUProfile, rep.Rounds = cfg.CPUProfile, cfg.Rounds
 	rep.Durable = phaseReport("durable", &cfg, ans)
 	cfg.progress("durable: %.0f scans/s, p99 %.2f ms", rep.Durable.ScansPerSec, rep.Durable.LatencyMS.P99)
 	sampler.stop()

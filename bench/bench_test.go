@@ -110,3 +110,27 @@ func TestBenchRunSmall(t *testing.T) {
 		})
 	}
 }
+
+// --max-scans bounds each phase over all its rounds, and a bound that
+// cannot give every round a scan is refused.
+func TestBenchMaxScansOverRounds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a load run")
+	}
+	if _, err := Run(context.Background(), Config{Tickets: 600, SkipWrite: true, MaxScans: 3}); admit.ErrorCode(err) != admit.EInvalid {
+		t.Fatalf("--max-scans 3 over 5 rounds: %v, want invalid", err)
+	}
+	rep, err := Run(context.Background(), Config{Tickets: 600, Duration: 400 * time.Millisecond, Concurrency: 4,
+		Devices: 1, SkipWrite: true, MaxScans: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*Phase{rep.Durable, rep.Floor} {
+		if p.TotalScans != 7 {
+			t.Errorf("%s: %d scans, want 7 (1, 1, 2, 1, 2 in the rounds)", p.Name, p.TotalScans)
+		}
+	}
+	if rep.Rounds != 5 || !rep.Verified {
+		t.Errorf("rounds %d, verified %v", rep.Rounds, rep.Verified)
+	}
+}

@@ -27,6 +27,8 @@ type Report struct {
 	Verification   *Verification `json:"verification"`
 	Floor          *Phase        `json:"floor_skip_write,omitempty"`
 	DurableToFloor float64       `json:"durable_to_floor_ratio,omitempty"`
+	// Rounds is how many rounds each phase ran in (--rounds).
+	Rounds int `json:"rounds"`
 	// RoundRatios is each round's durable/floor ratio (--rounds above 1).
 	RoundRatios []float64 `json:"round_ratios,omitempty"`
 	// FloorVerification checks the floor's answers only (it writes nothing).
