@@ -41,11 +41,13 @@ type deviceAuth struct {
 
 // catalogView is the catalog at the version one scan read.
 type catalogView struct {
-	c       *catalog
-	at      *catalogAt
-	store   Store
-	version int64
+	c     *catalog
+	at    *catalogAt
+	store Store
 }
+
+// version is the catalog version the view is at.
+func (cv *catalogView) version() int64 { return cv.at.version }
 
 // view reads the catalog version and returns a view at it.
 func (c *Core) view(ctx context.Context) (*catalogView, error) {
@@ -64,7 +66,7 @@ func (c *Core) lastView(ctx context.Context) (*catalogView, error) {
 	if at == nil {
 		return c.view(ctx)
 	}
-	return &catalogView{c: &c.catalog, at: at, store: c.Store, version: at.version}, nil
+	return &catalogView{c: &c.catalog, at: at, store: c.Store}, nil
 }
 
 // viewAt returns a view at version v, which was read from the store: the
@@ -73,11 +75,11 @@ func (c *Core) viewAt(v int64) *catalogView {
 	for {
 		cur := c.catalog.cur.Load()
 		if cur != nil && cur.version == v {
-			return &catalogView{c: &c.catalog, at: cur, store: c.Store, version: v}
+			return &catalogView{c: &c.catalog, at: cur, store: c.Store}
 		}
 		at := &catalogAt{version: v}
 		if c.catalog.cur.CompareAndSwap(cur, at) {
-			return &catalogView{c: &c.catalog, at: at, store: c.Store, version: v}
+			return &catalogView{c: &c.catalog, at: at, store: c.Store}
 		}
 	}
 }

@@ -239,7 +239,7 @@ func (c *Core) AuthenticateScanner(ctx context.Context, plain string) (*Device, 
 	if verr != nil {
 		return nil, verr
 	}
-	if now.version == cv.version {
+	if now.version() == cv.version() {
 		return nil, err
 	}
 	return now.authDevice(ctx, plain)
@@ -263,7 +263,7 @@ func (cv *catalogView) authDevice(ctx context.Context, plain string) (*Device, e
 		return nil, err
 	}
 	d := *da.device // the cached device is shared
-	d.check = &deviceCheck{prefix: prefix, hash: da.key.Hash, version: cv.version}
+	d.check = &deviceCheck{prefix: prefix, hash: da.key.Hash, version: cv.version()}
 	return &d, nil
 }
 
@@ -273,7 +273,7 @@ func (cv *catalogView) recheck(ctx context.Context, d *Device) error {
 	if d.check == nil {
 		return Errorf(EInternal, "device %s was not authenticated", d.UUID)
 	}
-	if d.check.version == cv.version {
+	if d.check.version == cv.version() {
 		return nil
 	}
 	da, err := cv.deviceByKey(ctx, d.check.prefix, func(k *APIKey) bool { return bytes.Equal(k.Hash, d.check.hash) })
@@ -407,7 +407,7 @@ func (c *Core) Redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 		case err == nil && req.Scanner == nil &&
 			(res.Reason == ReasonBadFormat || res.Reason == ReasonBadEncoding || res.Reason == ReasonNoUUID):
 			// No catalog in the answer (a scanner's is: it is checked again).
-			seen = cv.version
+			seen = cv.version()
 		default:
 			v, verr := c.Store.CatalogVersion(ctx)
 			if verr != nil {
@@ -415,7 +415,7 @@ func (c *Core) Redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 			}
 			seen = v
 		}
-		if seen == cv.version || try == 3 {
+		if seen == cv.version() || try == 3 {
 			if err != nil {
 				return nil, err
 			}
