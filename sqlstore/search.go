@@ -888,21 +888,22 @@ func (im *importer) syncBegin(ctx context.Context) error {
 
 // syncOrder notes the tickets of an order whose email is about to change.
 func (im *importer) syncOrder(ctx context.Context, orderID int64) error {
-	if !im.s.sqlite {
-		return nil
-	}
-	_, err := im.x.exec(ctx, `INSERT OR IGNORE INTO temp.search_dirty (id, skey) SELECT t.id, `+skeyOf("t")+`
-		FROM tickets t WHERE t.order_id = $1`, orderID)
-	return err
+	return im.syncDirty(ctx, "t.order_id", orderID)
 }
 
 // syncTicket notes a ticket whose searched fields are about to change.
 func (im *importer) syncTicket(ctx context.Context, id int64) error {
+	return im.syncDirty(ctx, "t.id", id)
+}
+
+// syncDirty notes the tickets whose column col is v (SQLite: their rows of
+// the search index are written again at the end of the import).
+func (im *importer) syncDirty(ctx context.Context, col string, v int64) error {
 	if !im.s.sqlite {
 		return nil
 	}
 	_, err := im.x.exec(ctx, `INSERT OR IGNORE INTO temp.search_dirty (id, skey) SELECT t.id, `+skeyOf("t")+`
-		FROM tickets t WHERE t.id = $1`, id)
+		FROM tickets t WHERE `+col+` = $1`, v)
 	return err
 }
 
