@@ -26,6 +26,11 @@ const (
 	ReasonProduct         Reason = "product"
 	ReasonUnpaid          Reason = "unpaid"
 	ReasonAlreadyRedeemed Reason = "already_redeemed"
+	// ReasonCapacity: the entry would make an area (a list or a section
+	// with a capacity) hold more than its capacity.
+	ReasonCapacity Reason = "capacity"
+	// ReasonNotInside: an exit of a ticket that is not inside.
+	ReasonNotInside Reason = "not_inside"
 )
 
 // Unreadable reports whether the reason is about the code itself rather than

@@ -240,6 +240,9 @@ const (
 	KeyPretixdroid KeyKind = "pretixdroid" // a pretix app configuration
 	KeyManagement  KeyKind = "management"  // an organizer's management key
 	KeyStaff       KeyKind = "staff"       // a TickeTing admission token's staff key
+	// KeyScanner is an organizer's key with the scanner role on admit's own
+	// API: it may scan, check, search and read occupancy, nothing more.
+	KeyScanner KeyKind = "scanner"
 )
 
 // APIKey is a stored credential. The secret itself is never stored: only
@@ -300,4 +303,24 @@ type Scan struct {
 
 	// Filled by Scans() from the ticket, for listings.
 	Ticket *Ticket
+}
+
+// AreaOccupancy counts the entries into one area (a check-in list, or a
+// section over every list of its event) and who is inside now.
+type AreaOccupancy struct {
+	ID       int64
+	UUID     string // lists only
+	Name     string
+	Entries  int  // recorded entries (forced ones included)
+	Exits    int  // recorded exits
+	Inside   int  // tickets inside now
+	Capacity *int // nil: no limit
+	Total    int  // tickets that could enter: admissible tickets the area covers
+}
+
+// Occupancy is an event's occupancy per list and per section.
+type Occupancy struct {
+	EventID  int64
+	Lists    []AreaOccupancy
+	Sections []AreaOccupancy
 }
