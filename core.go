@@ -314,6 +314,7 @@ const (
 	PlainNone   PlainLookup = iota // only signed codes are accepted
 	PlainSecret                    // a ticket secret (pretix)
 	PlainSerial                    // a ticket serial (TickeTing)
+	PlainAny                       // a secret, else a serial (admit's own API)
 )
 
 // RedeemRequest is one scan, in the core's terms.
@@ -369,6 +370,10 @@ type RedeemResult struct {
 	CheckinAllowed bool
 	Forced         bool
 	Replayed       bool
+	// ScanID is the scan log row recorded (the first one, for a replay);
+	// 0 for a dry run. ServerTime is when the server received the scan.
+	ScanID     int64
+	ServerTime time.Time
 }
 
 // OK reports whether the ticket was (or, for a dry run, would be) admitted.
@@ -424,6 +429,7 @@ func (c *Core) Redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 		cv = c.viewAt(seen)
 	}
 	req = &scope
+	res.ServerTime = serverTime
 	if req.DryRun {
 		if res.Ticket != nil && res.List != nil {
 			st, err := c.Store.CheckinState(ctx, res.Ticket.ID, res.List.ID)
@@ -463,7 +469,7 @@ func (c *Core) Redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 	if err != nil {
 		return nil, err
 	}
-	res.Reason, res.State, res.Replayed = out.Result, out.State, out.Replayed
+	res.Reason, res.State, res.Replayed, res.ScanID = out.Result, out.State, out.Replayed, out.ScanID
 	res.Forced = res.Forced || out.Forced
 	return res, nil
 }
@@ -567,6 +573,10 @@ func (c *Core) resolve(ctx context.Context, cv *catalogView, req *RedeemRequest,
 		t, err = c.Store.TicketBySecret(ctx, req.EventID, code)
 	case PlainSerial:
 		t, err = c.Store.TicketBySerial(ctx, req.EventID, code)
+	case PlainAny:
+		if t, err = c.Store.TicketBySecret(ctx, req.EventID, code); IsNotFound(err) {
+			t, err = c.Store.TicketBySerial(ctx, req.EventID, code)
+		}
 	}
 	if IsNotFound(err) {
 		res.Reason = ReasonUnknown

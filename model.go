@@ -53,6 +53,7 @@ type Section struct {
 	Name        string
 	Description string
 	Position    int
+	Capacity    *int // nil: no limit
 }
 
 // Product is something sold for an event; Admission says whether it admits.
@@ -175,8 +176,10 @@ func (t *Ticket) HolderEmail() string {
 // SectionIDs admit every product or section.
 type CheckinList struct {
 	ID                   int64
+	UUID                 string
 	EventID              int64
 	Name                 string
+	Capacity             *int // nil: no limit
 	ProductIDs           []int64
 	SectionIDs           []int64
 	SubeventID           int64 // 0: every date

@@ -72,6 +72,14 @@ type Store interface {
 	// ENotFound.
 	PairDevice(ctx context.Context, pairingHash []byte, now time.Time, key *APIKey) (*Device, error)
 	ArchiveDevice(ctx context.Context, uuid string) (*Device, error)
+	// Devices lists an organizer's devices, archived ones too, oldest first.
+	Devices(ctx context.Context, organizerID int64) ([]*Device, error)
+	// DeviceActivity counts, per device, the scans of an event in the log.
+	DeviceActivity(ctx context.Context, eventID int64) ([]DeviceActivity, error)
+
+	// SetTicketBlocked blocks or unblocks a ticket and returns it as it is
+	// now (ENotFound for an unknown id).
+	SetTicketBlocked(ctx context.Context, ticketID int64, blocked bool, at time.Time) (*Ticket, error)
 
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	// APIKeyByPrefix finds an unrevoked key; the caller compares the hash.
@@ -210,11 +218,26 @@ type ScanFilter struct {
 	ListID       int64
 	TicketID     int64
 	Result       Reason // "" any
+	Refused      bool   // only refusals (any result but ok)
 	Type         ScanType
 	Redeemer     string
 	DeviceName   string
 	HolderNumber string
 	SectionIDs   []int64 // the ticket's section
+	DeviceID     int64
+	AfterID      int64      // rows after this id (a cursor)
+	Since, Until *time.Time // server time, Since inclusive, Until exclusive
 	Limit        int
 	Offset       int
+	// NoTotal skips counting every matching row (a cursor page does not
+	// need it): the total returned is then the rows returned.
+	NoTotal bool
+}
+
+// DeviceActivity is what the scan log says of one device at one event.
+type DeviceActivity struct {
+	DeviceID int64
+	LastSeen time.Time
+	Scans    int
+	Refusals int
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/admitdev/admit"
+	"github.com/admitdev/admit/api"
 	"github.com/admitdev/admit/pretixdroid"
 	"github.com/admitdev/admit/tibillet"
 	"github.com/admitdev/admit/ticketing"
@@ -37,6 +38,7 @@ func New(core *admit.Core, cfg Config) http.Handler {
 	tibillet.New(core, tibillet.Options{Logger: cfg.Logger, PublicURL: cfg.PublicURL}).Register(mux)
 	pretixdroid.New(core, pretixdroid.Options{Logger: cfg.Logger, PublicURL: cfg.PublicURL}).Register(mux)
 	ticketing.New(core, ticketing.Options{Logger: cfg.Logger, PublicURL: cfg.PublicURL}).Register(mux)
+	api.New(core, api.Options{Logger: cfg.Logger, PublicURL: cfg.PublicURL}).Register(mux)
 	return recoverer(cfg.Logger, realClient(cfg.TrustedProxies, mux))
 }
 

@@ -573,6 +573,21 @@ func (s *Store) Scans(ctx context.Context, f admit.ScanFilter) ([]*admit.Scan, i
 	if f.DeviceName != "" {
 		add("sc.device_name =", f.DeviceName)
 	}
+	if f.DeviceID != 0 {
+		add("sc.device_id =", f.DeviceID)
+	}
+	if f.Refused {
+		conds = append(conds, "sc.result <> 'ok'")
+	}
+	if f.AfterID != 0 {
+		add("sc.id >", f.AfterID)
+	}
+	if f.Since != nil {
+		add("sc.server_time >=", s.ts(*f.Since))
+	}
+	if f.Until != nil {
+		add("sc.server_time <", s.ts(*f.Until))
+	}
 	if f.HolderNumber != "" {
 		add("t.holder_number =", f.HolderNumber)
 	}
@@ -613,7 +628,7 @@ func (s *Store) Scans(ctx context.Context, f admit.ScanFilter) ([]*admit.Scan, i
 		return nil, 0, s.dbErr(err, "scans")
 	}
 	total := len(out)
-	if f.Limit > 0 || f.Offset > 0 {
+	if (f.Limit > 0 || f.Offset > 0) && !f.NoTotal {
 		if err := x.row(ctx, `SELECT COUNT(*)`+from+where, args...).Scan(&total); err != nil {
 			return nil, 0, s.dbErr(err, "scans")
 		}

@@ -1,0 +1,126 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/admitdev/admit"
+)
+
+// ProblemBase is the base of every problem's type URI.
+const ProblemBase = "https://admit.dev/problems/"
+
+// Problem is an RFC 9457 problem detail.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+}
+
+func (h *Handler) problem(w http.ResponseWriter, r *http.Request, status int, kind, title, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(Problem{Type: ProblemBase + kind, Title: title, Status: status, Detail: detail})
+}
+
+// badRequest is a client's mistake in the request itself (malformed JSON,
+// a wrong type, a bad parameter): 400, the detail names it.
+type badRequest struct{ msg string }
+
+func (e *badRequest) Error() string { return e.msg }
+
+func bad(msg string) error { return &badRequest{msg} }
+
+// tooLarge is a body over its limit.
+type tooLarge struct{ msg string }
+
+func (e *tooLarge) Error() string { return e.msg }
+
+// fail is the one place where errors become answers: the core's codes map
+// to statuses, internal details go to the log only, and a request its
+// client gave up is no error of ours.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var br *badRequest
+	var tl *tooLarge
+	switch {
+	case errors.As(err, &br):
+		h.problem(w, r, http.StatusBadRequest, "bad_request", "Bad request", br.msg)
+		return
+	case errors.As(err, &tl):
+		h.problem(w, r, http.StatusRequestEntityTooLarge, "too_large", "Request too large", tl.msg)
+		return
+	}
+	msg := admit.ErrorMessage(err)
+	switch admit.ErrorCode(err) {
+	case admit.EInvalid:
+		h.problem(w, r, http.StatusUnprocessableEntity, "invalid", "Invalid input", msg)
+	case admit.ENotFound:
+		h.problem(w, r, http.StatusNotFound, "not_found", "Not found", msg)
+	case admit.EUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="admit"`)
+		h.problem(w, r, http.StatusUnauthorized, "unauthorized", "Unauthorized", msg)
+	case admit.EForbidden:
+		h.problem(w, r, http.StatusForbidden, "forbidden", "Forbidden", msg)
+	case admit.EConflict:
+		h.problem(w, r, http.StatusConflict, "conflict", "Conflict", msg)
+	case admit.ERateLimited:
+		h.problem(w, r, http.StatusTooManyRequests, "rate_limited", "Too many requests", msg)
+	default:
+		if r.Context().Err() != nil || errors.Is(err, context.Canceled) {
+			// The client went away: nobody reads this answer.
+			h.log.Debug("api: request canceled", "method", r.Method, "route", r.Pattern)
+			return
+		}
+		h.log.Error("api: request failed", "method", r.Method, "route", r.Pattern, "err", err)
+		h.problem(w, r, http.StatusInternalServerError, "internal", "Internal error", "The server failed to answer; the error is logged.")
+	}
+}
+
+// writeJSON writes v as a JSON answer.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// maxBody bounds every JSON request body but imports.
+const maxBody = 64 << 10
+
+// decode reads a JSON body into v: one object, no unknown fields, at most
+// maxBody bytes.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	if r.Body == nil {
+		return bad("the request needs a JSON body")
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		var ute *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &mbe):
+			return &tooLarge{"the body is larger than 64 KiB"}
+		case errors.As(err, &ute):
+			return bad("field " + ute.Field + ": must be " + ute.Type.String() + ", not " + ute.Value)
+		case errors.As(err, &se):
+			return bad("malformed JSON: " + se.Error())
+		case err.Error() == "EOF":
+			return bad("the request needs a JSON body")
+		}
+		return bad("malformed JSON: " + err.Error())
+	}
+	if dec.More() {
+		return bad("malformed JSON: more than one value")
+	}
+	return nil
+}
