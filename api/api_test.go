@@ -21,7 +21,7 @@ import (
 // and the document names no route the API does not serve.
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	var doc struct {
-		OpenAPI string                            `json:"openapi"`
+		OpenAPI string                                `json:"openapi"`
 		Paths   map[string]map[string]json.RawMessage `json:"paths"`
 	}
 	if err := json.Unmarshal(api.Document, &doc); err != nil {
