@@ -75,6 +75,34 @@ func TestAPIKeyCreateCommand(t *testing.T) {
 		}
 	})
 
+	t.Run("admit's own API takes an admin key, and a scanner key for scanning only", func(t *testing.T) {
+		stdout, stderr, err := runAPIKeyCLI(t, "apikey", "create", "--organizer", "acme", "--name", "door", "--role", "scanner", "--db", db)
+		if err != nil {
+			t.Fatalf("apikey create --role scanner: %v: %s", err, stderr)
+		}
+		var sc struct{ Key, Role string }
+		if err := json.Unmarshal([]byte(stdout), &sc); err != nil || sc.Role != "scanner" {
+			t.Fatalf("output %q: %v", stdout, err)
+		}
+		core := admittest.OpenCore(t, db)
+		srv := httptest.NewServer(server.New(core, server.Config{Logger: core.Log}))
+		defer srv.Close()
+		for _, c := range []struct {
+			key, method, path string
+			status            int
+		}{
+			{out.Key, "GET", "/api/v1/events", 200},
+			{out.Key, "POST", "/api/v1/devices", 201},
+			{sc.Key, "GET", "/api/v1/events", 200},
+			{sc.Key, "POST", "/api/v1/devices", 403},
+		} {
+			r := admittest.Do(t, c.method, srv.URL+c.path, map[string]string{"name": "Gate"}, "Authorization", "Bearer "+c.key)
+			if r.Status != c.status {
+				t.Fatalf("%s %s: %d, want %d: %s", c.method, c.path, r.Status, c.status, r.Body)
+			}
+		}
+	})
+
 	cases := []struct {
 		name string
 		args []string
@@ -84,6 +112,7 @@ func TestAPIKeyCreateCommand(t *testing.T) {
 		{"without --name", []string{"--organizer", "acme"}, "--name is required"},
 		{"an unknown organizer", []string{"--organizer", "nobody", "--name", "x"}, `unknown organizer "nobody"`},
 		{"a positional argument", []string{"--organizer", "acme", "--name", "x", "extra"}, "takes no arguments"},
+		{"an unknown role", []string{"--organizer", "acme", "--name", "x", "--role", "root"}, "--role must be admin or scanner"},
 	}
 	for _, c := range cases {
 		t.Run("refused: "+c.name, func(t *testing.T) {

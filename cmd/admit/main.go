@@ -29,7 +29,7 @@ commands:
   device archive UUID   archive a device: its key is refused from its next request
   ticket qr UUID        show a ticket's QR code ([--png FILE])
   pretixdroid key       create a pretixdroid app key (--event ORG/EVENT, [--list], [--subevent], [--no-search], [--qr])
-  apikey create         create an organizer's management key (--organizer, --name)
+  apikey create         create an organizer's key (--organizer, --name, [--role admin|scanner])
   bench                 run the load benchmark
 
 Every command takes --db (env ADMIT_DB, default admit.db); a postgres:// URL selects PostgreSQL.
