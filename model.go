@@ -53,6 +53,10 @@ type Section struct {
 	Name        string
 	Description string
 	Position    int
+	// Capacity is how many of its tickets may be inside at once, counted
+	// over every list of its event (a ticket inside on two lists counts
+	// twice); nil: no limit.
+	Capacity *int
 }
 
 // Product is something sold for an event; Admission says whether it admits.
@@ -175,6 +179,7 @@ func (t *Ticket) HolderEmail() string {
 // SectionIDs admit every product or section.
 type CheckinList struct {
 	ID                   int64
+	UUID                 string
 	EventID              int64
 	Name                 string
 	ProductIDs           []int64
@@ -185,6 +190,9 @@ type CheckinList struct {
 	IncludePending       bool
 	IsDefault            bool
 	Position             int
+	// Capacity is how many tickets may be inside on the list at once; nil:
+	// no limit.
+	Capacity *int
 }
 
 // CoversProduct reports whether the list admits the ticket's product and section.
@@ -209,6 +217,7 @@ type CheckinState struct {
 	ListID          int64
 	Inside          bool
 	Entries         int
+	Exits           int
 	FirstAt         time.Time
 	FirstDeviceUUID string // the device that admitted it first ("" if none)
 	FirstDeviceName string
