@@ -135,7 +135,7 @@ func (s *Store) enterLimited(ctx context.Context, x dbx, a *admit.ScanAttempt, s
 		}
 	}
 	st, err = s.optState(x.row(ctx, qEnter, sc.TicketID, sc.ListID, at, nid(sc.DeviceID), sc.DeviceName,
-		a.Policy.AllowMultipleEntries, a.Policy.AllowEntryAfterExit))
+		a.Policy.AllowMultipleEntries, a.Policy.AllowEntryAfterExit, nid(a.SectionID)))
 	if err != nil {
 		return nil, "", false, err
 	}
@@ -199,6 +199,9 @@ func (im *importer) areasStep(ctx context.Context) error {
 		}
 	}
 	for _, m := range im.moved {
+		if _, err := x.exec(ctx, `UPDATE checkin_state SET section_id = $2 WHERE ticket_id = $1`, m.ticketID, nid(m.to)); err != nil {
+			return err
+		}
 		var n int
 		if err := x.row(ctx, `SELECT COUNT(*) FROM checkin_state WHERE ticket_id = $1 AND inside`, m.ticketID).Scan(&n); err != nil {
 			return err

@@ -7,9 +7,9 @@ import (
 	"github.com/admitdev/admit"
 )
 
-// Occupancy: the live counts come from checkin_state (per list through
-// its index on (list_id, inside, entries, exits), per section joined to
-// the tickets), the totals from the tickets, which only an import changes:
+// Occupancy: the live counts come from checkin_state, per list and per
+// section in one pass over its index (list_id, section_id, inside,
+// entries, exits); the totals from the tickets, which only an import changes:
 // they are kept per event for one catalog version (every import moves it).
 
 // ticketGroup counts an event's tickets that are not blocked, of paid or
@@ -58,37 +58,38 @@ func (s *Store) occupancy(ctx context.Context, eventID int64) (*admit.Occupancy,
 	if len(lists) == 0 {
 		return occ, nil
 	}
-	count := func(q string, at map[int64]int, areas []admit.AreaOccupancy) error {
-		rows, err := x.query(ctx, q, eventID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			var entries, exits, inside int
-			if err := rows.Scan(&id, &entries, &exits, &inside); err != nil {
-				return err
-			}
-			if i, ok := at[id]; ok {
-				a := &areas[i]
-				a.Entries, a.Exits, a.Inside = entries, exits, inside
-			}
-		}
-		return rows.Err()
-	}
-	const sums = `COALESCE(SUM(cs.entries), 0), COALESCE(SUM(cs.exits), 0), COUNT(CASE WHEN cs.inside THEN 1 END)`
-	if err := count(`SELECT cs.list_id, `+sums+` FROM checkin_state cs
-		WHERE cs.list_id IN (SELECT id FROM checkin_lists WHERE event_id = $1) GROUP BY cs.list_id`, listAt, occ.Lists); err != nil {
+	// One pass over the index (list_id, section_id, inside, entries, exits).
+	rows, err := x.query(ctx, `SELECT cs.list_id, cs.section_id, COALESCE(SUM(cs.entries), 0), COALESCE(SUM(cs.exits), 0),
+		COUNT(CASE WHEN cs.inside THEN 1 END)
+		FROM checkin_state cs WHERE cs.list_id IN (SELECT id FROM checkin_lists WHERE event_id = $1)
+		GROUP BY cs.list_id, cs.section_id`, eventID)
+	if err != nil {
 		return nil, err
 	}
-	if len(sections) > 0 {
-		if err := count(`SELECT t.section_id, `+sums+` FROM checkin_state cs JOIN tickets t ON t.id = cs.ticket_id
-			WHERE cs.list_id IN (SELECT id FROM checkin_lists WHERE event_id = $1) AND t.section_id IS NOT NULL
-			GROUP BY t.section_id`, sectionAt, occ.Sections); err != nil {
+	defer rows.Close()
+	for rows.Next() {
+		var listID, sectionID int64
+		var entries, exits, inside int
+		if err := rows.Scan(&listID, zid{&sectionID}, &entries, &exits, &inside); err != nil {
 			return nil, err
 		}
+		areas := []*admit.AreaOccupancy{}
+		if i, ok := listAt[listID]; ok {
+			areas = append(areas, &occ.Lists[i])
+		}
+		if i, ok := sectionAt[sectionID]; ok {
+			areas = append(areas, &occ.Sections[i])
+		}
+		for _, a := range areas {
+			a.Entries += entries
+			a.Exits += exits
+			a.Inside += inside
+		}
 	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
 
 	groups, err := s.ticketGroups(ctx, x, eventID, version)
 	if err != nil {

@@ -50,8 +50,8 @@ const (
 	stateReturning = ` RETURNING ticket_id, list_id, inside, entries, exits, first_at, first_device_uuid, first_device_name, last_at`
 
 	qEnter = `INSERT INTO checkin_state AS cs
-	(ticket_id, list_id, inside, entries, first_at, first_device_uuid, first_device_name, last_at)
-	VALUES ($1, $2, true, 1, $3, COALESCE((SELECT d.uuid FROM devices d WHERE d.id = $4), ''), $5, $3)
+	(ticket_id, list_id, inside, entries, first_at, first_device_uuid, first_device_name, last_at, section_id)
+	VALUES ($1, $2, true, 1, $3, COALESCE((SELECT d.uuid FROM devices d WHERE d.id = $4), ''), $5, $3, $8)
 	ON CONFLICT (ticket_id, list_id) DO UPDATE SET
 		inside = true,
 		entries = cs.entries + 1,
@@ -65,8 +65,8 @@ const (
 	// has no state there yet: the common case, a statement without rows.
 	// Whatever it does not insert goes on to qEnter.
 	qFirstEntry = `INSERT INTO checkin_state
-	(ticket_id, list_id, inside, entries, first_at, first_device_uuid, first_device_name, last_at)
-	VALUES ($1, $2, true, 1, $3, $4, $5, $3)
+	(ticket_id, list_id, inside, entries, first_at, first_device_uuid, first_device_name, last_at, section_id)
+	VALUES ($1, $2, true, 1, $3, $4, $5, $3, $6)
 	ON CONFLICT (ticket_id, list_id) DO NOTHING`
 
 	qForceEnter = `UPDATE checkin_state SET inside = true, entries = entries + 1, last_at = $3
@@ -77,7 +77,7 @@ const (
 	// there is none.
 	qExitInside = `UPDATE checkin_state SET inside = false, exits = exits + 1
 	WHERE ticket_id = $1 AND list_id = $2 AND inside` + stateReturning
-	qExit = `INSERT INTO checkin_state AS cs (ticket_id, list_id, inside, entries, exits) VALUES ($1, $2, false, 0, 1)
+	qExit = `INSERT INTO checkin_state AS cs (ticket_id, list_id, inside, entries, exits, section_id) VALUES ($1, $2, false, 0, 1, $3)
 	ON CONFLICT (ticket_id, list_id) DO UPDATE SET inside = false, exits = cs.exits + 1` + stateReturning
 
 	qState = stateSelect + ` WHERE ticket_id = $1 AND list_id = $2`
@@ -407,7 +407,7 @@ func (s *Store) scanTx(ctx context.Context, x dbx, a *admit.ScanAttempt) (*admit
 				return nil, err
 			}
 		case a.LenientExit:
-			if st, err = scanState(x.row(ctx, qExit, sc.TicketID, sc.ListID)); err != nil {
+			if st, err = scanState(x.row(ctx, qExit, sc.TicketID, sc.ListID, nid(a.SectionID))); err != nil {
 				return nil, err
 			}
 		default:
@@ -423,7 +423,7 @@ func (s *Store) scanTx(ctx context.Context, x dbx, a *admit.ScanAttempt) (*admit
 		out.Forced = out.Forced || (out.Result == admit.ReasonOK && sc.Forced)
 	default:
 		if s.sqlite && (a.DeviceUUID != "" || sc.DeviceID == 0) {
-			res, err := x.exec(ctx, qFirstEntry, sc.TicketID, sc.ListID, s.ts(at), a.DeviceUUID, sc.DeviceName)
+			res, err := x.exec(ctx, qFirstEntry, sc.TicketID, sc.ListID, s.ts(at), a.DeviceUUID, sc.DeviceName, nid(a.SectionID))
 			if err != nil {
 				return nil, err
 			}
@@ -437,7 +437,7 @@ func (s *Store) scanTx(ctx context.Context, x dbx, a *admit.ScanAttempt) (*admit
 		}
 		if st == nil {
 			st, err = s.optState(x.row(ctx, qEnter, sc.TicketID, sc.ListID, s.ts(at), nid(sc.DeviceID), sc.DeviceName,
-				a.Policy.AllowMultipleEntries, a.Policy.AllowEntryAfterExit))
+				a.Policy.AllowMultipleEntries, a.Policy.AllowEntryAfterExit, nid(a.SectionID)))
 			if err != nil {
 				return nil, err
 			}
@@ -476,9 +476,9 @@ const (
 	qEnterLogged = `WITH st AS (` + qEnter + `),
 	sc AS (INSERT INTO scans (ticket_id, event_id, list_id, device_id, device_name, redeemer, source,
 		type, result, nonce, device_time, server_time, forced)
-		SELECT $1, CAST($8 AS BIGINT), $2, CAST($4 AS BIGINT), $5, CAST($9 AS TEXT), CAST($10 AS TEXT), 'entry',
+		SELECT $1, CAST($9 AS BIGINT), $2, CAST($4 AS BIGINT), $5, CAST($10 AS TEXT), CAST($11 AS TEXT), 'entry',
 			CASE WHEN EXISTS (SELECT 1 FROM st) THEN 'ok' ELSE 'already_redeemed' END,
-			NULL, CAST($11 AS TIMESTAMPTZ), CAST($12 AS TIMESTAMPTZ), false
+			NULL, CAST($12 AS TIMESTAMPTZ), CAST($13 AS TIMESTAMPTZ), false
 		RETURNING id, result)
 	SELECT sc.id, sc.result, ` + stateCols + `, ` + prevCols + `
 	FROM sc LEFT JOIN st cs ON true
@@ -511,7 +511,7 @@ func (s *Store) scanStatement(ctx context.Context, a *admit.ScanAttempt) (*admit
 			var result string
 			dest := append([]any{&out.ScanID, &result}, cur.dest()...)
 			err = s.writer().row(ctx, qEnterLogged, sc.TicketID, sc.ListID, s.ts(at), nid(sc.DeviceID), sc.DeviceName,
-				a.Policy.AllowMultipleEntries, a.Policy.AllowEntryAfterExit,
+				a.Policy.AllowMultipleEntries, a.Policy.AllowEntryAfterExit, nid(a.SectionID),
 				nid(sc.EventID), sc.Redeemer, sc.Source, s.tsp(sc.DeviceTime), s.ts(sc.ServerTime)).Scan(append(dest, prev.dest()...)...)
 			out.Result, out.Forced, out.State = admit.Reason(result), false, cur.state()
 		} else {

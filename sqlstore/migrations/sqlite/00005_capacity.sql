@@ -3,8 +3,13 @@
 --
 -- checkin_state counts a ticket's exits on a list beside its entries.
 ALTER TABLE checkin_state ADD COLUMN exits INTEGER NOT NULL DEFAULT 0;
--- Occupancy sums a list's states without reading the table.
-CREATE INDEX checkin_state_list ON checkin_state (list_id, inside, entries, exits);
+-- The ticket's section, written with the state (the scan knows it) and
+-- moved by an import that moves the ticket: occupancy sums a list's states
+-- per section from one index, without reading the table or the tickets.
+-- No foreign key: it would cost every first entry a lookup.
+ALTER TABLE checkin_state ADD COLUMN section_id INTEGER;
+UPDATE checkin_state SET section_id = (SELECT t.section_id FROM tickets t WHERE t.id = checkin_state.ticket_id);
+CREATE INDEX checkin_state_list ON checkin_state (list_id, section_id, inside, entries, exits);
 
 -- A list is named by its uuid too; existing lists get a fresh one (v4).
 ALTER TABLE checkin_lists ADD COLUMN uuid TEXT NOT NULL DEFAULT '';
@@ -37,4 +42,5 @@ ALTER TABLE checkin_lists DROP COLUMN capacity;
 DROP INDEX checkin_lists_uuid;
 ALTER TABLE checkin_lists DROP COLUMN uuid;
 DROP INDEX checkin_state_list;
+ALTER TABLE checkin_state DROP COLUMN section_id;
 ALTER TABLE checkin_state DROP COLUMN exits;
