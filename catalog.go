@@ -30,6 +30,7 @@ type catalogAt struct {
 	orgs     sync.Map // int64 → []*Event
 	lists    sync.Map // int64 → *CheckinList
 	defaults sync.Map // int64 → *CheckinList
+	limited  sync.Map // event id → map[int64]bool: its sections with a capacity
 	devices  sync.Map // API key prefix → deviceAuth
 }
 
@@ -124,6 +125,24 @@ func (cv *catalogView) list(ctx context.Context, id int64) (*CheckinList, error)
 func (cv *catalogView) defaultList(ctx context.Context, eventID int64) (*CheckinList, error) {
 	return cached(cv, func(c *catalogAt) *sync.Map { return &c.defaults }, eventID,
 		func() (*CheckinList, error) { return cv.store.DefaultList(ctx, eventID) })
+}
+
+// limitedSections returns the event's sections that have a capacity.
+func (cv *catalogView) limitedSections(ctx context.Context, eventID int64) (map[int64]bool, error) {
+	return cached(cv, func(c *catalogAt) *sync.Map { return &c.limited }, eventID,
+		func() (map[int64]bool, error) {
+			secs, err := cv.store.Sections(ctx, eventID)
+			if err != nil {
+				return nil, err
+			}
+			m := map[int64]bool{}
+			for _, s := range secs {
+				if s.Capacity != nil {
+					m[s.ID] = true
+				}
+			}
+			return m, nil
+		})
 }
 
 // deviceByPrefix returns a device key and its device; an unknown prefix is

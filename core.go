@@ -337,8 +337,12 @@ type RedeemRequest struct {
 	// ReasonWrongEvent before the code is read.
 	EventUUID string
 
-	Type         ScanType // default entry
-	Force        bool
+	Type  ScanType // default entry
+	Force bool     // admit even if unpaid, already redeemed or the area is full
+	// LenientExit records an exit of a ticket that is not inside, as pretix
+	// does (the pretixdroid door sets it); else such an exit is refused
+	// with ReasonNotInside.
+	LenientExit  bool
 	IgnoreUnpaid bool
 	Nonce        string
 	DeviceTime   *time.Time
@@ -431,14 +435,20 @@ func (c *Core) Redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 	req = &scope
 	res.ServerTime = serverTime
 	if req.DryRun {
+		// A dry run does not count places: a full area is known only when
+		// an entry tries to take one.
 		if res.Ticket != nil && res.List != nil {
 			st, err := c.Store.CheckinState(ctx, res.Ticket.ID, res.List.ID)
 			if err != nil && !IsNotFound(err) {
 				return nil, err
 			}
 			res.State = st
-			if res.Reason == ReasonOK && req.Type == ScanEntry && !req.Force && !res.List.Policy().Admits(st) {
+			switch {
+			case res.Reason != ReasonOK:
+			case req.Type == ScanEntry && !req.Force && !res.List.Policy().Admits(st):
 				res.Reason = ReasonAlreadyRedeemed
+			case req.Type == ScanExit && !req.LenientExit && (st == nil || !st.Inside):
+				res.Reason = ReasonNotInside
 			}
 		}
 		return res, nil
@@ -449,9 +459,10 @@ func (c *Core) Redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 			Source: req.Source, Type: req.Type, Result: res.Reason, Nonce: req.Nonce,
 			DeviceTime: req.DeviceTime, ServerTime: serverTime, Forced: res.Forced,
 		},
-		Admit:      res.Reason == ReasonOK,
-		Force:      req.Force,
-		DeviceUUID: req.DeviceUUID,
+		Admit:       res.Reason == ReasonOK,
+		Force:       req.Force,
+		LenientExit: req.LenientExit,
+		DeviceUUID:  req.DeviceUUID,
 	}
 	if res.Ticket != nil {
 		a.Scan.TicketID, a.Scan.EventID = res.Ticket.ID, res.Ticket.EventID
@@ -465,6 +476,17 @@ func (c *Core) Redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 	if a.Admit && (a.Scan.TicketID == 0 || a.Scan.ListID == 0) {
 		return nil, Errorf(EInternal, "admit without ticket or list")
 	}
+	if a.Admit {
+		// The areas with a capacity, from the catalog the scan was judged on.
+		a.ListLimited = res.List.Capacity != nil
+		if sid := res.Ticket.SectionID; sid != 0 {
+			limited, err := cv.limitedSections(ctx, res.Ticket.EventID)
+			if err != nil {
+				return nil, err
+			}
+			a.SectionID, a.SectionLimited = sid, limited[sid]
+		}
+	}
 	out, err := c.Store.Scan(ctx, a)
 	if err != nil {
 		return nil, err
@@ -472,6 +494,12 @@ func (c *Core) Redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 	res.Reason, res.State, res.Replayed, res.ScanID = out.Result, out.State, out.Replayed, out.ScanID
 	res.Forced = res.Forced || out.Forced
 	return res, nil
+}
+
+// Occupancy counts an event's entries, exits and tickets inside, per list
+// and per section, with their capacities and how many tickets could enter.
+func (c *Core) Occupancy(ctx context.Context, eventID int64) (*Occupancy, error) {
+	return c.Store.Occupancy(ctx, eventID)
 }
 
 // judge resolves the scan's event, reads the code, finds the ticket and

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -56,6 +57,12 @@ type ImportSubevent struct {
 type ImportSection struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
+	// CapacityJSON is the optional "capacity": a whole number >= 0, how many
+	// of the section's tickets may be inside at once (over every list of the
+	// event). Absent or null: no limit. Validate parses it into Capacity.
+	CapacityJSON json.RawMessage `json:"capacity"`
+
+	Capacity *int `json:"-"`
 }
 
 type ImportProduct struct {
@@ -73,6 +80,11 @@ type ImportList struct {
 	AllowEntryAfterExit  *bool    `json:"allow_entry_after_exit"`
 	IncludePending       bool     `json:"include_pending"`
 	Default              bool     `json:"default"`
+	// CapacityJSON is the optional "capacity": a whole number >= 0, how many
+	// tickets may be inside on the list at once. Absent or null: no limit.
+	CapacityJSON json.RawMessage `json:"capacity"`
+
+	Capacity *int `json:"-"`
 }
 
 type ImportOrder struct {
@@ -128,6 +140,24 @@ func parseTime(place, s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, Errorf(EInvalid, "%s: bad date %q (want RFC 3339, e.g. 2026-12-27T17:00:00Z)", place, s)
+}
+
+// parseCapacity reads an optional capacity: absent or null is no limit,
+// else a whole number from 0 to 1e9. A file built in Go may set the parsed
+// value (set) and no JSON: it is checked alike.
+func parseCapacity(place string, raw json.RawMessage, set *int) (*int, error) {
+	v := strings.TrimSpace(string(raw))
+	if v == "" && set != nil {
+		v = strconv.Itoa(*set)
+	}
+	if v == "" || v == "null" {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 1e9 {
+		return nil, Errorf(EInvalid, "%s: must be a whole number from 0 to 1000000000, not %s", place, v)
+	}
+	return &n, nil
 }
 
 func parseOptTime(place string, s *string) (*time.Time, error) {
@@ -221,7 +251,11 @@ func (f *ImportFile) Validate() error {
 		}
 	}
 	sections := map[string]bool{}
-	for i, s := range f.Sections {
+	for i := range f.Sections {
+		s := &f.Sections[i]
+		if s.Capacity, err = parseCapacity(fmt.Sprintf("sections[%d].capacity", i), s.CapacityJSON, s.Capacity); err != nil {
+			return err
+		}
 		if s.Name == "" {
 			return bad(fmt.Sprintf("sections[%d].name", i), "required")
 		}
@@ -276,6 +310,9 @@ func (f *ImportFile) Validate() error {
 		}
 		if l.Subevent != "" && !subevents[l.Subevent] {
 			return bad(place+".subevent", "unknown subevent %q", l.Subevent)
+		}
+		if l.Capacity, err = parseCapacity(place+".capacity", l.CapacityJSON, l.Capacity); err != nil {
+			return err
 		}
 		if l.AllowEntryAfterExit == nil {
 			yes := true

@@ -53,7 +53,10 @@ type Section struct {
 	Name        string
 	Description string
 	Position    int
-	Capacity    *int // nil: no limit
+	// Capacity is how many of its tickets may be inside at once, counted
+	// over every list of its event (a ticket inside on two lists counts
+	// twice); nil: no limit.
+	Capacity *int
 }
 
 // Product is something sold for an event; Admission says whether it admits.
@@ -179,7 +182,6 @@ type CheckinList struct {
 	UUID                 string
 	EventID              int64
 	Name                 string
-	Capacity             *int // nil: no limit
 	ProductIDs           []int64
 	SectionIDs           []int64
 	SubeventID           int64 // 0: every date
@@ -188,6 +190,9 @@ type CheckinList struct {
 	IncludePending       bool
 	IsDefault            bool
 	Position             int
+	// Capacity is how many tickets may be inside on the list at once; nil:
+	// no limit.
+	Capacity *int
 }
 
 // CoversProduct reports whether the list admits the ticket's product and section.
@@ -212,6 +217,7 @@ type CheckinState struct {
 	ListID          int64
 	Inside          bool
 	Entries         int
+	Exits           int
 	FirstAt         time.Time
 	FirstDeviceUUID string // the device that admitted it first ("" if none)
 	FirstDeviceName string

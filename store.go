@@ -61,6 +61,10 @@ type Store interface {
 	Scan(ctx context.Context, a *ScanAttempt) (*ScanOutcome, error)
 	// Scans lists scan log rows that match f, newest last, with their total.
 	Scans(ctx context.Context, f ScanFilter) ([]*Scan, int, error)
+	// Occupancy counts an event's entries, exits and tickets inside per
+	// list and per section, from the check-in states (not the scan log),
+	// with each area's capacity and how many tickets could enter it.
+	Occupancy(ctx context.Context, eventID int64) (*Occupancy, error)
 
 	CreateDevice(ctx context.Context, d *Device, pairingHash []byte) error
 	Device(ctx context.Context, id int64) (*Device, error)
@@ -197,7 +201,19 @@ type ScanAttempt struct {
 	Scan   Scan
 	Admit  bool // the decision says ReasonOK: record the entry (or exit) atomically
 	Policy ListPolicy
-	Force  bool // record the entry even if Policy refuses it (marked forced)
+	Force  bool // record the entry even if Policy or a capacity refuses it (marked forced)
+	// LenientExit records an exit of a ticket that is not inside (pretix
+	// does); else such an exit is refused with ReasonNotInside.
+	LenientExit bool
+	// The areas with a capacity the scan enters or leaves, as the core's
+	// catalog says: ListLimited, the list (Scan.ListID); SectionLimited,
+	// the ticket's section SectionID. An entry that takes a place (from
+	// outside to inside) claims one in each, atomically with the check-in,
+	// or is refused with ReasonCapacity; an exit gives them back. Areas
+	// without a capacity cost the scan nothing.
+	ListLimited    bool
+	SectionLimited bool
+	SectionID      int64
 	// DeviceUUID is Scan.DeviceID's uuid, the first device of a new entry;
 	// when empty the store looks it up.
 	DeviceUUID string
@@ -205,7 +221,7 @@ type ScanAttempt struct {
 
 // ScanOutcome is what the store recorded.
 type ScanOutcome struct {
-	Result   Reason // ReasonOK, ReasonAlreadyRedeemed, or the attempt's own
+	Result   Reason // ReasonOK, ReasonAlreadyRedeemed, ReasonCapacity, ReasonNotInside, or the attempt's own
 	Forced   bool
 	Replayed bool          // the nonce was already recorded: nothing written
 	State    *CheckinState // the state after the scan (nil if no ticket)

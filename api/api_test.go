@@ -87,6 +87,7 @@ func TestScanAnswersTheCoreDecision(t *testing.T) {
 		{"a pretix secret scans too", scanBody(f.res.Tickets[tDee].Secret), "ok", nil, "Welcome, Dee Dunn"},
 		{"a TickeTing serial scans too", scanBody(f.res.Tickets[tVic].Serial), "ok", nil, "Welcome, Vic Valdez"},
 		{"an exit of a ticket inside is recorded", scanBody(f.qr(tDee), "type", "exit"), "ok", nil, "Exit recorded"},
+		{"an exit of a ticket not inside is refused", scanBody(f.qr(tDee), "type", "exit"), "refused", "not_inside", "Not inside"},
 		{"an unknown secret is an unknown ticket", scanBody("nosuchsecret"), "refused", "unknown_ticket", "Unknown"},
 	}
 	for _, c := range cases {
@@ -164,7 +165,7 @@ func TestAuthorization(t *testing.T) {
 		{"an admin reads its events", f.admin, "GET", "/api/v1/events", nil, 200},
 		{"a scanner key reads an event", scanner, "GET", ev, nil, 200},
 		{"a scanner key scans", scanner, "POST", ev + "/scans", scanBody(f.qr(tAnn)), 200},
-		// TODO(merge capacity): {"a scanner key reads occupancy", scanner, "GET", ev + "/occupancy", nil, 200},
+		{"a scanner key reads occupancy", scanner, "GET", ev + "/occupancy", nil, 200},
 		{"a scanner key searches", scanner, "GET", ev + "/tickets?q=ann", nil, 200},
 		{"a scanner key may not create devices", scanner, "POST", "/api/v1/devices", map[string]any{"name": "x"}, 403},
 		{"a scanner key may not block tickets", scanner, "POST", ev + "/tickets/" + f.res.Tickets[tAnn].UUID + "/block", nil, 403},
@@ -436,3 +437,59 @@ func TestTicketsSearchCheckinAndBlock(t *testing.T) {
 }
 
 var _ = http.StatusOK
+
+// Occupancy follows entries and exits per list and per section, and a
+// full area refuses until an exit frees a place.
+func TestOccupancyAndCapacity(t *testing.T) {
+	f := setup(t)
+	// The same event with a capacity of 2 on the Floor.
+	f.env.Import(t, strings.Replace(eventJSON, `{"name": "Floor"}`, `{"name": "Floor", "capacity": 2}`, 1))
+	ev := "/api/v1/events/" + f.event
+	scan := func(i int, typ string) map[string]any {
+		return f.call(t, f.admin, "POST", ev+"/scans", scanBody(f.qr(i), "type", typ)).json(t)
+	}
+	for _, step := range []struct {
+		ticket       int
+		typ, reason  string
+		floor, total int // inside the Floor and on the Main list after the step
+	}{
+		{tAnn, "entry", "", 1, 1},
+		{tDee, "entry", "", 2, 2},
+		{tVic, "entry", "", 2, 3}, // the Balcony has no capacity
+		{tEve, "entry", "expired", 2, 3},
+		{tDee, "exit", "", 1, 2},
+		{tDee, "entry", "", 2, 3},
+	} {
+		r := scan(step.ticket, step.typ)
+		if got, _ := r["reason"].(string); got != step.reason {
+			t.Fatalf("%d %s: reason %q, want %q (%v)", step.ticket, step.typ, got, step.reason, r["message"])
+		}
+		occ := f.call(t, f.admin, "GET", ev+"/occupancy", nil).json(t)
+		var floor, main map[string]any
+		for _, a := range occ["sections"].([]any) {
+			if a.(map[string]any)["name"] == "Floor" {
+				floor = a.(map[string]any)
+			}
+		}
+		for _, a := range occ["lists"].([]any) {
+			if a.(map[string]any)["name"] == "Main" {
+				main = a.(map[string]any)
+			}
+		}
+		if floor["inside"].(float64) != float64(step.floor) || main["inside"].(float64) != float64(step.total) || floor["capacity"].(float64) != 2 {
+			t.Fatalf("after %d %s: floor %v, main %v", step.ticket, step.typ, floor, main)
+		}
+	}
+	// The Floor is full (Ann and Dee): Eve, valid again, is refused as the area is full.
+	f.env.Import(t, strings.Replace(strings.Replace(eventJSON, `{"name": "Floor"}`, `{"name": "Floor", "capacity": 2}`, 1),
+		`, "valid_until": "2020-01-01T00:00:00Z"`, "", 1))
+	r := scan(tEve, "entry")
+	if r["reason"] != "capacity" || r["message"] != "Area full: no place left" {
+		t.Fatalf("a full area: %v", r)
+	}
+	occ := f.call(t, f.admin, "GET", ev+"/occupancy", nil).json(t)
+	main := occ["lists"].([]any)[0].(map[string]any)
+	if main["entries"].(float64) != 4 || main["exits"].(float64) != 1 || main["inside"].(float64) != 3 {
+		t.Fatalf("main list counts: %v", main)
+	}
+}

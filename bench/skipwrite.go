@@ -57,7 +57,16 @@ func (w *SkipWriteStore) Scan(ctx context.Context, a *admit.ScanAttempt) (*admit
 		prev = &st
 	}
 	if a.Scan.Type == admit.ScanExit {
+		if !st.Inside && !a.LenientExit {
+			cp := st
+			out.Result, out.State = admit.ReasonNotInside, &cp
+			if !seen {
+				out.State = nil
+			}
+			return out, nil
+		}
 		st.TicketID, st.ListID, st.Inside, st.LastAt = key[0], key[1], false, a.Scan.ServerTime
+		st.Exits++
 		sh.state[key] = st
 		out.Result, out.State = admit.ReasonOK, &st
 		return out, nil

@@ -35,6 +35,10 @@ const (
 	wireCanceled        = "canceled"
 	wireBlocked         = "blocked"
 	wireInvalidTime     = "invalid_time"
+	// wireRules is pretix's refusal by the list's check-in rules, the
+	// closest it has to a full area: the ticket is valid, the list's
+	// conditions refuse it now (and may admit it later).
+	wireRules = "rules"
 )
 
 // wireReason maps the core's reason to pretix's. Everything that means "no
@@ -56,6 +60,8 @@ func wireReason(r admit.Reason) (reason string, known bool) {
 		return wireBlocked, true
 	case admit.ReasonInvalidTime:
 		return wireInvalidTime, true
+	case admit.ReasonCapacity:
+		return wireRules, true
 	}
 	// unknown_ticket, wrong_event, unreadable or forged codes, and any
 	// reason this dialect does not know.
@@ -96,6 +102,7 @@ func (h *Handler) redeem(w http.ResponseWriter, r *http.Request, s *scope) error
 		ListID:       s.list.ID,
 		SubeventID:   s.subeventID(),
 		Force:        isTrue(form.Get("force")),
+		LenientExit:  true, // pretix records every exit of a valid ticket
 		IgnoreUnpaid: isTrue(form.Get("ignore_unpaid")),
 		Nonce:        nonce,
 		DeviceTime:   deviceTime,

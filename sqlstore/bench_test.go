@@ -286,3 +286,60 @@ func BenchmarkFindTickets(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkOccupancy reads the occupancy of an event of 100,000 tickets,
+// every one of them checked in on one of its two lists (a third of them
+// gone out again), with a capacity on a section: what a dashboard polling
+// every 250 ms costs.
+func BenchmarkOccupancy(b *testing.B) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		b.Run(engine, func(b *testing.B) {
+			var st *sqlstore.Store
+			if engine == "sqlite" {
+				st = benchOpen(b, b.TempDir())
+				defer st.Close()
+			} else {
+				st = benchPostgres(b)
+			}
+			ctx := context.Background()
+			f := genFile(100_000)
+			floor := 60_000
+			f.Sections[0].Capacity = &floor
+			f.Lists = []admit.ImportList{{Name: "Main", Default: true}, {Name: "Side"}}
+			if err := f.Validate(); err != nil {
+				b.Fatal(err)
+			}
+			kp, _ := admit.GenerateKeyPair(admit.SigningEd25519)
+			res, err := st.Import(ctx, f, admit.ImportOptions{NewKeys: kp})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ls, err := st.Lists(ctx, res.Event.ID)
+			if err != nil {
+				b.Fatal(err)
+			}
+			w, _ := st.DBs()
+			if _, err := w.ExecContext(ctx, fmt.Sprintf(`INSERT INTO checkin_state (ticket_id, list_id, inside, entries, exits, section_id)
+				SELECT id, CASE WHEN id %% 2 = 0 THEN %d ELSE %d END, (id %% 3 <> 0), 1 + id %% 2, CASE WHEN id %% 3 = 0 THEN 1 ELSE 0 END,
+				section_id FROM tickets WHERE event_id = %d`, ls[0].ID, ls[1].ID, res.Event.ID)); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := w.ExecContext(ctx, `ANALYZE`); err != nil {
+				b.Fatal(err)
+			}
+			occ, err := st.Occupancy(ctx, res.Event.ID)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if in := occ.Lists[0].Inside + occ.Lists[1].Inside; in < 66_000 || in > 67_000 || occ.Lists[0].Total != 100_000 ||
+				occ.Sections[0].Inside+occ.Sections[1].Inside != in {
+				b.Fatalf("occupancy %+v", occ)
+			}
+			for b.Loop() {
+				if _, err := st.Occupancy(ctx, res.Event.ID); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -101,7 +101,7 @@ func (s *Store) Subevents(ctx context.Context, eventID int64) ([]*admit.Subevent
 }
 
 func (s *Store) Sections(ctx context.Context, eventID int64) ([]*admit.Section, error) {
-	rows, err := s.reader().query(ctx, `SELECT id, event_id, name, description, position FROM sections WHERE event_id = $1 ORDER BY position, id`, eventID)
+	rows, err := s.reader().query(ctx, `SELECT id, event_id, name, description, position, capacity FROM sections WHERE event_id = $1 ORDER BY position, id`, eventID)
 	if err != nil {
 		return nil, s.dbErr(err, "sections")
 	}
@@ -109,9 +109,11 @@ func (s *Store) Sections(ctx context.Context, eventID int64) ([]*admit.Section, 
 	var out []*admit.Section
 	for rows.Next() {
 		var e admit.Section
-		if err := rows.Scan(&e.ID, &e.EventID, &e.Name, &e.Description, &e.Position); err != nil {
+		var capacity sql.NullInt64
+		if err := rows.Scan(&e.ID, &e.EventID, &e.Name, &e.Description, &e.Position, &capacity); err != nil {
 			return nil, s.dbErr(err, "sections")
 		}
+		e.Capacity = optInt(capacity)
 		out = append(out, &e)
 	}
 	return out, s.dbErr(rows.Err(), "sections")
@@ -156,15 +158,26 @@ func (s *Store) Products(ctx context.Context, eventID int64) ([]*admit.Product, 
 	return out, s.dbErr(rows.Err(), "variations")
 }
 
-const listCols = `id, event_id, name, subevent_id, allow_multiple_entries, allow_entry_after_exit, include_pending, is_default, position`
+const listCols = `id, uuid, event_id, name, subevent_id, allow_multiple_entries, allow_entry_after_exit, include_pending, is_default, position, capacity`
 
 func scanList(r interface{ Scan(...any) error }) (*admit.CheckinList, error) {
 	var l admit.CheckinList
-	if err := r.Scan(&l.ID, &l.EventID, &l.Name, zid{&l.SubeventID}, &l.AllowMultipleEntries,
-		&l.AllowEntryAfterExit, &l.IncludePending, &l.IsDefault, &l.Position); err != nil {
+	var capacity sql.NullInt64
+	if err := r.Scan(&l.ID, &l.UUID, &l.EventID, &l.Name, zid{&l.SubeventID}, &l.AllowMultipleEntries,
+		&l.AllowEntryAfterExit, &l.IncludePending, &l.IsDefault, &l.Position, &capacity); err != nil {
 		return nil, err
 	}
+	l.Capacity = optInt(capacity)
 	return &l, nil
+}
+
+// optInt is a nullable integer column: NULL is nil.
+func optInt(n sql.NullInt64) *int {
+	if !n.Valid {
+		return nil
+	}
+	v := int(n.Int64)
+	return &v
 }
 
 // lists loads the lists where cond holds, with their products and sections.

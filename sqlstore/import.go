@@ -71,6 +71,9 @@ type importer struct {
 	syncMaxID int64 // the highest ticket id before the import (search.go)
 
 	created, updated int // tickets
+
+	areas []area        // the file's lists and sections, with their capacities
+	moved []sectionMove // stored tickets whose section changed
 }
 
 // stmt is a statement prepared for the import's duration.
@@ -151,6 +154,9 @@ func (im *importer) run(ctx context.Context) (*admit.ImportResult, error) {
 	}
 	tickets, err := im.ticketsStep(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := im.areasStep(ctx); err != nil {
 		return nil, err
 	}
 	if err := im.syncEnd(ctx); err != nil {
@@ -252,12 +258,15 @@ func (im *importer) sectionsStep(ctx context.Context) error {
 	im.sections = map[string]*admit.Section{}
 	for i, fs := range im.f.Sections {
 		sec := &admit.Section{EventID: im.ev.ID, Name: fs.Name, Description: fs.Description, Position: i}
-		if err := im.x.row(ctx, `INSERT INTO sections (event_id, name, description, position) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (event_id, name) DO UPDATE SET description = excluded.description, position = excluded.position
-			RETURNING id`, im.ev.ID, fs.Name, fs.Description, i).Scan(&sec.ID); err != nil {
+		sec.Capacity = fs.Capacity
+		if err := im.x.row(ctx, `INSERT INTO sections (event_id, name, description, position, capacity) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (event_id, name) DO UPDATE SET description = excluded.description, position = excluded.position,
+				capacity = excluded.capacity
+			RETURNING id`, im.ev.ID, fs.Name, fs.Description, i, optArg(fs.Capacity)).Scan(&sec.ID); err != nil {
 			return err
 		}
 		im.sections[sec.Name] = sec
+		im.areas = append(im.areas, area{kind: areaSection, id: sec.ID, capacity: fs.Capacity})
 	}
 	return nil
 }
@@ -301,8 +310,8 @@ func (im *importer) listsStep(ctx context.Context) error {
 		}
 		switch {
 		case n == 0:
-			_, err := x.exec(ctx, `INSERT INTO checkin_lists (event_id, name, allow_multiple_entries, allow_entry_after_exit,
-				include_pending, is_default, position) VALUES ($1, 'Default', false, true, false, true, 0)`, evID)
+			_, err := x.exec(ctx, `INSERT INTO checkin_lists (uuid, event_id, name, allow_multiple_entries, allow_entry_after_exit,
+				include_pending, is_default, position) VALUES ($2, $1, 'Default', false, true, false, true, 0)`, evID, admit.NewUUID())
 			return err
 		case defaults == 0:
 			_, err := x.exec(ctx, `UPDATE checkin_lists SET is_default = true WHERE id =
@@ -318,14 +327,18 @@ func (im *importer) listsStep(ctx context.Context) error {
 		if fl.Subevent != "" {
 			sub = im.subevents[fl.Subevent].ID
 		}
+		// A new list gets a uuid; a stored one keeps its own.
 		if err := x.row(ctx, `INSERT INTO checkin_lists (event_id, name, subevent_id, allow_multiple_entries,
-			allow_entry_after_exit, include_pending, is_default, position) VALUES ($1, $2, $3, $4, $5, $6, false, $7)
+			allow_entry_after_exit, include_pending, is_default, position, uuid, capacity)
+			VALUES ($1, $2, $3, $4, $5, $6, false, $7, $8, $9)
 			ON CONFLICT (event_id, name) DO UPDATE SET subevent_id = excluded.subevent_id,
 				allow_multiple_entries = excluded.allow_multiple_entries, allow_entry_after_exit = excluded.allow_entry_after_exit,
-				include_pending = excluded.include_pending, position = excluded.position
-			RETURNING id`, evID, fl.Name, sub, fl.AllowMultipleEntries, *fl.AllowEntryAfterExit, fl.IncludePending, i).Scan(&id); err != nil {
+				include_pending = excluded.include_pending, position = excluded.position, capacity = excluded.capacity
+			RETURNING id`, evID, fl.Name, sub, fl.AllowMultipleEntries, *fl.AllowEntryAfterExit, fl.IncludePending, i,
+			admit.NewUUID(), optArg(fl.Capacity)).Scan(&id); err != nil {
 			return err
 		}
+		im.areas = append(im.areas, area{kind: areaList, id: id, capacity: fl.Capacity})
 		if i == 0 || fl.Default {
 			defaultID = id
 		}
@@ -762,6 +775,9 @@ func (im *importer) ticketsStep(ctx context.Context) ([]*admit.Ticket, error) {
 			}
 		}
 		im.updated++
+		if e.sectionID != t.SectionID {
+			im.moved = append(im.moved, sectionMove{ticketID: t.ID, from: e.sectionID, to: t.SectionID})
+		}
 		if _, err := update.exec(ctx, t.ID, t.OrderID, nid(t.ParentID), t.Position, t.ProductID,
 			nid(t.VariationID), nid(t.SubeventID), nid(t.SectionID), t.Price, t.FirstName, t.LastName, t.Email,
 			t.HolderNumber, s.tsp(t.ValidFrom), s.tsp(t.ValidUntil), t.Blocked, s.ts(t.UpdatedAt)); err != nil {

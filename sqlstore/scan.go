@@ -28,7 +28,11 @@ import (
 //     refused it (ListPolicy.Admits): then Force records it anyway (forced),
 //     else the nonce is checked again (a concurrent copy of this scan that
 //     won makes this one its replay) and the answer is already_redeemed.
-//     An exit sets inside = false, making the row if there is none;
+//     An exit of a ticket inside sets inside = false and counts it; of a
+//     ticket not inside, it is refused (not_inside), or with LenientExit
+//     (pretix) recorded all the same, making the row if there is none.
+//     Entries into, and exits from, areas with a capacity take the path
+//     of capacity.go;
 //  3. the scan is logged with its result.
 //
 // On PostgreSQL (READ COMMITTED) the upsert takes the row lock and
@@ -43,11 +47,11 @@ import (
 const (
 	qReplay = `SELECT id FROM scans WHERE ticket_id = $1 AND list_id = $2 AND nonce = $3 AND result = 'ok' ORDER BY id LIMIT 1`
 
-	stateReturning = ` RETURNING ticket_id, list_id, inside, entries, first_at, first_device_uuid, first_device_name, last_at`
+	stateReturning = ` RETURNING ticket_id, list_id, inside, entries, exits, first_at, first_device_uuid, first_device_name, last_at`
 
 	qEnter = `INSERT INTO checkin_state AS cs
-	(ticket_id, list_id, inside, entries, first_at, first_device_uuid, first_device_name, last_at)
-	VALUES ($1, $2, true, 1, $3, COALESCE((SELECT d.uuid FROM devices d WHERE d.id = $4), ''), $5, $3)
+	(ticket_id, list_id, inside, entries, first_at, first_device_uuid, first_device_name, last_at, section_id)
+	VALUES ($1, $2, true, 1, $3, COALESCE((SELECT d.uuid FROM devices d WHERE d.id = $4), ''), $5, $3, $8)
 	ON CONFLICT (ticket_id, list_id) DO UPDATE SET
 		inside = true,
 		entries = cs.entries + 1,
@@ -61,15 +65,20 @@ const (
 	// has no state there yet: the common case, a statement without rows.
 	// Whatever it does not insert goes on to qEnter.
 	qFirstEntry = `INSERT INTO checkin_state
-	(ticket_id, list_id, inside, entries, first_at, first_device_uuid, first_device_name, last_at)
-	VALUES ($1, $2, true, 1, $3, $4, $5, $3)
+	(ticket_id, list_id, inside, entries, first_at, first_device_uuid, first_device_name, last_at, section_id)
+	VALUES ($1, $2, true, 1, $3, $4, $5, $3, $6)
 	ON CONFLICT (ticket_id, list_id) DO NOTHING`
 
 	qForceEnter = `UPDATE checkin_state SET inside = true, entries = entries + 1, last_at = $3
 	WHERE ticket_id = $1 AND list_id = $2` + stateReturning
 
-	qExit = `INSERT INTO checkin_state AS cs (ticket_id, list_id, inside, entries) VALUES ($1, $2, false, 0)
-	ON CONFLICT (ticket_id, list_id) DO UPDATE SET inside = false` + stateReturning
+	// qExitInside records the exit of a ticket that is inside; no row: it
+	// is not. qExit records any exit (LenientExit), making the state if
+	// there is none.
+	qExitInside = `UPDATE checkin_state SET inside = false, exits = exits + 1
+	WHERE ticket_id = $1 AND list_id = $2 AND inside` + stateReturning
+	qExit = `INSERT INTO checkin_state AS cs (ticket_id, list_id, inside, entries, exits, section_id) VALUES ($1, $2, false, 0, 1, $3)
+	ON CONFLICT (ticket_id, list_id) DO UPDATE SET inside = false, exits = cs.exits + 1` + stateReturning
 
 	qState = stateSelect + ` WHERE ticket_id = $1 AND list_id = $2`
 
@@ -86,7 +95,8 @@ const (
 
 // scanQueries are prepared on the SQLite writer at Open: the group commit
 // runs them inside its transactions, where nothing can be prepared.
-var scanQueries = []string{qReplay, qFirstEntry, qInsertScanExec, qEnter, qForceEnter, qExit, qState, qInsertScan, qHit, qPurgeHits,
+var scanQueries = []string{qReplay, qFirstEntry, qInsertScanExec, qEnter, qForceEnter, qExitInside, qExit, qState, qInsertScan,
+	qClaim, qRelease, qAreaKnown, qHit, qPurgeHits,
 	"SAVEPOINT w", "RELEASE w", "ROLLBACK TO w"}
 
 // Scan records a scan; see admit.Store. On SQLite the call is queued to the
@@ -96,7 +106,7 @@ func (s *Store) Scan(ctx context.Context, a *admit.ScanAttempt) (*admit.ScanOutc
 		return nil, admit.Errorf(admit.EInvalid, "an admitted scan needs a ticket and a list")
 	}
 	att := *a // the caller may give up and reuse a while the writer runs it
-	if !s.sqlite && att.Scan.Nonce == "" && !att.Force && att.Scan.Type != admit.ScanExit {
+	if !s.sqlite && att.Scan.Nonce == "" && !att.Force && att.Scan.Type != admit.ScanExit && !att.ListLimited && !att.SectionLimited {
 		return s.scanStatement(ctx, &att)
 	}
 	v, err := s.groupWrite(ctx, "scan", func(ctx context.Context, x dbx) (any, error) {
@@ -364,13 +374,16 @@ func (s *Store) scanTx(ctx context.Context, x dbx, a *admit.ScanAttempt) (*admit
 		out.State, err = s.stateIn(ctx, x, sc.TicketID, sc.ListID)
 		return true, err
 	}
-	if sc.Nonce != "" && !s.sqlite {
+	limited := limitedAreas(a)
+	if (sc.Nonce != "" || len(limited) > 0) && !s.sqlite {
 		// PostgreSQL: the same upload sent twice at once (a client retrying
 		// while its first try is in flight) must not pass the nonce check
 		// twice, on a multiple-entry list where the upsert admits both.
 		// Attempts with a nonce on one (ticket, list) take turns; the check
-		// after the lock sees what the one before committed. (SQLite's
-		// single writer already runs them one after the other.)
+		// after the lock sees what the one before committed. So do attempts
+		// into areas with a capacity: the state read before a claim is the
+		// one the check-in changes (capacity.go). (SQLite's single writer
+		// already runs them one after the other.)
 		if _, err := x.exec(ctx, qNonceLock, sc.TicketID, sc.ListID); err != nil {
 			return nil, err
 		}
@@ -381,14 +394,36 @@ func (s *Store) scanTx(ctx context.Context, x dbx, a *admit.ScanAttempt) (*admit
 
 	var st *admit.CheckinState
 	var err error
-	if sc.Type == admit.ScanExit {
-		st, err = scanState(x.row(ctx, qExit, sc.TicketID, sc.ListID))
-		if err != nil {
+	out.Result = admit.ReasonOK
+	switch {
+	case sc.Type == admit.ScanExit:
+		if st, err = s.optState(x.row(ctx, qExitInside, sc.TicketID, sc.ListID)); err != nil {
 			return nil, err
 		}
-	} else {
+		switch {
+		case st != nil:
+			// It left: its places go back.
+			if err := s.release(ctx, x, limited); err != nil {
+				return nil, err
+			}
+		case a.LenientExit:
+			if st, err = scanState(x.row(ctx, qExit, sc.TicketID, sc.ListID, nid(a.SectionID))); err != nil {
+				return nil, err
+			}
+		default:
+			if st, err = s.stateIn(ctx, x, sc.TicketID, sc.ListID); err != nil {
+				return nil, err
+			}
+			out.Result, out.Forced = admit.ReasonNotInside, false
+		}
+	case len(limited) > 0:
+		if st, out.Result, out.Forced, err = s.enterLimited(ctx, x, a, &sc, s.ts(at)); err != nil {
+			return nil, err
+		}
+		out.Forced = out.Forced || (out.Result == admit.ReasonOK && sc.Forced)
+	default:
 		if s.sqlite && (a.DeviceUUID != "" || sc.DeviceID == 0) {
-			res, err := x.exec(ctx, qFirstEntry, sc.TicketID, sc.ListID, s.ts(at), a.DeviceUUID, sc.DeviceName)
+			res, err := x.exec(ctx, qFirstEntry, sc.TicketID, sc.ListID, s.ts(at), a.DeviceUUID, sc.DeviceName, nid(a.SectionID))
 			if err != nil {
 				return nil, err
 			}
@@ -402,7 +437,7 @@ func (s *Store) scanTx(ctx context.Context, x dbx, a *admit.ScanAttempt) (*admit
 		}
 		if st == nil {
 			st, err = s.optState(x.row(ctx, qEnter, sc.TicketID, sc.ListID, s.ts(at), nid(sc.DeviceID), sc.DeviceName,
-				a.Policy.AllowMultipleEntries, a.Policy.AllowEntryAfterExit))
+				a.Policy.AllowMultipleEntries, a.Policy.AllowEntryAfterExit, nid(a.SectionID)))
 			if err != nil {
 				return nil, err
 			}
@@ -424,9 +459,6 @@ func (s *Store) scanTx(ctx context.Context, x dbx, a *admit.ScanAttempt) (*admit
 			out.Result, out.Forced = admit.ReasonAlreadyRedeemed, false
 		}
 	}
-	if out.Result != admit.ReasonAlreadyRedeemed {
-		out.Result = admit.ReasonOK
-	}
 	sc.Result, sc.Forced = out.Result, out.Forced
 	if out.ScanID, err = s.insertScan(ctx, x, &sc); err != nil {
 		return nil, err
@@ -444,9 +476,9 @@ const (
 	qEnterLogged = `WITH st AS (` + qEnter + `),
 	sc AS (INSERT INTO scans (ticket_id, event_id, list_id, device_id, device_name, redeemer, source,
 		type, result, nonce, device_time, server_time, forced)
-		SELECT $1, CAST($8 AS BIGINT), $2, CAST($4 AS BIGINT), $5, CAST($9 AS TEXT), CAST($10 AS TEXT), 'entry',
+		SELECT $1, CAST($9 AS BIGINT), $2, CAST($4 AS BIGINT), $5, CAST($10 AS TEXT), CAST($11 AS TEXT), 'entry',
 			CASE WHEN EXISTS (SELECT 1 FROM st) THEN 'ok' ELSE 'already_redeemed' END,
-			NULL, CAST($11 AS TIMESTAMPTZ), CAST($12 AS TIMESTAMPTZ), false
+			NULL, CAST($12 AS TIMESTAMPTZ), CAST($13 AS TIMESTAMPTZ), false
 		RETURNING id, result)
 	SELECT sc.id, sc.result, ` + stateCols + `, ` + prevCols + `
 	FROM sc LEFT JOIN st cs ON true
@@ -456,7 +488,7 @@ const (
 	SELECT sc.id, ` + prevCols + `
 	FROM sc LEFT JOIN checkin_state prev ON prev.ticket_id = $1 AND prev.list_id = $3`
 
-	prevCols = `prev.ticket_id, prev.list_id, prev.inside, prev.entries, prev.first_at,
+	prevCols = `prev.ticket_id, prev.list_id, prev.inside, prev.entries, prev.exits, prev.first_at,
 	prev.first_device_uuid, prev.first_device_name, prev.last_at`
 )
 
@@ -479,7 +511,7 @@ func (s *Store) scanStatement(ctx context.Context, a *admit.ScanAttempt) (*admit
 			var result string
 			dest := append([]any{&out.ScanID, &result}, cur.dest()...)
 			err = s.writer().row(ctx, qEnterLogged, sc.TicketID, sc.ListID, s.ts(at), nid(sc.DeviceID), sc.DeviceName,
-				a.Policy.AllowMultipleEntries, a.Policy.AllowEntryAfterExit,
+				a.Policy.AllowMultipleEntries, a.Policy.AllowEntryAfterExit, nid(a.SectionID),
 				nid(sc.EventID), sc.Redeemer, sc.Source, s.tsp(sc.DeviceTime), s.ts(sc.ServerTime)).Scan(append(dest, prev.dest()...)...)
 			out.Result, out.Forced, out.State = admit.Reason(result), false, cur.state()
 		} else {

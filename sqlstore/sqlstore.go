@@ -87,6 +87,8 @@ type Store struct {
 	ckStop   chan struct{}
 	ckDone   chan struct{}
 
+	occTotals sync.Map // event id → *occupancyTotals (occupancy.go)
+
 	hits      atomic.Int64 // Hit calls, to purge old windows now and then
 	closeOnce sync.Once
 	closeErr  error

@@ -27,7 +27,7 @@ const ticketJoins = ` FROM tickets t
 const ticketSelect = `SELECT ` + ticketCols + ticketJoins
 
 // stateCols are the checkin_state columns read with a ticket (LEFT JOIN cs).
-const stateCols = `cs.ticket_id, cs.list_id, cs.inside, cs.entries, cs.first_at, cs.first_device_uuid, cs.first_device_name, cs.last_at`
+const stateCols = `cs.ticket_id, cs.list_id, cs.inside, cs.entries, cs.exits, cs.first_at, cs.first_device_uuid, cs.first_device_name, cs.last_at`
 
 // ticketDest returns the scan destinations of ticketCols for t.
 func ticketDest(t *admit.Ticket) []any {
@@ -46,12 +46,12 @@ type stateDest struct {
 	ticketID, listID int64
 	st               admit.CheckinState
 	inside           sql.NullBool
-	entries          sql.NullInt64
+	entries, exits   sql.NullInt64
 	uuid, name       string
 }
 
 func (d *stateDest) dest() []any {
-	return []any{zid{&d.ticketID}, zid{&d.listID}, &d.inside, &d.entries, tm{&d.st.FirstAt},
+	return []any{zid{&d.ticketID}, zid{&d.listID}, &d.inside, &d.entries, &d.exits, tm{&d.st.FirstAt},
 		zstr{&d.uuid}, zstr{&d.name}, tm{&d.st.LastAt}}
 }
 
@@ -61,7 +61,7 @@ func (d *stateDest) state() *admit.CheckinState {
 	}
 	st := d.st
 	st.TicketID, st.ListID = d.ticketID, d.listID
-	st.Inside, st.Entries = d.inside.Bool, int(d.entries.Int64)
+	st.Inside, st.Entries, st.Exits = d.inside.Bool, int(d.entries.Int64), int(d.exits.Int64)
 	st.FirstDeviceUUID, st.FirstDeviceName = d.uuid, d.name
 	return &st
 }
@@ -307,11 +307,11 @@ func (s *Store) TicketCounts(ctx context.Context, f admit.TicketFilter, listID i
 	return out, s.dbErr(rows.Err(), "ticket counts")
 }
 
-const stateSelect = `SELECT ticket_id, list_id, inside, entries, first_at, first_device_uuid, first_device_name, last_at FROM checkin_state`
+const stateSelect = `SELECT ticket_id, list_id, inside, entries, exits, first_at, first_device_uuid, first_device_name, last_at FROM checkin_state`
 
 func scanState(r interface{ Scan(...any) error }) (*admit.CheckinState, error) {
 	var st admit.CheckinState
-	if err := r.Scan(&st.TicketID, &st.ListID, &st.Inside, &st.Entries, tm{&st.FirstAt},
+	if err := r.Scan(&st.TicketID, &st.ListID, &st.Inside, &st.Entries, &st.Exits, tm{&st.FirstAt},
 		&st.FirstDeviceUUID, &st.FirstDeviceName, tm{&st.LastAt}); err != nil {
 		return nil, err
 	}

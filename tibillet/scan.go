@@ -163,6 +163,8 @@ var refusals = map[admit.Reason]string{
 	admit.ReasonInvalidTime:     "Ticket not valid at this time",
 	admit.ReasonProduct:         "Ticket not valid for this entrance",
 	admit.ReasonUnpaid:          "Ticket not paid",
+	admit.ReasonCapacity:        "Area full: no entry until someone leaves",
+	admit.ReasonNotInside:       "Ticket not inside",
 }
 
 // checkTicket answers a ticket's state without scanning it: the scan is

@@ -151,6 +151,7 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request) {
 	redeemer, device := strings.TrimSpace(b.Redeemer), strings.TrimSpace(b.Device)
 	out := []map[string]any{}
 	var failed error
+	full := false // a serial was refused because its area is full
 	for _, s := range serials {
 		res, err := h.core.Redeem(r.Context(), &admit.RedeemRequest{
 			Code: s, Plain: admit.PlainSerial,
@@ -165,6 +166,7 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		if !res.OK() {
+			full = full || res.Reason == admit.ReasonCapacity
 			continue
 		}
 		at := h.core.Now()
@@ -176,6 +178,10 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request) {
 	if len(out) == 0 {
 		if failed != nil {
 			h.fail(w, r, failed)
+			return
+		}
+		if full {
+			h.fail(w, r, admit.Errorf(admit.EInvalid, msgAreaFull))
 			return
 		}
 		h.fail(w, r, admit.Errorf(admit.EInvalid, msgNoAdmission))

@@ -139,6 +139,7 @@ const (
 	msgNoPage          = "The specified page does not exist for the given records per page"
 	msgServerError     = "There was a server error while excuting this request. Please see system logs for details."
 	msgNoAdmission     = "None of the provided ticket serials grants admission to this event"
+	msgAreaFull        = "None of the provided ticket serials was admitted: the area is full"
 	msgUnknownCode     = "The provided code does not belong to any event token"
 )
 

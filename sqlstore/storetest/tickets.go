@@ -165,7 +165,7 @@ func testFindTicketsState(t *testing.T, st admit.Store) {
 	res, l := setup(t, st)
 	alice, bob := res.Tickets[tAlice], res.Tickets[tBob]
 	scan(t, st, attempt(alice, l, admit.ListPolicy{}, admit.ScanEntry, ""))
-	scan(t, st, attempt(bob, l, admit.ListPolicy{}, admit.ScanExit, ""))
+	scan(t, st, lenient(attempt(bob, l, admit.ListPolicy{}, admit.ScanExit, ""))) // a state without entry
 	got, _, err := st.FindTickets(ctx, admit.TicketFilter{EventID: res.Event.ID, StateListID: l.ID})
 	must(t, err)
 	if len(got) != nFixture {
@@ -209,7 +209,7 @@ func testTicketCounts(t *testing.T, st admit.Store) {
 	alice, dan := res.Tickets[tAlice], res.Tickets[tDan]
 	scan(t, st, attempt(alice, l, admit.ListPolicy{}, admit.ScanEntry, ""))
 	scan(t, st, attempt(alice, l, admit.ListPolicy{}, admit.ScanExit, ""))
-	scan(t, st, attempt(res.Tickets[tBob], l, admit.ListPolicy{}, admit.ScanExit, "")) // an exit is no check-in
+	scan(t, st, lenient(attempt(res.Tickets[tBob], l, admit.ListPolicy{}, admit.ScanExit, ""))) // an exit is no check-in
 	prods, err := st.Products(ctx, res.Event.ID)
 	must(t, err)
 	pass, shirt, vip := prods[0], prods[1], prods[2]
