@@ -187,6 +187,12 @@ func (l *pgLive) close() {
 func (l *pgLive) connect(ctx context.Context, app string) (*pgx.Conn, error) {
 	cfg := l.store.pool.Config().ConnConfig.Copy()
 	cfg.RuntimeParams["application_name"] = app
+	if app == liveNotifyApp {
+		// A NOTIFY's transaction gets an xid, and its commit would wait
+		// for a WAL flush like a scan's: a notification needs no
+		// durability, and the scans' own commits should not queue behind it.
+		cfg.RuntimeParams["synchronous_commit"] = "off"
+	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	conn, err := pgx.ConnectConfig(ctx, cfg)
