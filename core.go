@@ -19,6 +19,10 @@ type Core struct {
 	Log        *slog.Logger
 	Now        func() time.Time
 	PairingTTL time.Duration
+	// Live, when set, is handed every scan Redeem records (not dry runs,
+	// not replays, not scans of no known event), for live subscribers on
+	// every node. Publish never blocks a scan.
+	Live Live
 
 	catalog catalog
 }
@@ -493,6 +497,9 @@ func (c *Core) Redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 	}
 	res.Reason, res.State, res.Replayed, res.ScanID = out.Result, out.State, out.Replayed, out.ScanID
 	res.Forced = res.Forced || out.Forced
+	if c.Live != nil && !out.Replayed && a.Scan.EventID != 0 {
+		c.Live.Publish(c.liveScan(ctx, cv, req, res, &a.Scan, out.ScanID))
+	}
 	return res, nil
 }
 

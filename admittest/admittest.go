@@ -23,6 +23,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/admitdev/admit"
+	"github.com/admitdev/admit/live"
 	"github.com/admitdev/admit/server"
 	"github.com/admitdev/admit/sqlstore"
 )
@@ -96,7 +97,8 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// OpenCore opens a store on dsn and a core on it, closed when the test ends.
+// OpenCore opens a store on dsn and a core on it, with the store's live
+// feed (Core.Live), closed when the test ends.
 func OpenCore(t testing.TB, dsn string) *admit.Core {
 	t.Helper()
 	log := Logger(t)
@@ -104,8 +106,16 @@ func OpenCore(t testing.TB, dsn string) *admit.Core {
 	if err != nil {
 		t.Fatalf("open store %s: %v", dsn, err)
 	}
-	t.Cleanup(func() { store.Close() })
-	return admit.NewCore(store, log)
+	hub := live.NewHub(0, log)
+	t.Cleanup(func() {
+		store.Close()
+		hub.Close()
+	})
+	core := admit.NewCore(store, log)
+	if core.Live, err = store.Live(context.Background(), hub); err != nil {
+		t.Fatalf("live feed: %v", err)
+	}
+	return core
 }
 
 // Env is a running server.

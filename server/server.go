@@ -38,7 +38,7 @@ func New(core *admit.Core, cfg Config) http.Handler {
 	tibillet.New(core, tibillet.Options{Logger: cfg.Logger, PublicURL: cfg.PublicURL}).Register(mux)
 	pretixdroid.New(core, pretixdroid.Options{Logger: cfg.Logger, PublicURL: cfg.PublicURL}).Register(mux)
 	ticketing.New(core, ticketing.Options{Logger: cfg.Logger, PublicURL: cfg.PublicURL}).Register(mux)
-	api.New(core, api.Options{Logger: cfg.Logger, PublicURL: cfg.PublicURL}).Register(mux)
+	api.New(core, api.Options{Logger: cfg.Logger, PublicURL: cfg.PublicURL, Live: core.Live}).Register(mux)
 	return recoverer(cfg.Logger, realClient(cfg.TrustedProxies, mux))
 }
 

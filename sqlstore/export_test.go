@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"database/sql"
 	"time"
+
+	"github.com/admitdev/admit"
 )
 
 // DBs exposes the writer and reader pools to the tests.
@@ -26,3 +28,9 @@ func (s *Store) LastBatch() int64 { return s.lastBatch.Load() }
 
 // Queued returns how many writes wait for the group commit.
 func (s *Store) Queued() int { return len(s.writeCh) }
+
+// EncodeLive is the NOTIFY payload of a live scan sent by node.
+func EncodeLive(node string, s *admit.LiveScan) string { return encodeLive(node, s) }
+
+// MaxLivePayload is the longest NOTIFY payload PostgreSQL takes.
+const MaxLivePayload = maxPayload

@@ -89,6 +89,11 @@ type Store struct {
 
 	occTotals sync.Map // event id → *occupancyTotals (occupancy.go)
 
+	// The live feed between nodes (PostgreSQL; see live.go).
+	liveMu     sync.Mutex
+	live       *pgLive
+	liveClosed bool
+
 	hits      atomic.Int64 // Hit calls, to purge old windows now and then
 	closeOnce sync.Once
 	closeErr  error
@@ -309,9 +314,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// Close drains the queued scans, stops the writer and closes the databases.
+// Close stops the live feed, drains the queued scans, stops the writer and
+// closes the databases.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.closeLive()
 		if s.writeCh != nil {
 			s.writeMu.Lock()
 			s.writeClosed = true

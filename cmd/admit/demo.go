@@ -54,5 +54,5 @@ admit demo: event %q of %q in %s, with %d tickets.
    Device:       %s
 
 `, res.Event.Name, res.Organizer.Name, st.db, len(res.Tickets), pairURL(base, token), base, t.QRCode, t.UUID, st.db, dev.UUID)
-	return serve(ctx, env, core, ln, cfg)
+	return serve(ctx, env, core, ln, cfg, st.hub.Close)
 }

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/admitdev/admit"
+	"github.com/admitdev/admit/live"
 	"github.com/admitdev/admit/server"
+	"github.com/admitdev/admit/sqlstore"
 )
 
 func envOr(env *cmdEnv, name, def string) string {
@@ -55,6 +57,8 @@ type serveSettings struct {
 	listen, db, publicURL string
 	pairingTTL            time.Duration
 	proxies               []netip.Prefix
+
+	hub *live.Hub // set by open
 }
 
 func parseServeSettings(env *cmdEnv, name, dbDefault string, args []string) (*serveSettings, error) {
@@ -86,14 +90,31 @@ func parseServeSettings(env *cmdEnv, name, dbDefault string, args []string) (*se
 	return st, nil
 }
 
-// open opens the store and the listener; call the returned close when done.
+// open opens the store, its live feed (core.Live) and the listener; call
+// the returned close when done.
 func (st *serveSettings) open(ctx context.Context, env *cmdEnv) (*admit.Core, net.Listener, server.Config, func(), error) {
 	log := serverLogger(env)
-	core, closeStore, err := openCore(ctx, env, st.db, log)
+	core, closeCore, err := openCore(ctx, env, st.db, log)
 	if err != nil {
 		return nil, nil, server.Config{}, nil, err
 	}
 	core.PairingTTL = st.pairingTTL
+	// Scans to live subscribers: this node's, and on PostgreSQL every
+	// node's. Closing the hub ends the subscriptions (live streams).
+	st.hub = live.NewHub(0, log)
+	closeStore := func() {
+		closeCore()
+		st.hub.Close()
+	}
+	store, ok := core.Store.(*sqlstore.Store)
+	if !ok {
+		closeStore()
+		return nil, nil, server.Config{}, nil, fmt.Errorf("no live feed on a %T", core.Store)
+	}
+	if core.Live, err = store.Live(ctx, st.hub); err != nil {
+		closeStore()
+		return nil, nil, server.Config{}, nil, err
+	}
 	ln, err := net.Listen("tcp", st.listen)
 	if err != nil {
 		closeStore()
@@ -113,12 +134,13 @@ func cmdServe(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	defer closeStore()
-	return serve(ctx, env, core, ln, cfg)
+	return serve(ctx, env, core, ln, cfg, st.hub.Close)
 }
 
 // serve runs the HTTP server on ln until ctx ends, then drains in-flight
-// requests and returns.
-func serve(ctx context.Context, env *cmdEnv, core *admit.Core, ln net.Listener, cfg server.Config) error {
+// requests and returns. onShutdown (if not nil) runs when the draining
+// begins: it ends what would never drain by itself (live streams).
+func serve(ctx context.Context, env *cmdEnv, core *admit.Core, ln net.Listener, cfg server.Config, onShutdown func()) error {
 	log, pub := cfg.Logger, cfg.PublicURL
 	srv := &http.Server{
 		Handler:           server.New(core, cfg),
@@ -127,6 +149,9 @@ func serve(ctx context.Context, env *cmdEnv, core *admit.Core, ln net.Listener, 
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if onShutdown != nil {
+		srv.RegisterOnShutdown(onShutdown)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
