@@ -61,6 +61,9 @@ type SessionStore interface {
 	SessionByHash(ctx context.Context, hash []byte, now time.Time) (*Session, error)
 	// DeleteSession ends a session (no error if there is none).
 	DeleteSession(ctx context.Context, hash []byte) error
+	// Organizers lists every organizer, by slug (for the sign-in links
+	// `admit serve` prints).
+	Organizers(ctx context.Context) ([]*Organizer, error)
 	// PurgeSignins deletes the sessions and sign-in tokens that expired
 	// before before, and returns how many.
 	PurgeSignins(ctx context.Context, before time.Time) (int, error)

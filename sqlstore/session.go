@@ -112,3 +112,20 @@ func (s *Store) PurgeSignins(ctx context.Context, before time.Time) (int, error)
 	})
 	return n, err
 }
+
+func (s *Store) Organizers(ctx context.Context) ([]*admit.Organizer, error) {
+	rows, err := s.reader().query(ctx, `SELECT `+organizerCols+` FROM organizers ORDER BY slug`)
+	if err != nil {
+		return nil, s.dbErr(err, "organizers")
+	}
+	defer rows.Close()
+	var out []*admit.Organizer
+	for rows.Next() {
+		o, err := scanOrganizer(rows)
+		if err != nil {
+			return nil, s.dbErr(err, "organizers")
+		}
+		out = append(out, o)
+	}
+	return out, s.dbErr(rows.Err(), "organizers")
+}

@@ -23,8 +23,8 @@ func envOr(env *cmdEnv, name, def string) string {
 	return def
 }
 
-func serverLogger(env *cmdEnv) *slog.Logger {
-	level := slog.LevelInfo
+// serverLogger logs at ADMIT_LOG_LEVEL, else at level.
+func serverLogger(env *cmdEnv, level slog.Level) *slog.Logger {
 	switch strings.ToLower(env.getenv("ADMIT_LOG_LEVEL")) {
 	case "debug":
 		level = slog.LevelDebug
@@ -32,6 +32,8 @@ func serverLogger(env *cmdEnv) *slog.Logger {
 		level = slog.LevelWarn
 	case "error":
 		level = slog.LevelError
+	case "info":
+		level = slog.LevelInfo
 	}
 	return slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
 }
@@ -55,6 +57,7 @@ type serveSettings struct {
 	listen, db, publicURL string
 	pairingTTL            time.Duration
 	proxies               []netip.Prefix
+	logLevel              slog.Level // unless ADMIT_LOG_LEVEL says otherwise
 }
 
 func parseServeSettings(env *cmdEnv, name, dbDefault string, args []string) (*serveSettings, error) {
@@ -88,7 +91,7 @@ func parseServeSettings(env *cmdEnv, name, dbDefault string, args []string) (*se
 
 // open opens the store and the listener; call the returned close when done.
 func (st *serveSettings) open(ctx context.Context, env *cmdEnv) (*admit.Core, net.Listener, server.Config, func(), error) {
-	log := serverLogger(env)
+	log := serverLogger(env, st.logLevel)
 	core, closeStore, err := openCore(ctx, env, st.db, log)
 	if err != nil {
 		return nil, nil, server.Config{}, nil, err
@@ -113,12 +116,17 @@ func cmdServe(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	defer closeStore()
-	return serve(ctx, env, core, ln, cfg)
+	links, err := signinLinks(ctx, core, cfg.PublicURL)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, env, core, ln, cfg, links)
 }
 
 // serve runs the HTTP server on ln until ctx ends, then drains in-flight
-// requests and returns.
-func serve(ctx context.Context, env *cmdEnv, core *admit.Core, ln net.Listener, cfg server.Config) error {
+// requests and returns. After the line with the address it prints one line
+// per sign-in link in links.
+func serve(ctx context.Context, env *cmdEnv, core *admit.Core, ln net.Listener, cfg server.Config, links []signinLine) error {
 	log, pub := cfg.Logger, cfg.PublicURL
 	srv := &http.Server{
 		Handler:           server.New(core, cfg),
@@ -136,6 +144,12 @@ func serve(ctx context.Context, env *cmdEnv, core *admit.Core, ln net.Listener, 
 	hello, _ := json.Marshal(map[string]string{"listening": addr, "public_url": pub})
 	if _, err := fmt.Fprintf(env.stdout, "%s\n", hello); err != nil {
 		log.Warn("print listening address", "err", err)
+	}
+	// The dashboard's sign-in links: one JSON line each, on stdout only
+	// (they are credentials: never in the log).
+	for _, l := range links {
+		b, _ := json.Marshal(map[string]any{"signin": l})
+		fmt.Fprintf(env.stdout, "%s\n", b)
 	}
 	select {
 	case err := <-errc:

@@ -81,8 +81,18 @@ func testSigninTokens(t *testing.T, st admit.Store) {
 // A session is found by the hash of its secret until it expires, ends when
 // deleted, and expired sessions and tokens are purged.
 func testSessions(t *testing.T, st admit.Store) {
+	orgs, err := st.Organizers(ctx)
+	must(t, err)
+	if len(orgs) != 0 {
+		t.Fatalf("organizers of an empty store: %+v", orgs)
+	}
 	res, _ := setup(t, st)
 	org := res.Organizer.ID
+	orgs, err = st.Organizers(ctx)
+	must(t, err)
+	if len(orgs) != 1 || *orgs[0] != *res.Organizer {
+		t.Fatalf("Organizers %+v, want [%+v]", orgs, res.Organizer)
+	}
 	key := &admit.APIKey{Kind: admit.KeyManagement, Prefix: "mgmtkey1", Hash: admit.HashSecret("k"), Name: "Box office", OrganizerID: org}
 	must(t, st.CreateAPIKey(ctx, key))
 	s := &admit.Session{OrganizerID: org, KeyID: key.ID, Name: "Box office", CSRF: "csrf-token",
