@@ -98,9 +98,9 @@ func (h *Handler) signinLinkRefused(w http.ResponseWriter, r *http.Request, err 
 		title = "This sign-in link does not work"
 	}
 	h.render(w, r, status, &page{Title: title, View: "error", BodyClass: "narrow", Data: map[string]string{
-		"Message": admit.ErrorMessage(err),
-		"Hint":    "A new link: admit signin --organizer SLUG. Or sign in with an organizer's management key.",
-		"Link":    "/signin",
+		"Message":  admit.ErrorMessage(err),
+		"Hint":     "A new link: admit signin --organizer SLUG. Or sign in with an organizer's management key.",
+		"Link":     "/signin",
 		"LinkText": "Sign in with a key",
 	}})
 }
