@@ -28,7 +28,7 @@ let seq = 0;
 
 // What tests and curious people can read: the decoder in use, frames seen,
 // the last code read and the last answer shown.
-const debug = { decoder: null, frames: 0, lastCode: null, lastResult: null, scansSent: 0 };
+const debug = { decoder: null, frames: 0, lastCode: null, codes: [], lastResult: null, results: [], scansSent: 0 };
 window.admitScanner = debug;
 
 function save() { localStorage.setItem(STORE, JSON.stringify(conf)); }
@@ -68,6 +68,7 @@ function show(d, ticket) {
   if (d.tone !== 'wait') {
     signal(d.tone);
     debug.lastResult = { tone: d.tone, title: d.title, detail: d.detail, name };
+    debug.results.push(debug.lastResult);
     hideTimer = setTimeout(hide, d.tone === 'ok' ? 2000 : 4500);
   }
 }
@@ -200,6 +201,7 @@ async function onCode(text) {
   text = text.trim();
   if (!text) return;
   debug.lastCode = text;
+  if (debug.codes[debug.codes.length - 1] !== text) debug.codes.push(text);
   const now = Date.now();
   if (text === last.code && now - last.at < SAME_CODE_MS) {
     last.at = now; // still in front of the camera: not again
