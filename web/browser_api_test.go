@@ -7,6 +7,8 @@ package web_test
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +52,12 @@ func entries(t *testing.T, f *fixture, ticket int) int {
 // resultWith waits for a shown scan result whose name or title holds text.
 func (b *browser) resultWith(tone, text string, timeout time.Duration) {
 	b.t.Helper()
+	defer func() {
+		if b.t.Failed() {
+			b.t.Logf("results: %s", eval[string](b, `JSON.stringify(window.admitScanner.results)`))
+			b.t.Logf("codes: %s", eval[string](b, `JSON.stringify(window.admitScanner.codes)`))
+		}
+	}()
 	b.waitFor(tone+" result with "+text,
 		`window.admitScanner.results.some(r => r.tone === "`+tone+`" && (r.name + " " + r.title + " " + r.detail).includes("`+text+`"))`, timeout)
 }
@@ -155,6 +163,7 @@ func TestBrowserDashboardLive(t *testing.T) {
 		t.Fatal("the page was reloaded")
 	}
 	b.waitFor("the device's counts", `document.querySelector('#device-rows tr[data-device="Gate 1"]') && document.querySelector('#device-rows tr[data-device="Gate 1"]').textContent.includes("2")`, 2*time.Second)
+	time.Sleep(1300 * time.Millisecond) // the new rows' highlight fades, for the picture
 	b.shot("dashboard-live-desktop")
 	b.must("phone", phone())
 	b.shot("dashboard-live-phone")
@@ -171,7 +180,7 @@ func TestBrowserDevicePairing(t *testing.T) {
 	b.must("sign in", desktop(), chromedp.Navigate(f.signinLink(t, "")))
 	b.waitFor("the live page", `!!document.querySelector("#lists")`, 10*time.Second)
 	b.must("devices page", chromedp.Navigate(f.env.URL+"/events/"+f.res.Event.UUID+"/devices"), chromedp.WaitVisible("#device-form"))
-	b.must("create a device", chromedp.SendKeys(`#device-form input[name=name]`, "Gate 3"), chromedp.Submit(`#device-form`))
+	b.must("create a device", chromedp.SendKeys(`#device-form input[name=name]`, "Gate 3"), chromedp.Click(`#device-form button[type=submit]`))
 	b.waitFor("the pairing codes", `!document.querySelector("#pairing").hidden && document.querySelector("#qr-scanner img").complete && document.querySelector("#qr-scanner img").naturalWidth > 0`, 10*time.Second)
 	b.shot("devices-pairing-desktop")
 	b.must("phone", phone())
@@ -179,7 +188,7 @@ func TestBrowserDevicePairing(t *testing.T) {
 
 	// Load the vendored decoder into the page and read the image shown.
 	decode := func(sel string) string {
-		return eval[string](b, `(async () => {
+		return evalAsync[string](b, `(async () => {
 			if (!window.jsQR) await new Promise((ok, fail) => {
 				const s = document.createElement("script");
 				s.src = document.querySelector('link[rel=stylesheet]').href.replace("css/app.css", "vendor/jsQR.js");
@@ -204,5 +213,72 @@ func TestBrowserDevicePairing(t *testing.T) {
 	}
 	b.must("open the decoded link", chromedp.Navigate(scannerLink))
 	b.waitFor("the paired scanner", `document.querySelector("#app").dataset.state === "ready" && document.querySelector("#device-name").textContent === "Gate 3"`, 10*time.Second)
+	b.clean()
+}
+
+// Find a ticket and check it in by hand: the same decision as a scan (a
+// canceled ticket is refused), recorded in the database.
+func TestBrowserManualCheckin(t *testing.T) {
+	f := start(t)
+	needAPI(t, f)
+	b := newBrowser(t, browserOpt{})
+	b.must("sign in", phone(), chromedp.Navigate(f.signinLink(t, "")))
+	b.waitFor("the live page", `!!document.querySelector("#lists")`, 10*time.Second)
+	b.must("tickets page", chromedp.Navigate(f.env.URL+"/events/"+f.res.Event.UUID+"/tickets"), chromedp.WaitVisible("#q"))
+	b.must("search", chromedp.SendKeys("#q", "kath"))
+	b.waitFor("the ticket found", `[...document.querySelectorAll("#tickets li.ticket")].some(li => li.textContent.includes("Katherine Johnson"))`, 5*time.Second)
+	b.must("check in", chromedp.Click(`#tickets li.ticket button.primary`))
+	b.waitFor("the green answer", `document.querySelector("#checkin-result").dataset.tone === "ok" && document.querySelector("#checkin-result").textContent.includes("Katherine")`, 5*time.Second)
+	if n := entries(t, f, tKatherine); n != 1 {
+		t.Fatalf("Katherine's entries: %d, want 1", n)
+	}
+	b.waitFor("the ticket shown inside", `document.querySelector("#tickets li.ticket").textContent.includes("inside since")`, 5*time.Second)
+	b.shot("tickets-checkin-phone")
+
+	b.must("search the canceled one", chromedp.Evaluate[chromedp.Void](`document.querySelector("#q").value = ""`), chromedp.SendKeys("#q", "Turing"))
+	b.waitFor("Alan found", `[...document.querySelectorAll("#tickets li.ticket")].some(li => li.textContent.includes("Alan Turing") && li.textContent.includes("canceled"))`, 5*time.Second)
+	b.must("check in", chromedp.Click(`#tickets li.ticket button.primary`))
+	b.waitFor("the red answer", `document.querySelector("#checkin-result").dataset.tone === "bad" && document.querySelector("#checkin-result").textContent.includes("Canceled")`, 5*time.Second)
+	if n := entries(t, f, tAlan); n != 0 {
+		t.Fatalf("the canceled ticket got %d entries", n)
+	}
+	b.must("desktop", desktop())
+	b.shot("tickets-refused-desktop")
+	b.clean()
+}
+
+// Import a file from the dashboard: the summary, then a bad file's error
+// with its place, and nothing imported.
+func TestBrowserImport(t *testing.T) {
+	f := start(t)
+	needAPI(t, f)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "more.json")
+	bad := filepath.Join(dir, "bad.json")
+	more := strings.Replace(fixtureJSON, `"code": "KJ003"`, `"code": "NEW05"`, 1)
+	more = strings.Replace(more, `"first_name": "Katherine", "last_name": "Johnson"`, `"first_name": "Dorothy", "last_name": "Vaughan"`, 1)
+	if err := os.WriteFile(good, []byte(more), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(fixtureJSON, `{"product": "Day pass", "first_name": "Ada"`, `{"product": "Nope", "first_name": "Ada"`, 1)
+	if err := os.WriteFile(bad, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, browserOpt{})
+	b.must("sign in", desktop(), chromedp.Navigate(f.signinLink(t, "")))
+	b.waitFor("the live page", `!!document.querySelector("#lists")`, 10*time.Second)
+	b.must("import page", chromedp.Navigate(f.env.URL+"/import"), chromedp.WaitVisible("#file"))
+	b.must("upload", chromedp.SetUploadFiles("#file", []string{good}), chromedp.Click(`#import-form button[type=submit]`))
+	b.waitFor("the summary", `!document.querySelector("#import-result").hidden && !!document.querySelector("#import-result .alert.ok")`, 15*time.Second)
+	b.shot("import-done-desktop")
+	ts, _, err := f.env.Core.Store.FindTickets(context.Background(), admit.TicketFilter{EventID: f.res.Event.ID, Query: "Vaughan", Fields: admit.SearchName})
+	if err != nil || len(ts) != 1 {
+		t.Fatalf("the imported ticket: %d found, %v", len(ts), err)
+	}
+
+	b.must("upload a bad file", chromedp.SetUploadFiles("#file", []string{bad}), chromedp.Click(`#import-form button[type=submit]`))
+	b.waitFor("the error with its place", `!!document.querySelector("#import-result .alert.bad") && document.querySelector("#import-result").textContent.includes("orders[0].tickets[0].product")`, 15*time.Second)
+	b.must("phone", phone())
+	b.shot("import-error-phone")
 	b.clean()
 }

@@ -141,6 +141,18 @@ func eval[T any](b *browser, expr string) T {
 	return v
 }
 
+// evalAsync evaluates an expression whose value is a promise.
+func evalAsync[T any](b *browser, expr string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAsValue, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
 // waitFor polls a JavaScript predicate until it is true, or fails.
 func (b *browser) waitFor(what, predicate string, timeout time.Duration) {
 	b.t.Helper()

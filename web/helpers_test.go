@@ -59,9 +59,12 @@ type fixture struct {
 	other *admit.ImportResult
 }
 
+// startEnv starts the server of a test.
+var startEnv = admittest.Start
+
 func start(t *testing.T) *fixture {
 	t.Helper()
-	env := admittest.Start(t)
+	env := startEnv(t)
 	return &fixture{env: env, res: env.Import(t, fixtureJSON), other: env.Import(t, otherJSON)}
 }
 

@@ -22,7 +22,7 @@ const cameraMsg = $('#camera-msg');
 
 let conf = null; // {key, device, event, list, timezone}
 let mode = localStorage.getItem(MODE) === 'exit' ? 'exit' : 'entry';
-let last = { code: null, at: 0 };
+const recent = new Map(); // code → when it was last read
 let hideTimer = 0;
 let seq = 0;
 
@@ -141,13 +141,15 @@ async function ready() {
     save();
   }
   if (!conf.timezone) {
+    // The event's time zone, for "already inside since 20:14"; without
+    // it (a key that may not read the event), the phone's own.
     try {
       const ev = await api('GET', `/events/${conf.event.uuid}`);
       conf.timezone = ev.timezone || null;
       conf.event.name = ev.name;
       save();
     } catch (e) {
-      if (e instanceof ApiError && (e.status === 401 || e.status === 403)) throw e;
+      if (isUnpaired(e)) throw e;
     }
   }
   renderHeader();
@@ -175,22 +177,27 @@ async function check(code) {
       code, type: mode, list: conf.list ? conf.list.uuid : undefined, nonce: nonce(), scanned_at: new Date().toISOString(),
     });
     clearTimeout(waiting);
-    if (id === seq) show(describe(r, mode, conf.timezone), r.ticket);
+    show(describe(r, mode, conf.timezone), r.ticket);
   } catch (e) {
     clearTimeout(waiting);
     failed(e);
   }
 }
 
+/** The key is unknown or its device archived: this phone is no longer paired. */
+function isUnpaired(e) {
+  return e instanceof ApiError && (e.status === 401 || (e.status === 403 && /archived/i.test(e.message)));
+}
+
 function failed(e) {
-  if (e instanceof ApiError && (e.status === 401 || e.status === 403) && !(e.problem && /event|list/i.test(e.problem.detail || ''))) {
+  if (isUnpaired(e)) {
     show({ tone: 'bad', title: 'Not paired', detail: 'This device was archived or its key is no longer valid: pair it again.' }, null);
     unpaired('This device is no longer paired. Open a new pairing link.');
     return;
   }
   if (e instanceof ApiError && e.status === 0) {
     show({ tone: 'warn', title: 'No connection', detail: 'Not checked: scan again when the network is back.' }, null);
-    last = { code: null, at: 0 }; // the same code may be tried again at once
+    recent.clear(); // the same code may be tried again at once
     return;
   }
   show({ tone: 'bad', title: 'Not checked', detail: e.message }, null);
@@ -202,12 +209,13 @@ async function onCode(text) {
   if (!text) return;
   debug.lastCode = text;
   if (debug.codes[debug.codes.length - 1] !== text) debug.codes.push(text);
+  // A code read again within 3 s of its last reading is not sent again:
+  // while a ticket stays in front of the camera, it is sent once.
   const now = Date.now();
-  if (text === last.code && now - last.at < SAME_CODE_MS) {
-    last.at = now; // still in front of the camera: not again
-    return;
-  }
-  last = { code: text, at: now };
+  for (const [c, at] of recent) if (now - at >= SAME_CODE_MS) recent.delete(c);
+  const again = recent.has(text);
+  recent.set(text, now);
+  if (again) return;
   const token = pairTokenOf(text);
   if (token) {
     if (await pair(token)) await start();
@@ -334,7 +342,7 @@ async function start() {
     await ready();
     $('#pair-view').hidden = true;
   } catch (e) {
-    if (e instanceof ApiError && (e.status === 401 || e.status === 403)) unpaired('This device is no longer paired. Open a new pairing link.');
+    if (isUnpaired(e)) unpaired('This device is no longer paired. Open a new pairing link.');
     else { showError(cameraMsg, `Could not start: ${e.message}`); setState('error'); }
   }
 }

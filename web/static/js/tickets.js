@@ -27,7 +27,7 @@ export function ticketItem(t, onCheck) {
 export function showBanner(node, r, type, name) {
   const d = describe(r, type, tz);
   node.dataset.tone = d.tone;
-  node.replaceChildren(el('b', { text: `${d.title}${name ? ' · ' + name : ''}` }), d.detail || '');
+  node.replaceChildren(el('b', { text: d.title }), [name, d.detail].filter(Boolean).join(' · '));
   node.hidden = false;
 }
 

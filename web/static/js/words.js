@@ -50,7 +50,9 @@ export function describe(r, type, timeZone) {
     if (r.attention) {
       return { tone: 'warn', title: type === 'exit' ? 'Exit: check' : 'Check the ID', detail: r.message || 'Admitted by force: check the ticket and the person.' };
     }
-    return { tone: 'ok', title: type === 'exit' ? 'Goodbye' : 'Welcome', detail: type === 'exit' ? 'Exit recorded' : '' };
+    const first = r.ticket && r.ticket.first_name ? r.ticket.first_name : '';
+    if (type === 'exit') return { tone: 'ok', title: first ? `Bye, ${first}` : 'Goodbye', detail: 'Exit recorded' };
+    return { tone: 'ok', title: first ? `Welcome, ${first}` : 'Welcome', detail: '' };
   }
   const [title, generic] = refusals[r.reason] || ['Refused', ''];
   let detail = generic;
