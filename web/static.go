@@ -74,7 +74,8 @@ func mustStatic() *staticFiles {
 }
 
 // URL returns the URL of a static file; it panics on a file that does not
-// exist, so that a template naming a missing file fails at start.
+// exist: a view naming a missing file fails to render (and the tests render
+// every view).
 func (s *staticFiles) URL(name string) string {
 	if _, ok := s.files[name]; !ok {
 		panic("web: no static file " + name)

@@ -63,13 +63,13 @@ func New(core *admit.Core, opts Options) *Handler {
 func (h *Handler) Register(mux *http.ServeMux) {
 	// Public.
 	mux.Handle("GET /static/{version}/{path...}", http.HandlerFunc(h.serveStatic))
-	mux.Handle("GET /signin", h.public_(h.signinPage))
-	mux.Handle("POST /signin", h.public_(h.signinPost))
-	mux.Handle("POST /signout", h.public_(h.signoutPost))
-	mux.Handle("GET /scanner", h.public_(h.scannerPage))
+	mux.Handle("GET /signin", h.publicPage(h.signinPage))
+	mux.Handle("POST /signin", h.publicPage(h.signinPost))
+	mux.Handle("POST /signout", h.publicPage(h.signoutPost))
+	mux.Handle("GET /scanner", h.publicPage(h.scannerPage))
 
 	// Signed in.
-	mux.Handle("GET /{$}", h.public_(h.home)) // the sign-in page when signed out
+	mux.Handle("GET /{$}", h.publicPage(h.home)) // the sign-in page when signed out
 	mux.Handle("GET /events/{event}", h.page(h.eventPage))
 	mux.Handle("GET /events/{event}/devices", h.page(h.devicesPage))
 	mux.Handle("GET /events/{event}/tickets", h.page(h.ticketsPage))
@@ -77,15 +77,15 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("GET /qr.png", h.page(h.qrPNG))
 }
 
-// public_ wraps a page that needs no session: security headers, and the
+// publicPage wraps a page that needs no session: security headers, and the
 // cross-origin check on state-changing methods.
-func (h *Handler) public_(fn func(w http.ResponseWriter, r *http.Request)) http.Handler {
+func (h *Handler) publicPage(fn func(w http.ResponseWriter, r *http.Request)) http.Handler {
 	return h.headers(h.cop.Handler(http.HandlerFunc(fn)))
 }
 
 // page wraps a page that needs a session: without one, the sign-in page.
 func (h *Handler) page(fn func(w http.ResponseWriter, r *http.Request, s *admit.Session)) http.Handler {
-	return h.public_(func(w http.ResponseWriter, r *http.Request) {
+	return h.publicPage(func(w http.ResponseWriter, r *http.Request) {
 		s, err := h.session(r)
 		if err != nil {
 			h.signinRequired(w, r, err)
