@@ -33,7 +33,6 @@ type Options struct {
 type Handler struct {
 	core   *admit.Core
 	log    *slog.Logger
-	public string
 	secure bool // cookies are Secure (https public URL)
 	tpl    *templates
 	static *staticFiles
@@ -49,7 +48,6 @@ func New(core *admit.Core, opts Options) *Handler {
 	h := &Handler{
 		core:   core,
 		log:    opts.Logger,
-		public: strings.TrimRight(opts.PublicURL, "/"),
 		secure: strings.HasPrefix(opts.PublicURL, "https://"),
 		static: mustStatic(),
 		cop:    http.NewCrossOriginProtection(),
