@@ -107,6 +107,9 @@ type Store interface {
 	// node on the database.
 	Hit(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
 
+	// The web pages' sign-in links and sessions (session.go).
+	SessionStore
+
 	Close() error
 }
 

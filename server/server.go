@@ -14,6 +14,7 @@ import (
 	"github.com/admitdev/admit/pretixdroid"
 	"github.com/admitdev/admit/tibillet"
 	"github.com/admitdev/admit/ticketing"
+	"github.com/admitdev/admit/web"
 )
 
 // Config configures the server.
@@ -38,7 +39,9 @@ func New(core *admit.Core, cfg Config) http.Handler {
 	tibillet.New(core, tibillet.Options{Logger: cfg.Logger, PublicURL: cfg.PublicURL}).Register(mux)
 	pretixdroid.New(core, pretixdroid.Options{Logger: cfg.Logger, PublicURL: cfg.PublicURL}).Register(mux)
 	ticketing.New(core, ticketing.Options{Logger: cfg.Logger, PublicURL: cfg.PublicURL}).Register(mux)
-	api.New(core, api.Options{Logger: cfg.Logger, PublicURL: cfg.PublicURL, Live: core.Live}).Register(mux)
+	wh := web.New(core, web.Options{Logger: cfg.Logger, PublicURL: cfg.PublicURL})
+	wh.Register(mux)
+	api.New(core, api.Options{Logger: cfg.Logger, PublicURL: cfg.PublicURL, Live: core.Live, Session: wh.Caller}).Register(mux)
 	return recoverer(cfg.Logger, realClient(cfg.TrustedProxies, mux))
 }
 

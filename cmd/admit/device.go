@@ -51,9 +51,11 @@ func cmdDeviceCreate(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	base := publicURL(*pub, env, "127.0.0.1:8080")
 	return printJSON(env.stdout, map[string]any{
 		"uuid": d.UUID, "name": d.Name, "pairing_token": token,
-		"pair_url":        pairURL(publicURL(*pub, env, "127.0.0.1:8080"), token),
+		"pair_url":        pairURL(base, token),
+		"scanner_url":     scannerURL(base, token),
 		"pairing_expires": d.PairingExpires,
 	})
 }

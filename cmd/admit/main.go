@@ -30,6 +30,7 @@ commands:
   ticket qr UUID        show a ticket's QR code ([--png FILE])
   pretixdroid key       create a pretixdroid app key (--event ORG/EVENT, [--list], [--subevent], [--no-search], [--qr])
   apikey create         create an organizer's key (--organizer, --name, [--role admin|scanner])
+  signin                print a one-time sign-in link to the dashboard (--organizer, [--event], [--public-url])
   bench                 run the load benchmark
 
 Every command takes --db (env ADMIT_DB, default admit.db); a postgres:// URL selects PostgreSQL.
@@ -86,6 +87,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 			return cmdAPIKeyCreate(ctx, env, rest[1:])
 		}
 		return errUsage("usage: admit apikey create --organizer SLUG --name NAME")
+	case "signin":
+		return cmdSignin(ctx, env, rest)
 	case "bench":
 		return cmdBench(ctx, env, rest)
 	case "help", "-h", "--help":

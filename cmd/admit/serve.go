@@ -25,8 +25,8 @@ func envOr(env *cmdEnv, name, def string) string {
 	return def
 }
 
-func serverLogger(env *cmdEnv) *slog.Logger {
-	level := slog.LevelInfo
+// serverLogger logs at ADMIT_LOG_LEVEL, else at level.
+func serverLogger(env *cmdEnv, level slog.Level) *slog.Logger {
 	switch strings.ToLower(env.getenv("ADMIT_LOG_LEVEL")) {
 	case "debug":
 		level = slog.LevelDebug
@@ -34,6 +34,8 @@ func serverLogger(env *cmdEnv) *slog.Logger {
 		level = slog.LevelWarn
 	case "error":
 		level = slog.LevelError
+	case "info":
+		level = slog.LevelInfo
 	}
 	return slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
 }
@@ -57,6 +59,7 @@ type serveSettings struct {
 	listen, db, publicURL string
 	pairingTTL            time.Duration
 	proxies               []netip.Prefix
+	logLevel              slog.Level // unless ADMIT_LOG_LEVEL says otherwise
 
 	hub *live.Hub // set by open
 }
@@ -93,7 +96,7 @@ func parseServeSettings(env *cmdEnv, name, dbDefault string, args []string) (*se
 // open opens the store, its live feed (core.Live) and the listener; call
 // the returned close when done.
 func (st *serveSettings) open(ctx context.Context, env *cmdEnv) (*admit.Core, net.Listener, server.Config, func(), error) {
-	log := serverLogger(env)
+	log := serverLogger(env, st.logLevel)
 	core, closeCore, err := openCore(ctx, env, st.db, log)
 	if err != nil {
 		return nil, nil, server.Config{}, nil, err
@@ -134,13 +137,18 @@ func cmdServe(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	defer closeStore()
-	return serve(ctx, env, core, ln, cfg, st.hub.Close)
+	links, err := signinLinks(ctx, core, cfg.PublicURL)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, env, core, ln, cfg, links, st.hub.Close)
 }
 
 // serve runs the HTTP server on ln until ctx ends, then drains in-flight
-// requests and returns. onShutdown (if not nil) runs when the draining
+// requests and returns. After the line with the address it prints one line
+// per sign-in link in links. onShutdown (if not nil) runs when the draining
 // begins: it ends what would never drain by itself (live streams).
-func serve(ctx context.Context, env *cmdEnv, core *admit.Core, ln net.Listener, cfg server.Config, onShutdown func()) error {
+func serve(ctx context.Context, env *cmdEnv, core *admit.Core, ln net.Listener, cfg server.Config, links []signinLine, onShutdown func()) error {
 	log, pub := cfg.Logger, cfg.PublicURL
 	srv := &http.Server{
 		Handler:           server.New(core, cfg),
@@ -161,6 +169,12 @@ func serve(ctx context.Context, env *cmdEnv, core *admit.Core, ln net.Listener, 
 	hello, _ := json.Marshal(map[string]string{"listening": addr, "public_url": pub})
 	if _, err := fmt.Fprintf(env.stdout, "%s\n", hello); err != nil {
 		log.Warn("print listening address", "err", err)
+	}
+	// The dashboard's sign-in links: one JSON line each, on stdout only
+	// (they are credentials: never in the log).
+	for _, l := range links {
+		b, _ := json.Marshal(map[string]any{"signin": l})
+		fmt.Fprintf(env.stdout, "%s\n", b)
 	}
 	select {
 	case err := <-errc:

@@ -69,6 +69,8 @@ func Run(t *testing.T, open func(t *testing.T) admit.Store) {
 		{"APIKeys", testAPIKeys},
 		{"Tokens", testTokens},
 		{"Hit", testHit},
+		{"SigninTokens", testSigninTokens},
+		{"Sessions", testSessions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
