@@ -867,12 +867,12 @@ const searchColumns = `t.first_name || ' ' || t.last_name || char(1, 1),
 // ticket's searched fields change; syncEnd rewrites them and writes the new
 // tickets' rows.
 func (im *importer) syncBegin(ctx context.Context) error {
-	if !im.s.sqlite {
-		return nil
-	}
 	x := im.x
 	if err := x.row(ctx, `SELECT COALESCE(MAX(id), 0) FROM tickets`).Scan(&im.syncMaxID); err != nil {
 		return err
+	}
+	if !im.s.sqlite {
+		return nil
 	}
 	for _, q := range []string{
 		`UPDATE search_sync SET deferred = 1`,
