@@ -117,7 +117,7 @@ func newJSONSource(r io.Reader) (*jsonSource, error) {
 		s.Close()
 		return nil, err
 	}
-	if s.orders == nil {
+	if !s.direct {
 		// No "orders", or spooled: the object is complete.
 		if err := s.end(); err != nil {
 			s.Close()

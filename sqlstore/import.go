@@ -664,4 +664,3 @@ func (b *batchInsert) flush(ctx context.Context) error {
 	b.args, b.pending = b.args[:0], 0
 	return nil
 }
-

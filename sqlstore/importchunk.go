@@ -746,7 +746,6 @@ func (im *importer) insertErr(err error) error {
 	return err
 }
 
-
 // signing is the QR codes of the new tickets being signed, in chunks, in
 // the order of fresh.
 type signing struct {
