@@ -72,15 +72,24 @@ func (s *Store) ImportStream(ctx context.Context, src admit.ImportSource, opts a
 	return sum, nil
 }
 
-// withImportCache runs fn with the SQLite writer's larger import cache
-// (the writer is one connection: the pragma applies to the import's
+// withImportCache runs fn with the SQLite writer's import cache (the
+// writer is one connection: the pragmas apply to the import's
 // transaction).
 func (s *Store) withImportCache(ctx context.Context, fn func() error) error {
 	if s.sqlite {
-		if _, err := s.wdb.ExecContext(ctx, `PRAGMA cache_size = `+strconv.Itoa(importCache)); err != nil {
-			return s.dbErr(err, "import")
+		// Temporary data (the sort of the new search rows, the notes of
+		// the changed ones) goes to a file, as large as the import; the
+		// writer's usual setting keeps it in memory.
+		for _, q := range []string{`PRAGMA cache_size = ` + strconv.Itoa(importCache), `PRAGMA temp_store = FILE`} {
+			if _, err := s.wdb.ExecContext(ctx, q); err != nil {
+				return s.dbErr(err, "import")
+			}
 		}
-		defer s.wdb.ExecContext(context.Background(), `PRAGMA cache_size = `+strconv.Itoa(writerCache))
+		defer func() {
+			for _, q := range []string{`PRAGMA cache_size = ` + strconv.Itoa(writerCache), `PRAGMA temp_store = MEMORY`} {
+				s.wdb.ExecContext(context.Background(), q)
+			}
+		}()
 	}
 	return fn()
 }
