@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -33,8 +34,10 @@ type ImportReport struct {
 	DB        string  `json:"db"`
 	FileBytes int64   `json:"file_bytes"`
 	Seconds   float64 `json:"seconds"` // the child's wall time
-	// PeakRSSMB is the child's peak resident memory (getrusage's ru_maxrss).
+	// PeakRSSMB is the child's peak resident memory (getrusage's ru_maxrss);
+	// VmHWMMB the highest VmHWM read from /proc/PID/status every 100 ms.
 	PeakRSSMB float64 `json:"peak_rss_mb"`
+	VmHWMMB   float64 `json:"vmhwm_mb"`
 	// The child's own report: its counts and times.
 	Output json.RawMessage `json:"admit_import"`
 }
@@ -66,7 +69,13 @@ func RunImport(ctx context.Context, cfg ImportConfig) (*ImportReport, error) {
 	}
 	file := filepath.Join(dir, "import.json")
 	args := []string{"import", file, "--db", db}
-	write := func(f io.Writer) error { return WriteImportJSON(f, cfg.Tickets, slug) }
+	// A child process writes the JSON file: this one stays small (the
+	// memory of the process that starts a child counts in the child's
+	// ru_maxrss until it execs).
+	write := func(io.Writer) error {
+		_, _, err := runChild(ctx, cfg.Admit, "bench", "--gen-import", file, "--tickets", strconv.Itoa(cfg.Tickets), "--event", slug)
+		return err
+	}
 	if cfg.CSV {
 		rep.Format = "csv"
 		head := filepath.Join(dir, "event.json")
@@ -81,7 +90,11 @@ func RunImport(ctx context.Context, cfg ImportConfig) (*ImportReport, error) {
 		write = func(f io.Writer) error { return WriteImportCSV(f, cfg.Tickets) }
 	}
 	progress("generating %s (%d tickets)", file, cfg.Tickets)
-	if err := writeFile(file, write); err != nil {
+	if cfg.CSV {
+		if err := writeFile(file, write); err != nil {
+			return nil, err
+		}
+	} else if err := write(nil); err != nil {
 		return nil, err
 	}
 	st, err := os.Stat(file)
@@ -91,12 +104,18 @@ func RunImport(ctx context.Context, cfg ImportConfig) (*ImportReport, error) {
 	rep.FileBytes = st.Size()
 	progress("admit %v", args)
 	t0 := time.Now()
-	out, rss, err := runChild(ctx, cfg.Admit, args...)
+	var hwm int64
+	out, rss, err := runChildWatched(ctx, cfg.Admit, func(pid int) {
+		if kb := vmHWM(pid); kb > hwm {
+			hwm = kb
+		}
+	}, args...)
 	if err != nil {
 		return nil, err
 	}
 	rep.Seconds = round(time.Since(t0).Seconds(), 3)
 	rep.PeakRSSMB = round(float64(rss)/1024, 1)
+	rep.VmHWMMB = round(float64(hwm)/1024, 1)
 	rep.Output = out
 	return rep, nil
 }
@@ -115,10 +134,39 @@ func writeFile(name string, write func(io.Writer) error) error {
 
 // runChild runs admit with args and returns its stdout and peak RSS (kB).
 func runChild(ctx context.Context, exe string, args ...string) ([]byte, int64, error) {
+	return runChildWatched(ctx, exe, nil, args...)
+}
+
+// runChildWatched is runChild calling watch with the child's pid every
+// 100 ms while it runs.
+func runChildWatched(ctx context.Context, exe string, watch func(pid int), args ...string) ([]byte, int64, error) {
 	cmd := exec.CommandContext(ctx, exe, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Start(); err != nil {
+		return nil, 0, err
+	}
+	done := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				if watch != nil {
+					watch(cmd.Process.Pid)
+				}
+			}
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	<-watched
+	if err != nil {
 		return nil, 0, fmt.Errorf("admit %v: %v: %s", args, err, bytes.TrimSpace(stderr.Bytes()))
 	}
 	var rss int64
@@ -126,4 +174,19 @@ func runChild(ctx context.Context, exe string, args ...string) ([]byte, int64, e
 		rss = ru.Maxrss
 	}
 	return stdout.Bytes(), rss, nil
+}
+
+// vmHWM reads a process's VmHWM (kB) from /proc, 0 if it cannot.
+func vmHWM(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb
+		}
+	}
+	return 0
 }
