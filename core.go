@@ -37,29 +37,14 @@ func NewCore(store Store, log *slog.Logger) *Core {
 
 func (c *Core) now() time.Time { return c.Now().UTC() }
 
-// Import validates nothing more than ParseImport did; it makes the event's
-// keys if the import creates the event, and signs new tickets' QR codes.
+// Import imports a file held in memory (validated by ParseImport or
+// Validate) and returns every ticket of it: for small files (tests, tools);
+// ImportJSON streams any size. It makes the event's keys if the import
+// creates the event, and signs new tickets' QR codes.
 func (c *Core) Import(ctx context.Context, f *ImportFile) (*ImportResult, error) {
-	opts := ImportOptions{Now: c.now(), Sign: c.Keys.SignCode}
-	exists := false
-	if org, err := c.Store.OrganizerBySlug(ctx, f.Organizer.Slug); err == nil {
-		if _, err := c.Store.EventBySlug(ctx, org.ID, f.Event.Slug); err == nil {
-			exists = true
-		} else if !IsNotFound(err) {
-			return nil, err
-		}
-	} else if !IsNotFound(err) {
+	opts, err := c.importOptions(ctx, f)
+	if err != nil {
 		return nil, err
-	}
-	if !exists && f.Event.PublicKeyPEM == nil {
-		kp, err := GenerateKeyPair(f.Event.Signing)
-		if err != nil {
-			return nil, err
-		}
-		opts.NewKeys = kp
-	}
-	if f.Event.PublicKeyPEM != nil {
-		opts.Sign = nil
 	}
 	res, err := c.Store.Import(ctx, f, opts)
 	if err != nil {

@@ -2,7 +2,6 @@ package admit
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -24,6 +23,13 @@ type ImportFile struct {
 	Products  []ImportProduct  `json:"products"`
 	Lists     []ImportList     `json:"lists"`
 	Orders    []ImportOrder    `json:"orders"`
+
+	// Existing is set by a CSV import (see CSVImportRequest): the file's
+	// rows go into the existing event Event.ID of organizer Organizer.Slug,
+	// which keeps its name, dates and lists; the products and sections its
+	// tickets name are created when absent (products as admission
+	// products), and its subevents must exist.
+	Existing bool `json:"-"`
 }
 
 type ImportOrganizer struct {
@@ -44,6 +50,7 @@ type ImportEvent struct {
 	Subevents []ImportSubevent `json:"subevents"`
 
 	From, To time.Time `json:"-"`
+	ID       int64     `json:"-"` // the event, when ImportFile.Existing
 }
 
 type ImportSubevent struct {
@@ -94,6 +101,8 @@ type ImportOrder struct {
 	Email   string         `json:"email"`
 	Name    string         `json:"name"`
 	Tickets []ImportTicket `json:"tickets"`
+
+	Where Place `json:"-"` // where the order is in its file, for errors
 }
 
 type ImportTicket struct {
@@ -114,9 +123,12 @@ type ImportTicket struct {
 	Addons     []ImportTicket `json:"addons"`
 
 	From, Until *time.Time `json:"-"`
+	Where       Place      `json:"-"` // where the ticket is in its file, for errors
 }
 
-// ParseImport reads and validates an import file. Errors name the place.
+// ParseImport reads and validates an import file, whole, into memory: for
+// small files (tests, tools); ImportJSON streams any size. Errors name the
+// place.
 func ParseImport(r io.Reader) (*ImportFile, error) {
 	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
@@ -169,246 +181,4 @@ func parseOptTime(place string, s *string) (*time.Time, error) {
 		return nil, err
 	}
 	return &t, nil
-}
-
-// Validate checks the file and fills in its parsed fields and defaults:
-// every reference by name resolves, dates parse, statuses are known, and no
-// uuid, secret or serial is used twice within the file.
-func (f *ImportFile) Validate() error {
-	bad := func(place, format string, args ...any) error {
-		return Errorf(EInvalid, "%s: %s", place, fmt.Sprintf(format, args...))
-	}
-	if strings.TrimSpace(f.Organizer.Slug) == "" {
-		return bad("organizer.slug", "required")
-	}
-	// An empty name or domain keeps the organizer's (a new organizer is
-	// named after its slug): the store applies this.
-	ev := &f.Event
-	if strings.TrimSpace(ev.Slug) == "" {
-		return bad("event.slug", "required")
-	}
-	if ev.Name == "" {
-		ev.Name = ev.Slug
-	}
-	var err error
-	if ev.DateFrom != "" {
-		if ev.From, err = parseTime("event.date_from", ev.DateFrom); err != nil {
-			return err
-		}
-	}
-	if ev.DateTo != "" {
-		if ev.To, err = parseTime("event.date_to", ev.DateTo); err != nil {
-			return err
-		}
-	}
-	if ev.Timezone == "" {
-		ev.Timezone = "UTC"
-	}
-	if _, err := time.LoadLocation(ev.Timezone); err != nil {
-		return bad("event.timezone", "unknown time zone %q", ev.Timezone)
-	}
-	switch ev.Signing {
-	case "":
-		ev.Signing = SigningEd25519
-	case SigningEd25519, SigningRSAPSS:
-	default:
-		return bad("event.signing", "must be %q or %q, not %q", SigningEd25519, SigningRSAPSS, ev.Signing)
-	}
-	if ev.PublicKeyPEM != nil && *ev.PublicKeyPEM == "" {
-		ev.PublicKeyPEM = nil
-	}
-	if ev.PublicKeyPEM != nil {
-		alg, err := PublicKeyAlgorithm(*ev.PublicKeyPEM)
-		if err != nil {
-			return bad("event.public_key_pem", "%s", ErrorMessage(err))
-		}
-		if f.Event.Signing != alg && ev.Signing != "" {
-			ev.Signing = alg
-		}
-	}
-	f.Subevents = append(f.Subevents, ev.Subevents...)
-	ev.Subevents = nil
-	subevents := map[string]bool{}
-	for i := range f.Subevents {
-		s := &f.Subevents[i]
-		place := fmt.Sprintf("subevents[%d]", i)
-		if s.Name == "" {
-			return bad(place+".name", "required")
-		}
-		if subevents[s.Name] {
-			return bad(place+".name", "duplicate subevent %q", s.Name)
-		}
-		subevents[s.Name] = true
-		if s.DateFrom != "" {
-			if s.From, err = parseTime(place+".date_from", s.DateFrom); err != nil {
-				return err
-			}
-		}
-		if s.DateTo != "" {
-			if s.To, err = parseTime(place+".date_to", s.DateTo); err != nil {
-				return err
-			}
-		}
-	}
-	sections := map[string]bool{}
-	for i := range f.Sections {
-		s := &f.Sections[i]
-		if s.Capacity, err = parseCapacity(fmt.Sprintf("sections[%d].capacity", i), s.CapacityJSON, s.Capacity); err != nil {
-			return err
-		}
-		if s.Name == "" {
-			return bad(fmt.Sprintf("sections[%d].name", i), "required")
-		}
-		if sections[s.Name] {
-			return bad(fmt.Sprintf("sections[%d].name", i), "duplicate section %q", s.Name)
-		}
-		sections[s.Name] = true
-	}
-	products := map[string]map[string]bool{}
-	for i := range f.Products {
-		p := &f.Products[i]
-		if p.Name == "" {
-			return bad(fmt.Sprintf("products[%d].name", i), "required")
-		}
-		if products[p.Name] != nil {
-			return bad(fmt.Sprintf("products[%d].name", i), "duplicate product %q", p.Name)
-		}
-		if p.Admission == nil {
-			yes := true
-			p.Admission = &yes
-		}
-		vs := map[string]bool{}
-		for j, v := range p.Variations {
-			if v == "" || vs[v] {
-				return bad(fmt.Sprintf("products[%d].variations[%d]", i, j), "empty or duplicate variation %q", v)
-			}
-			vs[v] = true
-		}
-		products[p.Name] = vs
-	}
-	lists := map[string]bool{}
-	defaults := 0
-	for i := range f.Lists {
-		l := &f.Lists[i]
-		place := fmt.Sprintf("lists[%d]", i)
-		if l.Name == "" {
-			return bad(place+".name", "required")
-		}
-		if lists[l.Name] {
-			return bad(place+".name", "duplicate list %q", l.Name)
-		}
-		lists[l.Name] = true
-		for j, p := range l.Products {
-			if products[p] == nil {
-				return bad(fmt.Sprintf("%s.products[%d]", place, j), "unknown product %q", p)
-			}
-		}
-		for j, s := range l.Sections {
-			if !sections[s] {
-				return bad(fmt.Sprintf("%s.sections[%d]", place, j), "unknown section %q", s)
-			}
-		}
-		if l.Subevent != "" && !subevents[l.Subevent] {
-			return bad(place+".subevent", "unknown subevent %q", l.Subevent)
-		}
-		if l.Capacity, err = parseCapacity(place+".capacity", l.CapacityJSON, l.Capacity); err != nil {
-			return err
-		}
-		if l.AllowEntryAfterExit == nil {
-			yes := true
-			l.AllowEntryAfterExit = &yes
-		}
-		if l.Default {
-			defaults++
-		}
-	}
-	if defaults > 1 {
-		return bad("lists", "more than one list is marked default")
-	}
-	uuids, secrets, serials, codes := map[string]string{}, map[string]string{}, map[string]string{}, map[string]bool{}
-	var checkTicket func(place string, t *ImportTicket, addon bool) error
-	checkTicket = func(place string, t *ImportTicket, addon bool) error {
-		vs, ok := products[t.Product]
-		if !ok {
-			return bad(place+".product", "unknown product %q", t.Product)
-		}
-		if t.Variation != nil && *t.Variation == "" {
-			t.Variation = nil
-		}
-		if t.Variation != nil && !vs[*t.Variation] {
-			return bad(place+".variation", "unknown variation %q of product %q", *t.Variation, t.Product)
-		}
-		if t.Section != "" && !sections[t.Section] {
-			return bad(place+".section", "unknown section %q", t.Section)
-		}
-		if t.Subevent != "" && !subevents[t.Subevent] {
-			return bad(place+".subevent", "unknown subevent %q", t.Subevent)
-		}
-		if t.UUID != "" {
-			if !ValidUUID(t.UUID) {
-				return bad(place+".uuid", "not a UUID: %q", t.UUID)
-			}
-			t.UUID = strings.ToLower(t.UUID)
-			if other, dup := uuids[t.UUID]; dup {
-				return bad(place+".uuid", "duplicate uuid %q (also at %s)", t.UUID, other)
-			}
-			uuids[t.UUID] = place
-		}
-		if t.Secret != "" {
-			if other, dup := secrets[t.Secret]; dup {
-				return bad(place+".secret", "duplicate secret (also at %s)", other)
-			}
-			secrets[t.Secret] = place
-		}
-		if t.Serial != "" {
-			if other, dup := serials[t.Serial]; dup {
-				return bad(place+".serial", "duplicate serial %q (also at %s)", t.Serial, other)
-			}
-			serials[t.Serial] = place
-		}
-		if t.From, err = parseOptTime(place+".valid_from", t.ValidFrom); err != nil {
-			return err
-		}
-		if t.Until, err = parseOptTime(place+".valid_until", t.ValidUntil); err != nil {
-			return err
-		}
-		if t.From != nil && t.Until != nil && t.Until.Before(*t.From) {
-			return bad(place+".valid_until", "before valid_from")
-		}
-		if addon && len(t.Addons) > 0 {
-			return bad(place+".addons", "an add-on cannot have add-ons")
-		}
-		for k := range t.Addons {
-			if err := checkTicket(fmt.Sprintf("%s.addons[%d]", place, k), &t.Addons[k], true); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	for i := range f.Orders {
-		o := &f.Orders[i]
-		place := fmt.Sprintf("orders[%d]", i)
-		if o.Code == "" {
-			return bad(place+".code", "required")
-		}
-		if codes[o.Code] {
-			return bad(place+".code", "duplicate order code %q", o.Code)
-		}
-		codes[o.Code] = true
-		if o.Status == "" {
-			o.Status = string(OrderPaid)
-		}
-		if !OrderStatus(o.Status).Valid() {
-			return bad(place+".status", "must be paid, pending or canceled, not %q", o.Status)
-		}
-		if o.UUID != "" && !ValidUUID(o.UUID) {
-			return bad(place+".uuid", "not a UUID: %q", o.UUID)
-		}
-		for j := range o.Tickets {
-			if err := checkTicket(fmt.Sprintf("%s.tickets[%d]", place, j), &o.Tickets[j], false); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }

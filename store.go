@@ -12,7 +12,17 @@ import (
 type Store interface {
 	// Import applies a validated import file in one transaction: all or
 	// nothing. See ImportFile for the semantics.
+	// It returns every ticket of the file: for small files (tests, tools).
 	Import(ctx context.Context, f *ImportFile, opts ImportOptions) (*ImportResult, error)
+	// ImportStream applies an import read from src as it goes, in one
+	// transaction, all or nothing, in memory bounded by a chunk of orders
+	// whatever the file's size. It finds what src cannot: an order code,
+	// ticket uuid, secret or serial used twice in the file. It calls
+	// opts.Placed with the ids of the file's tickets, in the file's order.
+	ImportStream(ctx context.Context, src ImportSource, opts ImportOptions) (*ImportSummary, error)
+	// TicketsByID reads tickets with their related fields, in the order of
+	// ids (ids not found are left out).
+	TicketsByID(ctx context.Context, ids []int64) ([]*Ticket, error)
 
 	Organizer(ctx context.Context, id int64) (*Organizer, error)
 	OrganizerBySlug(ctx context.Context, slug string) (*Organizer, error)
@@ -123,6 +133,23 @@ type ImportOptions struct {
 	// their stored QR content.
 	Sign func(ev *Event, ticketUUID string) (string, error)
 	Now  time.Time
+	// Placed, when set, is called with the ids of the file's tickets, in
+	// the file's order (add-ons right after their parent), a chunk at a
+	// time, as they are written (before the commit).
+	Placed func(ids []int64) error
+}
+
+// ImportSummary is what a streamed import did.
+type ImportSummary struct {
+	Organizer *Organizer
+	Event     *Event
+	Subevents []*Subevent // the file's, in its order
+	// Orders and Tickets count the file's (add-ons included); Created the
+	// tickets the import created, Updated the stored ones it changed.
+	Orders, Tickets, Created, Updated int
+	// ReadTime is the time spent reading and checking the file, within
+	// the import.
+	ReadTime time.Duration
 }
 
 // ImportResult is what an import made or found.

@@ -1,35 +1,108 @@
 package api
 
 import (
+	"errors"
+	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/admitdev/admit"
 )
 
-// TEMPORARY until the streaming import lands: reads the whole body.
-func (h *Handler) importJSON(w http.ResponseWriter, r *http.Request, c *admit.Caller) {
-	f, err := admit.ParseImport(http.MaxBytesReader(w, r.Body, 64<<20))
-	if err != nil {
-		h.fail(w, r, err)
-		return
+// maxImport bounds an import's body. The import streams it (bounded
+// memory, whatever its size); the bound only stops an endless body.
+const maxImport = 4 << 30
+
+// importBody checks an import's content type and bounds its body.
+func importBody(w http.ResponseWriter, r *http.Request, want string) (*http.Request, error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != want {
+		return nil, &unsupported{"the body must be " + want}
 	}
-	org, err := h.core.Store.Organizer(r.Context(), c.OrganizerID)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if f.Organizer.Slug != org.Slug {
-		h.fail(w, r, admit.Errorf(admit.EForbidden, "organizer.slug: this key imports for %q only", org.Slug))
-		return
-	}
-	res, err := h.core.Import(r.Context(), f)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"event": map[string]any{"uuid": res.Event.UUID, "slug": res.Event.Slug}})
+	r.Body = http.MaxBytesReader(w, r.Body, maxImport)
+	return r, nil
 }
 
+// unsupported is a body of another content type than the route takes.
+type unsupported struct{ msg string }
+
+func (e *unsupported) Error() string { return e.msg }
+
+func wantTickets(r *http.Request) (bool, error) {
+	switch v := r.URL.Query().Get("tickets"); v {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	default:
+		return false, bad(`tickets: "true" or "false", not ` + clip(v))
+	}
+}
+
+// importJSON imports the JSON format of `admit import`, streamed: the
+// file's organizer must be the key's.
+func (h *Handler) importJSON(w http.ResponseWriter, r *http.Request, c *admit.Caller) {
+	tickets, err := wantTickets(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if r, err = importBody(w, r, "application/json"); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	rep, err := h.core.ImportJSON(r.Context(), r.Body, admit.ImportRequest{OrganizerID: c.OrganizerID})
+	h.answerImport(w, r, rep, err, tickets)
+}
+
+// importCSV imports a CSV file of tickets into an event, streamed;
+// ?map=order_code=Order number,email=E-mail renames columns.
 func (h *Handler) importCSV(w http.ResponseWriter, r *http.Request, c *admit.Caller) {
-	h.fail(w, r, admit.Errorf(admit.EInvalid, "CSV import: not yet"))
+	ev, err := h.event(r.Context(), r, c)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	tickets, err := wantTickets(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	req := admit.CSVImportRequest{Event: ev, OrganizerID: c.OrganizerID}
+	if m := r.URL.Query().Get("map"); m != "" {
+		req.Map = map[string]string{}
+		for _, pair := range strings.Split(m, ",") {
+			col, header, ok := strings.Cut(pair, "=")
+			if !ok || strings.TrimSpace(col) == "" || strings.TrimSpace(header) == "" {
+				h.fail(w, r, bad("map: COLUMN=Header pairs separated by commas, not "+clip(pair)))
+				return
+			}
+			req.Map[strings.ToLower(strings.TrimSpace(col))] = strings.TrimSpace(header)
+		}
+	}
+	if r, err = importBody(w, r, "text/csv"); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	rep, err := h.core.ImportCSV(r.Context(), r.Body, req)
+	h.answerImport(w, r, rep, err, tickets)
+}
+
+func (h *Handler) answerImport(w http.ResponseWriter, r *http.Request, rep *admit.ImportReport, err error, tickets bool) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		err = &tooLarge{"an import body is at most 4 GiB"}
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	defer rep.Close()
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	if err := rep.WriteJSON(r.Context(), w, tickets); err != nil && r.Context().Err() == nil {
+		// Committed already: the answer is cut short, the import stands.
+		h.log.Error("api: import answer cut short", "err", err)
+	}
 }

@@ -48,7 +48,11 @@ func (e *tooLarge) Error() string { return e.msg }
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var br *badRequest
 	var tl *tooLarge
+	var us *unsupported
 	switch {
+	case errors.As(err, &us):
+		h.problem(w, r, http.StatusUnsupportedMediaType, "unsupported_media_type", "Unsupported media type", us.msg)
+		return
 	case errors.As(err, &br):
 		h.problem(w, r, http.StatusBadRequest, "bad_request", "Bad request", br.msg)
 		return

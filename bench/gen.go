@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"bufio"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -113,4 +115,45 @@ func WriteImportJSON(w io.Writer, n int, eventSlug string) error {
 		return fmt.Errorf("write import file: %w", err)
 	}
 	return nil
+}
+
+// WriteImportCSV writes the tickets of GenerateImport (the same orders,
+// holders, prices and sections) as a CSV import file, one row per ticket,
+// without holding them: for `admit import --csv` into an event created by
+// WriteImportHeader.
+func WriteImportCSV(w io.Writer, n int) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	cw := csv.NewWriter(bw)
+	if err := cw.Write([]string{"order_code", "order_status", "order_email", "product", "first_name", "last_name", "email", "section", "price"}); err != nil {
+		return err
+	}
+	prices := []string{"General Admission", "Early Bird", "Reduced", "VIP"}
+	sections := []string{"Floor", "Balcony"}
+	for i, o := 0, 0; i < n; o++ {
+		size := min(1+o%4, n-i)
+		_, _, email := holder(i)
+		for j := range size {
+			tf, tl, te := holder(i + j)
+			if err := cw.Write([]string{OrderCode(o), "paid", email, productName, tf, tl, te, sections[(i+j)%2], prices[(i+j)%len(prices)]}); err != nil {
+				return err
+			}
+		}
+		i += size
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("write import file: %w", err)
+	}
+	return bw.Flush()
+}
+
+// WriteImportHeader writes the generated event without orders, as JSON:
+// the event a CSV file of WriteImportCSV goes into.
+func WriteImportHeader(w io.Writer, eventSlug string) error {
+	f, err := GenerateImport(1, eventSlug)
+	if err != nil {
+		return err
+	}
+	f.Orders = nil
+	return json.NewEncoder(w).Encode(f)
 }

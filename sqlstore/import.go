@@ -3,58 +3,121 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"runtime"
+	"errors"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/admitdev/admit"
 )
 
-// Import applies an import file in one transaction; see admit.ImportFile.
-//
-// It is built for large files: the event's existing orders and tickets are
-// read once into maps, new rows are written with multi-row INSERTs prepared
-// once per import, existing rows are updated only where something changed,
-// and new tickets' secrets and QR codes are made on every CPU. opts.Sign is
-// therefore called from several goroutines at once.
+// Import applies an import file held in memory, and returns every ticket
+// of the file (read back from the database): for small files. A conflict
+// with a concurrent transaction is retried.
 func (s *Store) Import(ctx context.Context, f *admit.ImportFile, opts admit.ImportOptions) (*admit.ImportResult, error) {
-	at := opts.Now
-	if at.IsZero() {
-		at = time.Now()
-	}
-	at = at.UTC().Truncate(time.Microsecond)
-	if s.sqlite {
-		// A large cache for the import's duration (the writer is one
-		// connection: the pragma applies to the import's transaction).
-		if _, err := s.wdb.ExecContext(ctx, `PRAGMA cache_size = `+strconv.Itoa(importCache)); err != nil {
-			return nil, s.dbErr(err, "import")
+	var sum *admit.ImportSummary
+	var ids []int64
+	placed := opts.Placed
+	opts.Placed = func(c []int64) error {
+		ids = append(ids, c...)
+		if placed != nil {
+			return placed(c)
 		}
-		defer s.wdb.ExecContext(context.Background(), `PRAGMA cache_size = `+strconv.Itoa(writerCache))
+		return nil
 	}
-	var res *admit.ImportResult
-	err := s.inTx(ctx, "import", func(x dbx) error {
-		im := &importer{s: s, x: x, f: f, opts: opts, now: at}
-		defer im.close()
-		var err error
-		if res, err = im.run(ctx); err != nil {
+	err := s.withImportCache(ctx, func() error {
+		return s.inTx(ctx, "import", func(x dbx) error {
+			ids = ids[:0]
+			var err error
+			sum, err = s.importTx(ctx, x, admit.FileSource(f), opts)
 			return err
-		}
-		return bumpCatalog(ctx, x)
+		})
 	})
 	if err != nil {
+		return nil, err
+	}
+	res := &admit.ImportResult{Organizer: sum.Organizer, Event: sum.Event, Subevents: sum.Subevents,
+		Created: sum.Created, Updated: sum.Updated}
+	if res.Tickets, err = s.TicketsByID(ctx, ids); err != nil {
 		return nil, err
 	}
 	return res, nil
 }
 
+// ImportStream applies an import read from src as it goes, in one
+// transaction (not retried: src is read once). See admit.ImportFile.
+//
+// It is built for large files in bounded memory: the orders come in chunks
+// of about importChunk tickets; each chunk's stored orders and tickets are
+// looked up, the new ones written with multi-row INSERTs prepared once per
+// import, the stored ones updated only where something changed, and new
+// tickets' QR codes signed on the other CPUs while the rows go in. What
+// cannot be kept per chunk (which stored orders and tickets the file has
+// matched already) is a bit per row id. opts.Sign is therefore called from
+// several goroutines at once.
+func (s *Store) ImportStream(ctx context.Context, src admit.ImportSource, opts admit.ImportOptions) (*admit.ImportSummary, error) {
+	var sum *admit.ImportSummary
+	err := s.withImportCache(ctx, func() error {
+		return s.tryTx(ctx, "import", func(x dbx) error {
+			var err error
+			sum, err = s.importTx(ctx, x, src, opts)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sum, nil
+}
+
+// withImportCache runs fn with the SQLite writer's import cache (the
+// writer is one connection: the pragmas apply to the import's
+// transaction).
+func (s *Store) withImportCache(ctx context.Context, fn func() error) error {
+	if s.sqlite {
+		// Temporary data (the sort of the new search rows, the notes of
+		// the changed ones) goes to a file, as large as the import; the
+		// writer's usual setting keeps it in memory.
+		for _, q := range []string{`PRAGMA cache_size = ` + strconv.Itoa(importCache), `PRAGMA temp_store = FILE`} {
+			if _, err := s.wdb.ExecContext(ctx, q); err != nil {
+				return s.dbErr(err, "import")
+			}
+		}
+		defer func() {
+			for _, q := range []string{`PRAGMA cache_size = ` + strconv.Itoa(writerCache), `PRAGMA temp_store = MEMORY`} {
+				s.wdb.ExecContext(context.Background(), q)
+			}
+		}()
+	}
+	return fn()
+}
+
+func (s *Store) importTx(ctx context.Context, x dbx, src admit.ImportSource, opts admit.ImportOptions) (*admit.ImportSummary, error) {
+	at := opts.Now
+	if at.IsZero() {
+		at = time.Now()
+	}
+	im := &importer{s: s, x: x, src: src, h: src.Header(), opts: opts, now: at.UTC().Truncate(time.Microsecond),
+		seenOrders: idSet{}, touched: idSet{}}
+	defer im.close()
+	sum, err := im.run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Caches of events and lists (every node's) start afresh at commit.
+	return sum, bumpCatalog(ctx, x)
+}
+
+// importChunk is about how many tickets an import handles at a time.
+const importChunk = 4096
+
 type importer struct {
 	s    *Store
 	x    dbx
-	f    *admit.ImportFile
+	src  admit.ImportSource
+	h    *admit.ImportFile // the file's header
 	opts admit.ImportOptions
 	now  time.Time
 
@@ -64,13 +127,22 @@ type importer struct {
 	subevents map[string]*admit.Subevent
 	sections  map[string]*admit.Section
 	products  map[string]*importProduct
-	orders    []*importOrder // file order
+	added     int // products and sections an open catalog (CSV) created
 
 	stmts     []*sql.Stmt
-	analyzed  bool  // the planner's statistics changed
-	syncMaxID int64 // the highest ticket id before the import (search.go)
+	named     map[string]*stmt // statements prepared once, by name
+	analyzed  bool             // the planner's statistics changed
+	syncMaxID int64            // the highest ticket id before the import (search.go)
+	existingN int              // the event's tickets before the import
 
-	created, updated int // tickets
+	// seenOrders are the orders the file has named so far, touched the
+	// tickets it has matched or created: a second time is a duplicate.
+	seenOrders, touched idSet
+	pools               map[string]*pool // new values drawn ahead, ascending
+	orderIns, ticketIns *batchInsert
+
+	orders, tickets, created, updated int
+	readTime                          time.Duration
 
 	areas []area        // the file's lists and sections, with their capacities
 	moved []sectionMove // stored tickets whose section changed
@@ -95,37 +167,6 @@ type importProduct struct {
 	variations map[string]int64
 }
 
-type importOrder struct {
-	admit.Order
-	changed bool // status, email or name changed: its tickets are modified
-}
-
-// existingTicket is what an import needs of a stored ticket.
-type existingTicket struct {
-	id                                 int64
-	uuid, secret, serial, qr           string
-	orderID, parentID                  int64
-	position                           int
-	productID, variationID, subeventID int64
-	sectionID                          int64
-	price, first, last, email, holder  string
-	validFrom, validUntil              *time.Time
-	blocked                            bool
-	createdAt, updatedAt               time.Time
-	claimed                            bool
-}
-
-// item is one ticket of the file.
-type item struct {
-	place  string // orders[i].tickets[j](.addons[k])
-	ft     *admit.ImportTicket
-	order  *importOrder
-	parent int // index of the parent item, -1 for a top-level ticket
-	pos    int
-	ex     *existingTicket
-	t      *admit.Ticket
-}
-
 func (im *importer) close() {
 	for _, st := range im.stmts {
 		st.Close()
@@ -143,17 +184,44 @@ func (im *importer) prepare(ctx context.Context, q string) (*stmt, error) {
 	return &stmt{st, b}, nil
 }
 
-func (im *importer) run(ctx context.Context) (*admit.ImportResult, error) {
-	steps := []func(context.Context) error{
-		im.syncBegin, im.organizer, im.event, im.subeventsStep, im.sectionsStep, im.productsStep, im.listsStep, im.ordersStep,
+// prepared prepares q once per import, under name.
+func (im *importer) prepared(ctx context.Context, name, q string) (*stmt, error) {
+	if st := im.named[name]; st != nil {
+		return st, nil
+	}
+	st, err := im.prepare(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if im.named == nil {
+		im.named = map[string]*stmt{}
+	}
+	im.named[name] = st
+	return st, nil
+}
+
+func (im *importer) run(ctx context.Context) (*admit.ImportSummary, error) {
+	steps := []func(context.Context) error{im.syncBegin, im.organizer, im.event, im.subeventsStep, im.sectionsStep, im.productsStep}
+	if im.h.Existing {
+		steps = []func(context.Context) error{im.syncBegin, im.existingEvent, im.loadCatalog}
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return nil, err
 		}
 	}
-	tickets, err := im.ticketsStep(ctx)
-	if err != nil {
+	if err := im.x.row(ctx, `SELECT COUNT(*) FROM tickets WHERE event_id = $1`, im.ev.ID).Scan(&im.existingN); err != nil {
+		return nil, err
+	}
+	if err := im.ordersLoop(ctx); err != nil {
+		return nil, err
+	}
+	if !im.h.Existing {
+		if err := im.listsStep(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err := im.analyze(ctx); err != nil {
 		return nil, err
 	}
 	if err := im.areasStep(ctx); err != nil {
@@ -162,19 +230,174 @@ func (im *importer) run(ctx context.Context) (*admit.ImportResult, error) {
 	if err := im.syncEnd(ctx); err != nil {
 		return nil, err
 	}
-	// Caches of events and lists (every node's) start afresh at commit.
-	if err := bumpCatalog(ctx, im.x); err != nil {
-		return nil, err
+	sum := &admit.ImportSummary{Organizer: im.org, Event: im.ev, Orders: im.orders, Tickets: im.tickets,
+		Created: im.created, Updated: im.updated, ReadTime: im.readTime}
+	if im.h.Existing {
+		for _, se := range im.subevents {
+			sum.Subevents = append(sum.Subevents, se)
+		}
+		slices.SortFunc(sum.Subevents, func(a, b *admit.Subevent) int { return int(a.ID - b.ID) })
+	} else {
+		for _, se := range im.h.Subevents {
+			sum.Subevents = append(sum.Subevents, im.subevents[se.Name])
+		}
 	}
-	res := &admit.ImportResult{Organizer: im.org, Event: im.ev, Tickets: tickets, Created: im.created, Updated: im.updated}
-	for _, se := range im.f.Subevents {
-		res.Subevents = append(res.Subevents, im.subevents[se.Name])
+	return sum, nil
+}
+
+// ordersLoop reads the file's orders a chunk at a time and writes each.
+func (im *importer) ordersLoop(ctx context.Context) error {
+	var chunk []*admit.ImportOrder
+	n := 0
+	for {
+		t0 := time.Now()
+		o, err := im.src.Next()
+		im.readTime += time.Since(t0)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		if o != nil {
+			chunk = append(chunk, o)
+			n += len(o.Tickets)
+			for i := range o.Tickets {
+				n += len(o.Tickets[i].Addons)
+			}
+		}
+		if (o == nil && len(chunk) > 0) || n >= importChunk {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := im.writeChunk(ctx, chunk); err != nil {
+				return err
+			}
+			clear(chunk)
+			chunk, n = chunk[:0], 0
+		}
+		if o == nil {
+			return nil
+		}
 	}
-	return res, nil
+}
+
+// existingEvent takes the event a CSV file goes into, and its row lock
+// (PostgreSQL): imports of one event run one after the other.
+func (im *importer) existingEvent(ctx context.Context) error {
+	ev, err := scanEvent(im.x.row(ctx, `UPDATE events SET name = name WHERE id = $1 RETURNING `+eventCols, im.h.Event.ID))
+	if err == sql.ErrNoRows {
+		return admit.Errorf(admit.ENotFound, "unknown event")
+	}
+	if err != nil {
+		return err
+	}
+	im.ev = ev
+	im.org, err = scanOrganizer(im.x.row(ctx, `SELECT `+organizerCols+` FROM organizers WHERE id = $1`, ev.OrganizerID))
+	return err
+}
+
+// loadCatalog reads the existing event's subevents, sections and products.
+func (im *importer) loadCatalog(ctx context.Context) error {
+	im.subevents, im.sections, im.products = map[string]*admit.Subevent{}, map[string]*admit.Section{}, map[string]*importProduct{}
+	rows, err := im.x.query(ctx, `SELECT `+subeventCols+` FROM subevents WHERE event_id = $1`, im.ev.ID)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		se, err := scanSubevent(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		im.subevents[se.Name] = se
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = im.x.query(ctx, `SELECT id, name, description, position FROM sections WHERE event_id = $1`, im.ev.ID)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		sec := &admit.Section{EventID: im.ev.ID}
+		if err := rows.Scan(&sec.ID, &sec.Name, &sec.Description, &sec.Position); err != nil {
+			rows.Close()
+			return err
+		}
+		im.sections[sec.Name] = sec
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = im.x.query(ctx, `SELECT id, name, admission, position FROM products WHERE event_id = $1`, im.ev.ID)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		p := &importProduct{Product: &admit.Product{EventID: im.ev.ID}, variations: map[string]int64{}}
+		if err := rows.Scan(&p.ID, &p.Name, &p.Admission, &p.Position); err != nil {
+			rows.Close()
+			return err
+		}
+		im.products[p.Name] = p
+	}
+	rows.Close()
+	return rows.Err()
+}
+
+// maxAdded bounds the products and sections one CSV file may create.
+const maxAdded = 1000
+
+// catalogOf resolves a ticket's product, section and subevent by name; in
+// an existing event (CSV) it creates an absent product (an admission
+// product) or section, after the others.
+func (im *importer) catalogOf(ctx context.Context, ft *admit.ImportTicket) (*importProduct, *admit.Section, *admit.Subevent, error) {
+	p := im.products[ft.Product]
+	if p == nil {
+		if !im.h.Existing {
+			return nil, nil, nil, admit.Errorf(admit.EInvalid, "%s: unknown product %q", ft.Where.Field("product"), ft.Product)
+		}
+		if im.added++; im.added > maxAdded {
+			return nil, nil, nil, admit.Errorf(admit.EInvalid, "%s: the file names more than %d new products and sections", ft.Where.Field("product"), maxAdded)
+		}
+		p = &importProduct{Product: &admit.Product{EventID: im.ev.ID, Name: ft.Product, Admission: true, Position: len(im.products)},
+			variations: map[string]int64{}}
+		if err := im.x.row(ctx, `INSERT INTO products (event_id, name, admission, position) VALUES ($1, $2, true,
+			(SELECT COALESCE(MAX(position) + 1, 0) FROM products WHERE event_id = $1)) RETURNING id, position`,
+			im.ev.ID, ft.Product).Scan(&p.ID, &p.Position); err != nil {
+			return nil, nil, nil, err
+		}
+		im.products[p.Name] = p
+	}
+	var sec *admit.Section
+	if ft.Section != "" {
+		if sec = im.sections[ft.Section]; sec == nil {
+			if !im.h.Existing {
+				return nil, nil, nil, admit.Errorf(admit.EInvalid, "%s: unknown section %q", ft.Where.Field("section"), ft.Section)
+			}
+			if im.added++; im.added > maxAdded {
+				return nil, nil, nil, admit.Errorf(admit.EInvalid, "%s: the file names more than %d new products and sections", ft.Where.Field("section"), maxAdded)
+			}
+			sec = &admit.Section{EventID: im.ev.ID, Name: ft.Section}
+			if err := im.x.row(ctx, `INSERT INTO sections (event_id, name, description, position) VALUES ($1, $2, '',
+				(SELECT COALESCE(MAX(position) + 1, 0) FROM sections WHERE event_id = $1)) RETURNING id, position`,
+				im.ev.ID, ft.Section).Scan(&sec.ID, &sec.Position); err != nil {
+				return nil, nil, nil, err
+			}
+			im.sections[sec.Name] = sec
+		}
+	}
+	var se *admit.Subevent
+	if ft.Subevent != "" {
+		if se = im.subevents[ft.Subevent]; se == nil {
+			return nil, nil, nil, admit.Errorf(admit.EInvalid, "%s: unknown subevent %q", ft.Where.Field("subevent"), ft.Subevent)
+		}
+	}
+	return p, sec, se, nil
 }
 
 func (im *importer) organizer(ctx context.Context) error {
-	o := im.f.Organizer
+	o := im.h.Organizer
 	var err error
 	// An organizer block without a name or domain keeps the stored ones.
 	im.org, err = scanOrganizer(im.x.row(ctx, `INSERT INTO organizers (slug, name, domain)
@@ -186,7 +409,7 @@ func (im *importer) organizer(ctx context.Context) error {
 }
 
 func (im *importer) event(ctx context.Context) error {
-	s, x, fe := im.s, im.x, &im.f.Event
+	s, x, fe := im.s, im.x, &im.h.Event
 	// The UPDATE takes the event's row lock (PostgreSQL): imports of one
 	// event run one after the other.
 	update := func() (*admit.Event, error) {
@@ -242,7 +465,7 @@ func (im *importer) event(ctx context.Context) error {
 
 func (im *importer) subeventsStep(ctx context.Context) error {
 	im.subevents = map[string]*admit.Subevent{}
-	for _, fs := range im.f.Subevents {
+	for _, fs := range im.h.Subevents {
 		se, err := scanSubevent(im.x.row(ctx, `INSERT INTO subevents (event_id, name, date_from, date_to) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (event_id, name) DO UPDATE SET date_from = excluded.date_from, date_to = excluded.date_to
 			RETURNING `+subeventCols, im.ev.ID, fs.Name, im.s.tsz(fs.From), im.s.tsz(fs.To)))
@@ -256,7 +479,7 @@ func (im *importer) subeventsStep(ctx context.Context) error {
 
 func (im *importer) sectionsStep(ctx context.Context) error {
 	im.sections = map[string]*admit.Section{}
-	for i, fs := range im.f.Sections {
+	for i, fs := range im.h.Sections {
 		sec := &admit.Section{EventID: im.ev.ID, Name: fs.Name, Description: fs.Description, Position: i}
 		sec.Capacity = fs.Capacity
 		if err := im.x.row(ctx, `INSERT INTO sections (event_id, name, description, position, capacity) VALUES ($1, $2, $3, $4, $5)
@@ -273,7 +496,7 @@ func (im *importer) sectionsStep(ctx context.Context) error {
 
 func (im *importer) productsStep(ctx context.Context) error {
 	im.products = map[string]*importProduct{}
-	for i, fp := range im.f.Products {
+	for i, fp := range im.h.Products {
 		p := &importProduct{Product: &admit.Product{EventID: im.ev.ID, Name: fp.Name, Admission: *fp.Admission, Position: i},
 			variations: map[string]int64{}}
 		if err := im.x.row(ctx, `INSERT INTO products (event_id, name, admission, position) VALUES ($1, $2, $3, $4)
@@ -302,7 +525,7 @@ func (im *importer) productsStep(ctx context.Context) error {
 // that admits every product and section, and no pending order.
 func (im *importer) listsStep(ctx context.Context) error {
 	x, evID := im.x, im.ev.ID
-	if len(im.f.Lists) == 0 {
+	if len(im.h.Lists) == 0 {
 		var n, defaults int
 		if err := x.row(ctx, `SELECT COUNT(*), COUNT(CASE WHEN is_default THEN 1 END) FROM checkin_lists WHERE event_id = $1`,
 			evID).Scan(&n, &defaults); err != nil {
@@ -321,7 +544,7 @@ func (im *importer) listsStep(ctx context.Context) error {
 		return nil
 	}
 	var defaultID int64
-	for i, fl := range im.f.Lists {
+	for i, fl := range im.h.Lists {
 		var id int64
 		var sub any
 		if fl.Subevent != "" {
@@ -435,9 +658,15 @@ func (b *batchInsert) flush(ctx context.Context) error {
 		}
 		st = b.full
 	} else {
-		if st, err = b.im.prepare(ctx, b.query(b.pending)); err != nil {
+		// A last, shorter batch: its statement is closed at once (one per
+		// chunk would otherwise stay until the import's end).
+		q := b.im.s.bind(b.query(b.pending))
+		raw, err := b.im.x.tx.PrepareContext(ctx, q.q)
+		if err != nil {
 			return err
 		}
+		defer raw.Close()
+		st = &stmt{raw, q}
 	}
 	rows, err := st.query(ctx, b.args...)
 	if err != nil {
@@ -456,613 +685,4 @@ func (b *batchInsert) flush(ctx context.Context) error {
 	clear(b.args)
 	b.args, b.pending = b.args[:0], 0
 	return nil
-}
-
-func (im *importer) ordersStep(ctx context.Context) error {
-	s, x := im.s, im.x
-	existing := map[string]*importOrder{}
-	rows, err := x.query(ctx, `SELECT id, code, uuid, status, email, name, created_at FROM orders WHERE event_id = $1`, im.ev.ID)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		o := &importOrder{}
-		var status string
-		if err := rows.Scan(&o.ID, &o.Code, &o.UUID, &status, &o.Email, &o.Name, tm{&o.CreatedAt}); err != nil {
-			rows.Close()
-			return err
-		}
-		o.EventID, o.Status = im.ev.ID, admit.OrderStatus(status)
-		existing[o.Code] = o
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	var update *stmt
-	fresh := map[string]*importOrder{}
-	ins := &batchInsert{im: im, ncol: 8, size: 1000,
-		head: `INSERT INTO orders (event_id, code, uuid, status, email, name, created_at, updated_at) VALUES `,
-		tail: ` RETURNING id, code`,
-		scan: func(rows *sql.Rows) error {
-			var id int64
-			var code string
-			if err := rows.Scan(&id, &code); err != nil {
-				return err
-			}
-			fresh[code].ID = id
-			return nil
-		}}
-	// The new orders' uuids, drawn at once and handed out in ascending
-	// order, as the tickets' (see generate): the uuid indexes are appended
-	// to rather than written all over.
-	need := 0
-	for i := range im.f.Orders {
-		if fo := &im.f.Orders[i]; fo.UUID == "" && existing[fo.Code] == nil {
-			need++
-		}
-	}
-	uuids := make([]string, need)
-	parallel(need, func(lo, hi int) error {
-		for k := lo; k < hi; k++ {
-			uuids[k] = admit.NewUUID()
-		}
-		return nil
-	})
-	slices.Sort(uuids)
-	im.orders = make([]*importOrder, len(im.f.Orders))
-	for i := range im.f.Orders {
-		fo := &im.f.Orders[i]
-		status := admit.OrderStatus(fo.Status)
-		uuid := strings.ToLower(fo.UUID)
-		if o := existing[fo.Code]; o != nil {
-			if uuid == "" {
-				uuid = o.UUID
-			}
-			if o.Status != status || o.Email != fo.Email || o.Name != fo.Name || o.UUID != uuid {
-				if o.Email != fo.Email {
-					if err := im.syncOrder(ctx, o.ID); err != nil {
-						return err
-					}
-				}
-				o.Status, o.Email, o.Name, o.UUID, o.changed = status, fo.Email, fo.Name, uuid, true
-				if update == nil {
-					if update, err = im.prepare(ctx, `UPDATE orders SET uuid = $2, status = $3, email = $4, name = $5, updated_at = $6 WHERE id = $1`); err != nil {
-						return err
-					}
-				}
-				if _, err := update.exec(ctx, o.ID, o.UUID, string(o.Status), o.Email, o.Name, s.ts(im.now)); err != nil {
-					return err
-				}
-			}
-			im.orders[i] = o
-			continue
-		}
-		if uuid == "" {
-			uuid, uuids = uuids[0], uuids[1:]
-		}
-		o := &importOrder{Order: admit.Order{EventID: im.ev.ID, Code: fo.Code, UUID: uuid, Status: status,
-			Email: fo.Email, Name: fo.Name, CreatedAt: im.now}}
-		fresh[o.Code] = o
-		im.orders[i] = o
-		if err := ins.add(ctx, im.ev.ID, o.Code, o.UUID, string(o.Status), o.Email, o.Name, s.ts(im.now), s.ts(im.now)); err != nil {
-			return err
-		}
-	}
-	return ins.flush(ctx)
-}
-
-type posKey struct {
-	order, parent int64
-	pos           int
-}
-
-// loadTickets reads the event's tickets.
-func (im *importer) loadTickets(ctx context.Context) ([]*existingTicket, error) {
-	rows, err := im.x.query(ctx, `SELECT id, uuid, secret, serial, qr_code, order_id, parent_id, position, product_id,
-		variation_id, subevent_id, section_id, price, first_name, last_name, email, holder_number, valid_from, valid_until,
-		blocked, created_at, updated_at FROM tickets WHERE event_id = $1 ORDER BY id`, im.ev.ID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*existingTicket
-	for rows.Next() {
-		e := &existingTicket{}
-		if err := rows.Scan(&e.id, &e.uuid, &e.secret, &e.serial, &e.qr, &e.orderID, zid{&e.parentID}, &e.position,
-			&e.productID, zid{&e.variationID}, zid{&e.subeventID}, zid{&e.sectionID}, &e.price, &e.first, &e.last,
-			&e.email, &e.holder, tmp{&e.validFrom}, tmp{&e.validUntil}, &e.blocked, tm{&e.createdAt}, tm{&e.updatedAt}); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
-
-func sameTime(a, b *time.Time) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	return a.Truncate(time.Microsecond).Equal(b.Truncate(time.Microsecond))
-}
-
-func (im *importer) ticketsStep(ctx context.Context) ([]*admit.Ticket, error) {
-	s := im.s
-	existing, err := im.loadTickets(ctx)
-	if err != nil {
-		return nil, err
-	}
-	existingN := len(existing)
-	byUUID := make(map[string]*existingTicket, len(existing))
-	byPos := make(map[posKey]*existingTicket, len(existing))
-	secrets := make(map[string]bool, len(existing))
-	serials := make(map[string]bool, len(existing))
-	for _, e := range existing {
-		byUUID[e.uuid] = e
-		// A top-level ticket's place is in its order, an add-on's under its
-		// parent (wherever the parent is now).
-		k := posKey{e.orderID, 0, e.position}
-		if e.parentID != 0 {
-			k = posKey{0, e.parentID, e.position}
-		}
-		if _, dup := byPos[k]; !dup {
-			byPos[k] = e
-		}
-		secrets[e.secret], serials[e.serial] = true, true
-	}
-	existing = nil
-
-	// The file's tickets, add-ons right after their parent.
-	var items []item
-	for i := range im.f.Orders {
-		fo := &im.f.Orders[i]
-		for j := range fo.Tickets {
-			ft := &fo.Tickets[j]
-			parent := len(items)
-			items = append(items, item{place: "orders[" + strconv.Itoa(i) + "].tickets[" + strconv.Itoa(j) + "]",
-				ft: ft, order: im.orders[i], parent: -1, pos: j})
-			for k := range ft.Addons {
-				items = append(items, item{place: items[parent].place + ".addons[" + strconv.Itoa(k) + "]",
-					ft: &ft.Addons[k], order: im.orders[i], parent: parent, pos: k})
-			}
-		}
-	}
-
-	// Match: by uuid first, then top-level tickets by their place in their
-	// order, then add-ons by their place under their (existing) parent. A
-	// stored ticket matches once.
-	for i := range items {
-		it := &items[i]
-		if u := it.ft.UUID; u != "" {
-			if e := byUUID[u]; e != nil {
-				it.ex, e.claimed = e, true
-			}
-		}
-	}
-	for pass := 0; pass < 2; pass++ {
-		for i := range items {
-			it := &items[i]
-			if it.ft.UUID != "" || (it.parent < 0) != (pass == 0) {
-				continue
-			}
-			k := posKey{it.order.ID, 0, it.pos}
-			if it.parent >= 0 {
-				p := items[it.parent].ex
-				if p == nil {
-					continue
-				}
-				k = posKey{0, p.id, it.pos}
-			}
-			if e := byPos[k]; e != nil && !e.claimed {
-				it.ex, e.claimed = e, true
-			}
-		}
-	}
-	byPos, byUUID = nil, nil
-
-	// New tickets: check what the file gives against the database, then
-	// make the rest (uuid, secret, serial, QR) on every CPU.
-	var fresh []int
-	var checkUUIDs []int
-	for i := range items {
-		it := &items[i]
-		if it.ex != nil {
-			continue
-		}
-		fresh = append(fresh, i)
-		if it.ft.Secret != "" && secrets[it.ft.Secret] {
-			return nil, admit.Errorf(admit.EConflict, "%s.secret: already used by another ticket", it.place)
-		}
-		if it.ft.Serial != "" && serials[it.ft.Serial] {
-			return nil, admit.Errorf(admit.EConflict, "%s.serial: already used by another ticket", it.place)
-		}
-		if it.ft.UUID != "" {
-			checkUUIDs = append(checkUUIDs, i)
-		}
-	}
-	secrets, serials = nil, nil
-	if err := im.checkUUIDs(ctx, items, checkUUIDs); err != nil {
-		return nil, err
-	}
-	im.created = len(fresh)
-	im.generate(items, fresh)
-	// The QR codes are signed on the other CPUs while the rows go in.
-	signed := im.sign(items, fresh)
-	defer signed.stop()
-
-	// Fill every result ticket.
-	for i := range items {
-		im.fill(&items[i])
-	}
-
-	// Insert the new top-level tickets, then the new add-ons (their parents'
-	// ids known), then update the stored tickets that changed.
-	ins := &batchInsert{im: im, ncol: 22, size: 500,
-		head: `INSERT INTO tickets (uuid, secret, serial, event_id, order_id, product_id, variation_id, subevent_id,
-			section_id, parent_id, position, price, first_name, last_name, email, holder_number, valid_from, valid_until,
-			blocked, qr_code, created_at, updated_at) VALUES `,
-		tail: ` RETURNING id, uuid`}
-	batch := map[string]*admit.Ticket{}
-	ins.scan = func(rows *sql.Rows) error {
-		var id int64
-		var uuid string
-		if err := rows.Scan(&id, &uuid); err != nil {
-			return err
-		}
-		batch[uuid].ID = id
-		return nil
-	}
-	for _, addons := range []bool{false, true} {
-		for k, i := range fresh {
-			it := &items[i]
-			if (it.parent >= 0) != addons {
-				continue
-			}
-			if err := signed.wait(k); err != nil {
-				return nil, err
-			}
-			t := it.t
-			if addons {
-				t.ParentID = items[it.parent].t.ID
-			}
-			batch[t.UUID] = t
-			if err := ins.add(ctx, t.UUID, t.Secret, t.Serial, t.EventID, t.OrderID, t.ProductID, nid(t.VariationID),
-				nid(t.SubeventID), nid(t.SectionID), nid(t.ParentID), t.Position, t.Price, t.FirstName, t.LastName,
-				t.Email, t.HolderNumber, s.tsp(t.ValidFrom), s.tsp(t.ValidUntil), t.Blocked, t.QRCode,
-				s.ts(t.CreatedAt), s.ts(t.UpdatedAt)); err != nil {
-				return nil, im.insertErr(err)
-			}
-			if ins.pending == 0 {
-				clear(batch)
-			}
-		}
-		if err := ins.flush(ctx); err != nil {
-			return nil, im.insertErr(err)
-		}
-		clear(batch)
-	}
-
-	var update *stmt
-	for i := range items {
-		it := &items[i]
-		e := it.ex
-		if e == nil {
-			continue
-		}
-		t := it.t
-		if it.parent >= 0 {
-			t.ParentID = items[it.parent].t.ID
-		}
-		if !it.order.changed && e.orderID == t.OrderID && e.parentID == t.ParentID && e.position == t.Position &&
-			e.productID == t.ProductID && e.variationID == t.VariationID && e.subeventID == t.SubeventID &&
-			e.sectionID == t.SectionID && e.price == t.Price && e.first == t.FirstName && e.last == t.LastName &&
-			e.email == t.Email && e.holder == t.HolderNumber && sameTime(e.validFrom, t.ValidFrom) &&
-			sameTime(e.validUntil, t.ValidUntil) && e.blocked == t.Blocked {
-			t.UpdatedAt = e.updatedAt
-			continue
-		}
-		if update == nil {
-			if update, err = im.prepare(ctx, `UPDATE tickets SET order_id = $2, parent_id = $3, position = $4,
-				product_id = $5, variation_id = $6, subevent_id = $7, section_id = $8, price = $9, first_name = $10,
-				last_name = $11, email = $12, holder_number = $13, valid_from = $14, valid_until = $15, blocked = $16,
-				updated_at = $17 WHERE id = $1`); err != nil {
-				return nil, err
-			}
-		}
-		if e.first != t.FirstName || e.last != t.LastName || e.email != t.Email || e.price != t.Price || e.orderID != t.OrderID {
-			if err := im.syncTicket(ctx, t.ID); err != nil {
-				return nil, err
-			}
-		}
-		im.updated++
-		if e.sectionID != t.SectionID {
-			im.moved = append(im.moved, sectionMove{ticketID: t.ID, from: e.sectionID, to: t.SectionID})
-		}
-		if _, err := update.exec(ctx, t.ID, t.OrderID, nid(t.ParentID), t.Position, t.ProductID,
-			nid(t.VariationID), nid(t.SubeventID), nid(t.SectionID), t.Price, t.FirstName, t.LastName, t.Email,
-			t.HolderNumber, s.tsp(t.ValidFrom), s.tsp(t.ValidUntil), t.Blocked, s.ts(t.UpdatedAt)); err != nil {
-			return nil, err
-		}
-	}
-
-	// The query planner's statistics, when the import grew the event a lot:
-	// without them SQLite reads "all of one event" through an index and
-	// sorts, where a scan in id order stops at the page wanted.
-	if n := len(fresh); n >= 1000 && n*10 >= existingN {
-		for _, q := range []string{`ANALYZE tickets`, `ANALYZE orders`} {
-			if _, err := im.x.exec(ctx, q); err != nil {
-				return nil, err
-			}
-		}
-		if s.sqlite {
-			// Keep the row counts (sqlite_stat1) but drop the value samples
-			// (sqlite_stat4, where the driver's SQLite has them): with
-			// samples, every statement whose plan could depend on a bound
-			// value (t.uuid = $1) is compiled again at each execution, a
-			// quarter of a scan's CPU.
-			if _, err := im.x.exec(ctx, `DELETE FROM sqlite_stat4`); err != nil && !strings.Contains(err.Error(), "no such table") {
-				return nil, err
-			}
-		}
-		im.analyzed = true
-	}
-
-	out := make([]*admit.Ticket, len(items))
-	for i := range items {
-		out[i] = items[i].t
-	}
-	return out, nil
-}
-
-// insertErr names a unique violation the checks did not foresee (a
-// concurrent import, or a random value drawn twice).
-func (im *importer) insertErr(err error) error {
-	if classify(err) == errUnique {
-		return &admit.Error{Code: admit.EConflict, Message: "tickets: a uuid, secret or serial is already used by another ticket; try again", Err: err}
-	}
-	return err
-}
-
-// checkUUIDs refuses a new ticket whose uuid (from the file) is another
-// event's ticket's.
-func (im *importer) checkUUIDs(ctx context.Context, items []item, idx []int) error {
-	const chunk = 500
-	var st *stmt
-	for len(idx) > 0 {
-		n := min(chunk, len(idx))
-		part := idx[:n]
-		idx = idx[n:]
-		args := make([]any, n)
-		where := map[string]int{}
-		for j, i := range part {
-			args[j] = items[i].ft.UUID
-			where[items[i].ft.UUID] = i
-		}
-		query := `SELECT uuid FROM tickets WHERE uuid IN (` + placeholders(1, n) + `)`
-		var rows *sql.Rows
-		var err error
-		if n == chunk {
-			if st == nil {
-				if st, err = im.prepare(ctx, query); err != nil {
-					return err
-				}
-			}
-			rows, err = st.query(ctx, args...)
-		} else {
-			rows, err = im.x.query(ctx, query, args...)
-		}
-		if err != nil {
-			return err
-		}
-		var found []string
-		for rows.Next() {
-			var u string
-			if err := rows.Scan(&u); err != nil {
-				rows.Close()
-				return err
-			}
-			found = append(found, u)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(found) > 0 {
-			first := -1
-			for _, u := range found {
-				if i := where[u]; first < 0 || i < first {
-					first = i
-				}
-			}
-			return admit.Errorf(admit.EConflict, "%s.uuid: already used by another ticket", items[first].place)
-		}
-	}
-	return nil
-}
-
-// generate makes the uuid, secret and serial of the new tickets the file
-// does not give, on every CPU.
-//
-// The values it draws for a column are handed out in ascending order, in
-// the file's order: each is as random as ever (a uuid, secret or serial
-// tells nothing of its neighbours' beyond their being above or below it, a
-// handful of bits of their 122 to 165), but the unique indexes on them are
-// then appended to rather than written all over, which halves the time of
-// a large import.
-func (im *importer) generate(items []item, fresh []int) {
-	tickets := make([]*admit.Ticket, len(fresh))
-	for k, i := range fresh {
-		ft := items[i].ft
-		tickets[k] = &admit.Ticket{UUID: ft.UUID, Secret: ft.Secret, Serial: ft.Serial, CreatedAt: im.now, UpdatedAt: im.now}
-		items[i].t = tickets[k]
-	}
-	type column struct {
-		get  func(t *admit.Ticket) *string
-		draw func() string
-	}
-	columns := []column{
-		{func(t *admit.Ticket) *string { return &t.UUID }, admit.NewUUID},
-		{func(t *admit.Ticket) *string { return &t.Secret }, admit.NewTicketSecret},
-		{func(t *admit.Ticket) *string { return &t.Serial }, admit.NewSerial},
-	}
-	for _, c := range columns {
-		var need []*string
-		for _, t := range tickets {
-			if p := c.get(t); *p == "" {
-				need = append(need, p)
-			}
-		}
-		vals := make([]string, len(need))
-		parallel(len(need), func(lo, hi int) error {
-			for k := lo; k < hi; k++ {
-				vals[k] = c.draw()
-			}
-			return nil
-		})
-		slices.Sort(vals)
-		for k, p := range need {
-			*p = vals[k]
-		}
-	}
-}
-
-// signing is the QR codes of the new tickets being signed, in chunks, in
-// the order of fresh.
-type signing struct {
-	done    []chan struct{} // closed when its chunk is signed
-	err     []error         // its chunk's error
-	stopped atomic.Bool
-}
-
-const signChunk = 512
-
-// sign starts signing the new tickets' QR codes on every CPU.
-func (im *importer) sign(items []item, fresh []int) *signing {
-	sg := &signing{}
-	if im.opts.Sign == nil {
-		return sg
-	}
-	n := (len(fresh) + signChunk - 1) / signChunk
-	sg.done, sg.err = make([]chan struct{}, n), make([]error, n)
-	for c := range sg.done {
-		sg.done[c] = make(chan struct{})
-	}
-	var next atomic.Int64
-	for range min(im.signers(), n) {
-		go func() {
-			for {
-				c := int(next.Add(1) - 1)
-				if c >= n {
-					return
-				}
-				if !sg.stopped.Load() {
-					for _, i := range fresh[c*signChunk : min((c+1)*signChunk, len(fresh))] {
-						t := items[i].t
-						qr, err := im.opts.Sign(im.ev, t.UUID)
-						if err != nil {
-							sg.err[c] = err
-							break
-						}
-						t.QRCode = qr
-					}
-				}
-				close(sg.done[c])
-			}
-		}()
-	}
-	return sg
-}
-
-// wait waits for the k-th new ticket's QR code.
-func (sg *signing) wait(k int) error {
-	if sg.done == nil {
-		return nil
-	}
-	c := k / signChunk
-	<-sg.done[c]
-	return sg.err[c]
-}
-
-// stop tells the signers to skip what is left and waits for them.
-func (sg *signing) stop() {
-	sg.stopped.Store(true)
-	for _, d := range sg.done {
-		<-d
-	}
-}
-
-// parallel runs fn on n items split in ranges, on every CPU, and returns
-// the first error.
-func parallel(n int, fn func(lo, hi int) error) error {
-	workers := min(runtime.GOMAXPROCS(0), max(1, n/256))
-	per := (n + workers - 1) / workers
-	var wg sync.WaitGroup
-	errs := make([]error, workers)
-	for w := range workers {
-		lo, hi := w*per, min((w+1)*per, n)
-		if lo >= hi {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[w] = fn(lo, hi)
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// fill sets the fields of it.t from the file and the related rows.
-func (im *importer) fill(it *item) {
-	t := it.t
-	if e := it.ex; e != nil {
-		t = &admit.Ticket{ID: e.id, UUID: e.uuid, Secret: e.secret, Serial: e.serial, QRCode: e.qr,
-			CreatedAt: e.createdAt, UpdatedAt: im.now}
-		it.t = t
-	}
-	ft, o := it.ft, it.order
-	p := im.products[ft.Product]
-	t.EventID, t.OrderID, t.ProductID, t.Position = im.ev.ID, o.ID, p.ID, it.pos
-	t.ProductName, t.ProductAdmission = p.Name, p.Admission
-	if ft.Variation != nil {
-		t.VariationID, t.VariationName = p.variations[*ft.Variation], *ft.Variation
-	}
-	if ft.Section != "" {
-		sec := im.sections[ft.Section]
-		t.SectionID, t.SectionName, t.SectionDescription = sec.ID, sec.Name, sec.Description
-	}
-	if ft.Subevent != "" {
-		se := im.subevents[ft.Subevent]
-		t.SubeventID, t.SubeventName = se.ID, se.Name
-	}
-	t.Price, t.FirstName, t.LastName, t.Email = ft.Price, ft.FirstName, ft.LastName, ft.Email
-	t.ValidFrom, t.ValidUntil, t.Blocked = utcp(ft.From), utcp(ft.Until), ft.Blocked
-	t.OrderCode, t.OrderUUID, t.OrderStatus = o.Code, o.UUID, o.Status
-	t.OrderEmail, t.OrderName, t.OrderCreatedAt = o.Email, o.Name, o.CreatedAt
-	if email := t.HolderEmail(); email != "" {
-		t.HolderNumber = admit.HolderNumber(email)
-	}
-}
-
-func utcp(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC().Truncate(time.Microsecond)
-	return &u
-}
-
-// signers is how many goroutines sign QR codes while the rows go in: one
-// CPU fewer than there are, the last one being the inserts' (the SQLite
-// writer's, or the PostgreSQL server's). With every CPU signing, the inserts
-// got less than one (PostgreSQL, 1,000,000 tickets on 2 CPUs: 61 s with two
-// signers, 56 s with one, measured once each).
-func (im *importer) signers() int {
-	return max(1, runtime.GOMAXPROCS(0)-1)
 }

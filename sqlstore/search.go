@@ -867,12 +867,12 @@ const searchColumns = `t.first_name || ' ' || t.last_name || char(1, 1),
 // ticket's searched fields change; syncEnd rewrites them and writes the new
 // tickets' rows.
 func (im *importer) syncBegin(ctx context.Context) error {
-	if !im.s.sqlite {
-		return nil
-	}
 	x := im.x
 	if err := x.row(ctx, `SELECT COALESCE(MAX(id), 0) FROM tickets`).Scan(&im.syncMaxID); err != nil {
 		return err
+	}
+	if !im.s.sqlite {
+		return nil
 	}
 	for _, q := range []string{
 		`UPDATE search_sync SET deferred = 1`,
@@ -907,6 +907,9 @@ func (im *importer) syncDirty(ctx context.Context, col string, v int64) error {
 	return err
 }
 
+// searchRun is how many search rows an import writes at a time.
+const searchRun = 20000
+
 func (im *importer) syncEnd(ctx context.Context) error {
 	if !im.s.sqlite {
 		return im.cleanPendingTrigrams(ctx)
@@ -915,9 +918,45 @@ func (im *importer) syncEnd(ctx context.Context) error {
 	if _, err := x.exec(ctx, `DELETE FROM ticket_search WHERE rowid IN (SELECT skey FROM temp.search_dirty)`); err != nil {
 		return err
 	}
-	if _, err := x.exec(ctx, `INSERT INTO ticket_search (rowid, name, email, price)
+	// The rows go into the index in rowid order, a run at a time: first
+	// into a temporary table keyed by rowid (a file, as the import's
+	// temporary data: see withImportCache), then from there in runs of
+	// searchRun rows. One INSERT ... SELECT ... ORDER BY of them all held
+	// memory in proportion to the import (a tenth of a kilobyte a ticket).
+	for _, q := range []string{
+		`CREATE TEMP TABLE IF NOT EXISTS search_new (skey INTEGER PRIMARY KEY, name TEXT, email TEXT, price TEXT)`,
+		`DELETE FROM temp.search_new`,
+	} {
+		if _, err := x.exec(ctx, q); err != nil {
+			return err
+		}
+	}
+	if _, err := x.exec(ctx, `INSERT INTO temp.search_new (skey, name, email, price)
 		SELECT `+skeyOf("t")+`, `+searchColumns+` FROM tickets t LEFT JOIN orders o ON o.id = t.order_id
-		WHERE t.id > $1 OR t.id IN (SELECT id FROM temp.search_dirty) ORDER BY 1`, im.syncMaxID); err != nil {
+		WHERE t.id > $1 OR t.id IN (SELECT id FROM temp.search_dirty)`, im.syncMaxID); err != nil {
+		return err
+	}
+	lo := int64(math.MinInt64)
+	for {
+		var hi int64
+		err := x.row(ctx, `SELECT skey FROM temp.search_new WHERE skey > $1 ORDER BY skey LIMIT 1 OFFSET `+strconv.Itoa(searchRun-1), lo).Scan(&hi)
+		last := err == sql.ErrNoRows
+		if err != nil && !last {
+			return err
+		}
+		if last {
+			hi = math.MaxInt64
+		}
+		if _, err := x.exec(ctx, `INSERT INTO ticket_search (rowid, name, email, price)
+			SELECT skey, name, email, price FROM temp.search_new WHERE skey > $1 AND skey <= $2 ORDER BY skey`, lo, hi); err != nil {
+			return err
+		}
+		if last {
+			break
+		}
+		lo = hi
+	}
+	if _, err := x.exec(ctx, `DELETE FROM temp.search_new`); err != nil {
 		return err
 	}
 	for _, q := range []string{`DELETE FROM temp.search_dirty`, `UPDATE search_sync SET deferred = 0`} {

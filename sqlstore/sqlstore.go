@@ -180,11 +180,14 @@ func IsPostgres(dsn string) bool {
 }
 
 // Page cache sizes of the SQLite writer (KiB, as PRAGMA cache_size takes
-// them when negative): its usual one, and the one of an import, whose
-// random-key index inserts run a third faster when the indexes fit.
+// them when negative): its usual one, and the one of an import. An import
+// had 1 GB (its random-key index inserts ran a third faster when the
+// indexes fit), but a page of the cache costs about twice its size in
+// resident memory (the driver's allocator), and an import of any size must
+// stay within 300 MB: its new values now go in in ascending runs.
 const (
 	writerCache = -65536
-	importCache = -1048576
+	importCache = -65536
 )
 
 // SQLiteDSN returns the modernc.org/sqlite DSNs Open uses for a database

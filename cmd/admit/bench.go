@@ -23,6 +23,7 @@ got in. Exits non-zero if the verification fails.
 Open loop at a set rate:        admit bench --rate 2000 --duration 20s
 Closed loop, as fast as it can: admit bench --concurrency 64 --skip-write
 PostgreSQL, two nodes:          admit bench --db postgres://... --nodes 2
+Import time and peak memory:    admit bench --import 1000000 [--csv] [--db ...]
 `
 
 func cmdBench(ctx context.Context, env *cmdEnv, args []string) error {
@@ -53,6 +54,8 @@ func cmdBench(ctx context.Context, env *cmdEnv, args []string) error {
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the durable phase to this file, and of the floor phase to FILE.floor (go tool pprof)")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the temporary SQLite database (its path is printed)")
 	genImport := fs.String("gen-import", "", "only write the generated event's import file (JSON) to this file, or - for stdout, and exit")
+	importN := fs.Int("import", 0, "only time `admit import` (a child process) of a generated file of this many tickets, and its peak resident memory, and exit")
+	importCSV := fs.Bool("csv", false, "with --import: a CSV file into an existing event (else JSON)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -77,6 +80,17 @@ func cmdBench(ctx context.Context, env *cmdEnv, args []string) error {
 			return err
 		}
 		return f.Close()
+	}
+	if *importN > 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		rep, err := bench.RunImport(ctx, bench.ImportConfig{Tickets: *importN, CSV: *importCSV, DB: cfg.DB, Admit: exe, Progress: env.stderr})
+		if err != nil {
+			return err
+		}
+		return printJSON(env.stdout, rep)
 	}
 	for _, t := range strings.Split(*target, ",") {
 		if t = strings.TrimSpace(t); t != "" {
