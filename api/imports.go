@@ -5,6 +5,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/admitdev/admit"
 )
@@ -19,9 +20,17 @@ func importBody(w http.ResponseWriter, r *http.Request, want string) (*http.Requ
 	if err != nil || mt != want {
 		return nil, &unsupported{"the body must be " + want}
 	}
+	// A large file takes longer than the server's usual read and write
+	// timeouts allow: an import gets an hour.
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Now().Add(importTimeout))
+	rc.SetWriteDeadline(time.Now().Add(importTimeout))
 	r.Body = http.MaxBytesReader(w, r.Body, maxImport)
 	return r, nil
 }
+
+// importTimeout bounds reading an import's body and writing its answer.
+const importTimeout = time.Hour
 
 // unsupported is a body of another content type than the route takes.
 type unsupported struct{ msg string }
