@@ -59,10 +59,11 @@ func (c *Core) AuthenticateCaller(ctx context.Context, plain string) (*Caller, e
 // the given role (RoleAdmin keys are management keys, which the TickeTing
 // API takes too) and returns it, shown once and stored hashed.
 func (c *Core) CreateOrganizerKey(ctx context.Context, organizerSlug, name string, role Role) (string, error) {
+	kind := KeyManagement
 	switch role {
 	case RoleAdmin, "":
-		return c.CreateManagementKey(ctx, organizerSlug, name)
 	case RoleScanner:
+		kind = KeyScanner
 	default:
 		return "", Errorf(EInvalid, "unknown role %q: admin or scanner", role)
 	}
@@ -76,7 +77,7 @@ func (c *Core) CreateOrganizerKey(ctx context.Context, organizerSlug, name strin
 		}
 		return "", err
 	}
-	return c.CreateKey(ctx, &APIKey{Kind: KeyScanner, Name: name, OrganizerID: org.ID})
+	return c.CreateKey(ctx, &APIKey{Kind: kind, Name: name, OrganizerID: org.ID})
 }
 
 // SetTicketBlocked blocks or unblocks a ticket of ev: a blocked ticket is

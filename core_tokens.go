@@ -29,17 +29,7 @@ const tokenCreateTries = 5
 // CreateManagementKey creates an organizer's management key (the TickeTing
 // API's X-API-Key) and returns it, shown once and stored hashed.
 func (c *Core) CreateManagementKey(ctx context.Context, organizerSlug, name string) (string, error) {
-	if strings.TrimSpace(name) == "" {
-		return "", Errorf(EInvalid, "a key needs a name")
-	}
-	org, err := c.Store.OrganizerBySlug(ctx, organizerSlug)
-	if err != nil {
-		if IsNotFound(err) {
-			return "", Errorf(ENotFound, "unknown organizer %q", organizerSlug)
-		}
-		return "", err
-	}
-	return c.CreateKey(ctx, &APIKey{Kind: KeyManagement, Name: name, OrganizerID: org.ID})
+	return c.CreateOrganizerKey(ctx, organizerSlug, name, RoleAdmin)
 }
 
 // EnsureGlobalToken returns the event's global admission token, creating it
