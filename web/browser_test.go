@@ -153,12 +153,15 @@ func evalAsync[T any](b *browser, expr string) T {
 	return v
 }
 
-// waitFor polls a JavaScript predicate until it is true, or fails.
+// waitFor polls a JavaScript predicate until it is true, or fails. A
+// predicate that throws (its element not there yet: the page still
+// loading, or between two pages) is not true yet.
 func (b *browser) waitFor(what, predicate string, timeout time.Duration) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, timeout+5*time.Second)
 	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(20*time.Millisecond))); err != nil {
+	guarded := `(() => { try { return Boolean(` + predicate + `); } catch (e) { return false; } })()`
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](guarded, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(20*time.Millisecond))); err != nil {
 		b.t.Fatalf("waiting %s for %s (%s): %v", timeout, what, predicate, err)
 	}
 }
