@@ -3,14 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/url"
 
 	"github.com/admitdev/admit"
+	"github.com/admitdev/admit/api"
 )
-
-func pairURL(base, token string) string {
-	return base + "/scan/" + url.PathEscape(token) + "/pair"
-}
 
 func cmdDeviceCreate(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlags("device create", env)
@@ -54,8 +50,8 @@ func cmdDeviceCreate(ctx context.Context, env *cmdEnv, args []string) error {
 	base := publicURL(*pub, env, "127.0.0.1:8080")
 	return printJSON(env.stdout, map[string]any{
 		"uuid": d.UUID, "name": d.Name, "pairing_token": token,
-		"pair_url":        pairURL(base, token),
-		"scanner_url":     scannerURL(base, token),
+		"pair_url":        api.PairURL(base, token),
+		"scanner_url":     api.ScannerURL(base, token),
 		"pairing_expires": d.PairingExpires,
 	})
 }

@@ -14,12 +14,6 @@ func signinURL(base, token string) string {
 	return base + "/signin?token=" + url.QueryEscape(token)
 }
 
-// scannerURL is the browser scanner's pairing link of a device's token:
-// the token travels in the fragment, which browsers never send.
-func scannerURL(base, token string) string {
-	return base + "/scanner#pair=" + url.QueryEscape(token)
-}
-
 // cmdSignin: admit signin --organizer SLUG [--event SLUG] [--public-url URL]
 // → {"url": ..., "expires_at": ...}: a one-time sign-in link to the
 // dashboard, valid 15 minutes; with --event (or when the organizer has one
