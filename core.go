@@ -480,6 +480,11 @@ func (c *Core) Redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 	} else if req.EventID != 0 {
 		a.Scan.EventID = req.EventID
 	}
+	if req.Offline && req.EventID != 0 {
+		// An upload is the event's, whatever ticket it names: its nonce
+		// and its conflicts are counted there.
+		a.Scan.EventID = req.EventID
+	}
 	if res.List != nil {
 		a.Scan.ListID = res.List.ID
 		a.Policy = res.List.Policy()

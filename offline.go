@@ -160,6 +160,7 @@ func (c *Core) OfflineSnapshot(ctx context.Context, ev *Event, list *CheckinList
 // scan that got there first (nil when there is none: a refusal by the
 // server for another reason, or a refusal by the device).
 type ConflictReport struct {
+	Kind  Conflict
 	Scan  *Scan
 	Other *Scan
 }
@@ -177,6 +178,9 @@ func (c *Core) Conflicts(ctx context.Context, eventID int64, limit int) ([]*Conf
 		return nil, 0, err
 	}
 	for _, r := range out {
+		if r.Kind == ConflictNone {
+			r.Kind = r.Scan.Conflict
+		}
 		if r.Other != nil && scanAt(r.Other).After(scanAt(r.Scan)) {
 			r.Scan, r.Other = r.Other, r.Scan
 		}
