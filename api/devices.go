@@ -201,7 +201,7 @@ func (h *Handler) createDevice(w http.ResponseWriter, r *http.Request, c *admit.
 func (h *Handler) deviceExtras(r *http.Request, org *admit.Organizer, ev *admit.Event, spec admit.DeviceSpec, out *createdDevice) error {
 	ctx := r.Context()
 	k, err := h.core.CreatePretixdroidKey(ctx, admit.PretixdroidKeySpec{Organizer: org.Slug, Event: ev.Slug, List: spec.List,
-		Name: spec.Name})
+		Name: spec.Name, RequireDate: true})
 	switch {
 	case admit.ErrorCode(err) == admit.EInvalid:
 		// An event series' list bound to no date: the app needs a date.

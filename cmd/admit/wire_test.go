@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -102,5 +106,85 @@ func TestScanAppPairsWithThePrintedPairURLAndLoadsItsOrganizersEvents(t *testing
 		"event_uuid": tickets.Event.UUID}, "Authorization", "Api-Key "+key)
 	if r.Status != 200 || r.JSON(t)["success"] != true {
 		t.Fatalf("scan under the base: %d %s", r.Status, r.Body)
+	}
+}
+
+const allDaysFixture = `{
+  "organizer": {"slug": "demoorga", "name": "Demo Organizer"},
+  "event": {"slug": "festival", "subevents": [{"name": "Day 1"}, {"name": "Day 2"}]},
+  "products": [{"name": "Day pass"}],
+  "lists": [{"name": "All days", "default": true}],
+  "orders": [{"code": "D2", "tickets": [{"product": "Day pass", "subevent": "Day 2", "secret": "daytwo00000000000000000000000001"}]}]
+}`
+
+// `admit pretixdroid key --list "All days"` makes a key for a list of every
+// date of a series: without --subevent its setup URL names no date (the
+// app is refused until its URL names one, as pretix does); with one, the
+// URL names that date, and the URL's date selects the date of every call.
+func TestPretixdroidKeyForAListOfEveryDate(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "admit.db")
+	file := filepath.Join(dir, "series.json")
+	if err := os.WriteFile(file, []byte(allDaysFixture), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, err := runCLI(t, "import", file, "--db", db); err != nil {
+		t.Fatalf("import: %v: %s", err, stderr)
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	pub := "http://" + srv.Listener.Addr().String()
+	keyFor := func(args ...string) keyOutput {
+		t.Helper()
+		stdout, stderr, err := runCLI(t, append([]string{"pretixdroid", "key", "--db", db, "--public-url", pub,
+			"--event", "demoorga/festival", "--list", "All days"}, args...)...)
+		if err != nil {
+			t.Fatalf("pretixdroid key %v: %v: %s", args, err, stderr)
+		}
+		var o keyOutput
+		if err := json.Unmarshal([]byte(stdout), &o); err != nil {
+			t.Fatalf("output: %v\n%s", err, stdout)
+		}
+		return o
+	}
+	noDate := keyFor()
+	day2 := keyFor("--subevent", "Day 2")
+	core := admittest.OpenCore(t, db)
+	srv.Config.Handler = server.New(core, server.Config{Logger: core.Log, PublicURL: pub})
+	srv.Start()
+	defer srv.Close()
+	subs, err := core.Store.Subevents(context.Background(), mustEvent(t, core, "festival"))
+	if err != nil || len(subs) != 2 {
+		t.Fatalf("subevents %v: %v", subs, err)
+	}
+	day1ID, day2ID := strconv.FormatInt(subs[0].ID, 10), strconv.FormatInt(subs[1].ID, 10)
+	base := pub + "/pretixdroid/api/demoorga/festival/"
+	if noDate.Setup.URL != base || day2.Setup.URL != base+day2ID+"/" {
+		t.Fatalf("setup URLs %s and %s", noDate.Setup.URL, day2.Setup.URL)
+	}
+	status := func(u, key string) (int, string) {
+		r := admittest.Do(t, "GET", u+"status/?key="+url.QueryEscape(key), nil)
+		if r.Status != 200 {
+			return r.Status, string(r.Body)
+		}
+		ev, _ := r.JSON(t)["event"].(map[string]any)
+		return r.Status, fmt.Sprint(ev["name"])
+	}
+	cases := []struct {
+		name, url, key string
+		status         int
+		body           string
+	}{
+		{"no date: its setup URL is refused", noDate.Setup.URL, noDate.Key, 403, "No subevent selected."},
+		{"no date: the URL selects day 1", base + day1ID + "/", noDate.Key, 200, "Day 1"},
+		{"set up for day 2: its setup URL", day2.Setup.URL, day2.Key, 200, "Day 2"},
+		{"set up for day 2: the URL selects day 1", base + day1ID + "/", day2.Key, 200, "Day 1"},
+		{"set up for day 2: no date in the URL", base, day2.Key, 403, "No subevent selected."},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if st, body := status(c.url, c.key); st != c.status || body != c.body {
+				t.Errorf("status/ %d %q, want %d %q", st, body, c.status, c.body)
+			}
+		})
 	}
 }
