@@ -8,8 +8,8 @@
 // preflight is answered (any origin: keys travel in headers), then the
 // client version (X-Client-Version, 412), the route (unknown endpoint, 404),
 // then per endpoint the key (X-API-Key, 401/403; GET /tokens/{code} needs none), the
-// event (404 when unknown or another organizer's) and the key's permission
-// on it (403).
+// event (404 when unknown, 403 when another organizer's) and the key's
+// permission on it (403).
 package ticketing
 
 import (
