@@ -91,9 +91,15 @@ const (
 	type, result, nonce, device_time, server_time, forced, offline, device_verdict, clock_offset_ms, conflict)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
 
-	// qOfflineReplay finds an offline scan uploaded before: an event's
-	// offline scans are recorded once per nonce, whatever their result.
-	qOfflineReplay = `SELECT id, result, COALESCE(conflict, '') FROM scans WHERE event_id = $1 AND nonce = $2 AND offline`
+	// qOfflineReplay finds an offline scan uploaded before, or the online
+	// scan of the ticket on the list it repeats (a phone that got no answer
+	// in time decides on its own and uploads the scan with the same nonce):
+	// an event's offline scans are recorded once per nonce, whatever their
+	// result.
+	qOfflineReplay = `SELECT id, result, COALESCE(conflict, '') FROM scans WHERE event_id = $1 AND nonce = $2 AND offline
+	UNION ALL
+	SELECT id, result, COALESCE(conflict, '') FROM scans WHERE ticket_id = $3 AND list_id = $4 AND nonce = $2
+	ORDER BY id LIMIT 1`
 	// qOfflineLock (PostgreSQL) serialises the uploads of one nonce.
 	qOfflineLock = `SELECT pg_advisory_xact_lock(CAST($1 % 2147483647 AS INTEGER), hashtext($2))`
 	qInsertScan  = qInsertScanExec + ` RETURNING id`
@@ -359,7 +365,7 @@ func (s *Store) scanTx(ctx context.Context, x dbx, a *admit.ScanAttempt) (*admit
 		}
 		var id int64
 		var result, conflict string
-		err := x.row(ctx, qOfflineReplay, sc.EventID, sc.Nonce).Scan(&id, &result, &conflict)
+		err := x.row(ctx, qOfflineReplay, sc.EventID, sc.Nonce, nid(sc.TicketID), nid(sc.ListID)).Scan(&id, &result, &conflict)
 		if err == nil {
 			out.Result, out.Conflict, out.Replayed, out.ScanID, out.Forced = admit.Reason(result), admit.Conflict(conflict), true, id, false
 			if known {

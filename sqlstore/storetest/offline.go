@@ -218,3 +218,34 @@ func testOfflineSnapshotReads(t *testing.T, st admit.Store) {
 		t.Errorf("settled before t0: %d, %v; want 0", id, err)
 	}
 }
+
+// A phone that got no answer to an online scan in time decides it itself
+// and uploads it later with the same nonce: the upload repeats the online
+// scan, admitted or refused, and writes nothing.
+func testOfflineRepeatsAnOnlineScan(t *testing.T, st admit.Store) {
+	res, l := setup(t, st)
+	alice, dan := res.Tickets[tAlice], res.Tickets[tDan]
+	admitted := scan(t, st, attempt(alice, l, admit.ListPolicy{}, admit.ScanEntry, "lost-1"))
+	refusal := attempt(dan, l, admit.ListPolicy{}, admit.ScanEntry, "lost-2")
+	refusal.Admit, refusal.Scan.Result = false, admit.ReasonCanceled
+	refused := scan(t, st, refusal)
+	for _, c := range []struct {
+		name string
+		a    *admit.ScanAttempt
+		id   int64
+		want admit.Reason
+	}{
+		{"an admission", offlineAttempt(alice, l, "lost-1", "gate 1", t0, true, admit.ReasonOK), admitted.ScanID, admit.ReasonOK},
+		{"a refusal", offlineAttempt(dan, l, "lost-2", "gate 1", t0, false, admit.ReasonCanceled), refused.ScanID, admit.ReasonCanceled},
+	} {
+		out := scan(t, st, c.a)
+		if !out.Replayed || out.ScanID != c.id || out.Result != c.want || out.Conflict != admit.ConflictNone {
+			t.Errorf("%s uploaded after its online scan: %+v, want a replay of scan %d", c.name, out, c.id)
+		}
+	}
+	scans, _, err := st.Scans(ctx, admit.ScanFilter{EventID: res.Event.ID})
+	must(t, err)
+	if len(scans) != 2 {
+		t.Errorf("%d scans logged, want the 2 online ones", len(scans))
+	}
+}

@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) admit.Store) {
 		{"Offline/Conflicts", testOfflineConflicts},
 		{"Offline/ConcurrentUpload", testOfflineConcurrentUpload},
 		{"Offline/SnapshotReads", testOfflineSnapshotReads},
+		{"Offline/RepeatsAnOnlineScan", testOfflineRepeatsAnOnlineScan},
 		{"Capacity/Exits", testCapacityExits},
 		{"Capacity/ReentryPolicy", testCapacityReentryPolicy},
 		{"Capacity/List", testCapacityList},
