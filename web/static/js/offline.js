@@ -15,6 +15,7 @@ import { decideOffline } from './decide.js';
 export const SCAN_TIMEOUT = 3000;
 const SYNC_EVERY = 20000;
 const PROBE_EVERY = 5000;
+const RETRY_AFTER = 1500;
 const SYNC_TIMEOUT = 30000;
 const UPLOAD_TIMEOUT = 15000;
 
@@ -102,7 +103,9 @@ export class Link {
       } while (this.again && !this.stopped);
     })().finally(() => {
       this.running = null;
-      this.schedule(this.mode === 'online' ? SYNC_EVERY : PROBE_EVERY);
+      // Online: the next delta in 20 s. A first failure is tried again
+      // soon (the second makes it offline); offline, a probe every 5 s.
+      this.schedule(this.mode !== 'online' ? PROBE_EVERY : this.failures ? RETRY_AFTER : SYNC_EVERY);
     });
     return this.running;
   }
