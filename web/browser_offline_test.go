@@ -6,6 +6,14 @@ package web_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
 	"strings"
 	"testing"
 	"time"
@@ -71,4 +79,157 @@ func TestBrowserScannerOpensOffline(t *testing.T) {
 	if strings.Contains(eval[string](b, `document.body.innerText`), "undefined") {
 		t.Error("the page shows 'undefined'")
 	}
+}
+
+// module is a JavaScript expression importing one of the static ES
+// modules into the page (the page's static version).
+func module(name string) string {
+	return `import(document.querySelector('link[rel=stylesheet]').href.replace("css/app.css", "js/` + name + `"))`
+}
+
+// rsaJSON: an event of the fixture's organizer whose codes are signed
+// with RSA-PSS.
+const rsaJSON = `{
+  "organizer": {"slug": "acme", "name": "Acme Events"},
+  "event": {"slug": "rsafest", "name": "RSA Fest", "signing": "rsa-pss"},
+  "products": [{"name": "Pass"}],
+  "lists": [{"name": "Door", "default": true}],
+  "orders": [{"code": "RSA01", "email": "r@example.org", "tickets": [{"product": "Pass", "first_name": "Rosa"}]}]
+}`
+
+// signPSS signs a ticket's claims with an event's RSA key and a given
+// salt length (another issuer's choice than admit's longest salt).
+func signPSS(t *testing.T, ev *admit.Event, ticketUUID string, salt int) string {
+	t.Helper()
+	block, _ := pem.Decode([]byte(ev.PrivateKeyPEM))
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := base64.URLEncoding.EncodeToString([]byte(`{"uuid": "` + ticketUUID + `", "event": "` + ev.UUID + `"}`))
+	digest := sha256.Sum256([]byte(payload))
+	sig, err := rsa.SignPSS(rand.Reader, k.(*rsa.PrivateKey), crypto.SHA256, digest[:], &rsa.PSSOptions{SaltLength: salt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return payload + ":" + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// flip changes one character of a code's signature.
+func flip(code string) string {
+	b := []byte(code)
+	i := len(b) - 5
+	if b[i] == 'A' {
+		b[i] = 'B'
+	} else {
+		b[i] = 'A'
+	}
+	return string(b)
+}
+
+// The phone verifies codes as the server does: an event's genuine
+// Ed25519 and RSA-PSS codes (admit's longest salt, and a 32-byte salt as
+// other issuers sign), and refuses a changed signature or payload, a code
+// of another event's key, and what is not a code; with WebCrypto's
+// Ed25519, and with the vendored @noble/ed25519 where WebCrypto lacks it.
+// The server's own verdict on each code is checked beside it.
+func TestBrowserOfflineSignatures(t *testing.T) {
+	f := start(t)
+	rsaEv := f.env.Import(t, rsaJSON)
+	ed := f.res.Event
+	ada := f.res.Tickets[tAda]
+	rosa := rsaEv.Tickets[0]
+	payload, sig, _ := strings.Cut(ada.QRCode, ":")
+	otherPayload, _, _ := strings.Cut(f.res.Tickets[tKatherine].QRCode, ":")
+	cases := []struct {
+		name string
+		code string
+		key  *admit.Event
+		want string // "ok", "forged", "unreadable"
+	}{
+		{"a genuine Ed25519 code", ada.QRCode, ed, "ok"},
+		{"an Ed25519 signature changed", flip(ada.QRCode), ed, "forged"},
+		{"another ticket's payload with this signature", otherPayload + ":" + sig, ed, "forged"},
+		{"the payload without its padding (other signed bytes)", strings.TrimRight(payload, "=") + ":" + sig, ed, "forged"},
+		{"the signature in the standard alphabet with padding", payload + ":" + base64.StdEncoding.EncodeToString(mustB64(t, sig)), ed, "ok"},
+		{"a genuine code under another event's key", ada.QRCode, rsaEv.Event, "forged"},
+		{"a genuine RSA-PSS code (longest salt)", rosa.QRCode, rsaEv.Event, "ok"},
+		{"an RSA-PSS code with a 32-byte salt", signPSS(t, rsaEv.Event, rosa.UUID, 32), rsaEv.Event, "ok"},
+		{"an RSA-PSS signature changed", flip(rosa.QRCode), rsaEv.Event, "forged"},
+		{"no signature", payload + ":", ed, "unreadable"},
+		{"a payload that is not JSON", base64.URLEncoding.EncodeToString([]byte("not json at all, really")) + ":" + sig, ed, "unreadable"},
+		{"no uuid", base64.URLEncoding.EncodeToString([]byte(`{"event": "x", "other": "padding it out"}`)) + ":" + sig, ed, "unreadable"},
+		{"two colons", payload + ":" + sig + ":x", ed, "unreadable"},
+	}
+	// The server's verdict on the same codes (a dry run on the key's event).
+	for _, tc := range cases {
+		res, err := f.env.Core.Redeem(context.Background(), &admit.RedeemRequest{Code: tc.code, EventID: tc.key.ID, DryRun: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		server := "ok"
+		switch {
+		case res.Reason == admit.ReasonBadSignature:
+			server = "forged"
+		case res.Reason.Unreadable():
+			server = "unreadable"
+		case res.Reason != admit.ReasonOK && res.Reason != admit.ReasonWrongEvent:
+			server = string(res.Reason)
+		}
+		if tc.key != ed && tc.code == ada.QRCode {
+			server = "forged" // the server, told which event, tries that event's key only
+		}
+		if server != tc.want {
+			t.Errorf("%s: the server says %s (%s), the test wants %s", tc.name, server, res.Reason, tc.want)
+		}
+	}
+
+	check := func(b *browser, engine string) {
+		t.Helper()
+		for _, tc := range cases {
+			js := `(async () => {
+				const v = await ` + module("verify.js") + `;
+				const p = v.parseCode(` + jsString(tc.code) + `);
+				if (p.reason) return p.reason;
+				const ok = await v.verifySignature([{pem: ` + jsString(tc.key.PublicKeyPEM) + `}], p.payload, p.signature);
+				return ok ? "ok" : "forged";
+			})()`
+			if got := evalAsync[string](b, js); got != tc.want {
+				t.Errorf("%s (%s): the phone says %s, want %s", tc.name, engine, got, tc.want)
+			}
+		}
+		if got := evalAsync[string](b, module("verify.js")+`.then(v => v.engine.ed25519)`); got != engine {
+			t.Errorf("Ed25519 verified by %q, want %q", got, engine)
+		}
+	}
+
+	b := newBrowser(t, browserOpt{})
+	b.must("a page", chromedp.Navigate(f.env.URL+"/signin"))
+	check(b, "webcrypto")
+
+	// A browser without Ed25519 in WebCrypto: the vendored code verifies.
+	b.must("a fresh page", chromedp.Navigate(f.env.URL+"/signin?again"))
+	b.must("no Ed25519 in WebCrypto", chromedp.Evaluate[chromedp.Void](`(() => {
+		const imp = crypto.subtle.importKey.bind(crypto.subtle);
+		crypto.subtle.importKey = (fmt, data, alg, ...rest) =>
+			(alg && (alg === "Ed25519" || alg.name === "Ed25519")) ? Promise.reject(new DOMException("no", "NotSupportedError")) : imp(fmt, data, alg, ...rest);
+	})()`))
+	check(b, "noble")
+	b.clean()
+}
+
+// jsString quotes a Go string as a JavaScript string literal.
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// mustB64 decodes URL-safe base64 with or without padding.
+func mustB64(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
