@@ -233,3 +233,174 @@ func mustB64(t *testing.T, s string) []byte {
 	}
 	return b
 }
+
+// hideResult taps the result away if it is still shown, and leaves no
+// field focused (for the keyboard wedge).
+func (b *browser) hideResult() {
+	b.t.Helper()
+	b.must("hide the result", chromedp.Evaluate[chromedp.Void](`(() => {
+		const r = document.querySelector("#result");
+		if (!r.hidden) r.click();
+		if (document.activeElement) document.activeElement.blur();
+	})()`))
+}
+
+// needOffline skips a test while the server has no offline API (the web
+// side was built before the server side: OFFLINE.md).
+func needOffline(t *testing.T, f *fixture, key string) {
+	t.Helper()
+	r := f.env.Do(t, "GET", "/api/v1/events/"+f.res.Event.UUID+"/offline", nil, "Authorization", "Bearer "+key)
+	if r.Status == 404 {
+		t.Skip("waits for the server's offline API (GET /api/v1/events/{event}/offline)")
+	}
+}
+
+// offlineScans returns the event's scans recorded from offline uploads.
+func offlineScans(t *testing.T, f *fixture, key string) []map[string]any {
+	t.Helper()
+	r := f.env.Do(t, "GET", "/api/v1/events/"+f.res.Event.UUID+"/scans?limit=1000", nil, "Authorization", "Bearer "+key)
+	if r.Status != 200 {
+		t.Fatalf("scans: %d %s", r.Status, r.Body)
+	}
+	var out struct {
+		Scans []map[string]any `json:"scans"`
+	}
+	if err := json.Unmarshal(r.Body, &out); err != nil {
+		t.Fatal(err)
+	}
+	var off []map[string]any
+	for _, s := range out.Scans {
+		if s["offline"] == true {
+			off = append(off, s)
+		}
+	}
+	return off
+}
+
+// The scanner at a door whose network fails. Paired and synced online;
+// then the network hangs: a scan gets no answer within 3 s and is decided
+// on the phone (red for a ticket canceled in the snapshot); the page says
+// it is offline with the scans waiting; a ticket read by the camera and one
+// typed by a keyboard wedge are admitted on the phone (green, marked
+// offline) while another door admits one of them online. The network comes
+// back: the scans reach the server once each, the check-in state counts
+// each ticket once, and the ticket admitted twice is in the conflict report
+// (the API and the dashboard, whose count moves live).
+func TestBrowserScannerOffline(t *testing.T) {
+	f := start(t)
+	needAPI(t, f)
+	_, other := f.env.PairedDevice(t, admit.DeviceSpec{Organizer: "acme", Name: "Gate 1", Event: "fest"})
+	needOffline(t, f, other)
+	nc := newNetCut(t, f.env.URL)
+	ada, alan, kath := f.res.Tickets[tAda], f.res.Tickets[tAlan], f.res.Tickets[tKatherine]
+	b := newBrowser(t, browserOpt{camera: writeY4M(t, 10, qrFrame(t, ada.QRCode))})
+	pairScanner(t, f, b, nc, admit.DeviceSpec{Organizer: "acme", Name: "Gate 5", Event: "fest"})
+	b.waitFor("the first snapshot", `window.admitScanner.snapshot && window.admitScanner.snapshot.tickets >= 5`, 15*time.Second)
+
+	// The network hangs: the scan waits 3 s, then the phone decides.
+	nc.set(netHang)
+	b.must("blur", chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`))
+	began := time.Now()
+	b.must("wedge Alan", chromedp.KeyEvent(alan.QRCode+"\r"))
+	b.resultWith("bad", "Canceled", 10*time.Second)
+	if waited := time.Since(began); waited < 3*time.Second {
+		t.Errorf("answered offline after %s: the server had 3 s", waited)
+	}
+	if !eval[bool](b, `window.admitScanner.lastResult.offline && !document.querySelector("#r-offline").hidden`) {
+		t.Error("the red answer is not marked offline")
+	}
+	b.shot("scanner-offline-refused-phone")
+	b.waitFor("the offline banner", `document.querySelector("#net-title").textContent === "Offline — 1 scan waiting"`, 5*time.Second)
+	nc.set(netDown)
+
+	// Meanwhile another door admits Katherine online.
+	r := f.env.Do(t, "POST", "/api/v1/events/"+f.res.Event.UUID+"/scans", map[string]string{"code": kath.QRCode}, "Authorization", "Bearer "+other)
+	if r.Status != 200 || r.JSON(t)["result"] != "ok" {
+		t.Fatalf("Gate 1 admits Katherine: %d %s", r.Status, r.Body)
+	}
+
+	b.hideResult()
+	b.must("start the camera", chromedp.Click("#start"))
+	b.waitFor("Ada green offline", `window.admitScanner.results.some(r => r.tone === "ok" && r.offline && r.product.includes("Day pass"))`, 20*time.Second)
+	b.shot("scanner-offline-admitted-phone")
+	b.hideResult()
+	b.must("wedge Katherine", chromedp.KeyEvent(kath.QRCode+"\r"))
+	b.waitFor("Katherine green offline", `window.admitScanner.results.filter(r => r.tone === "ok" && r.offline).length === 2`, 10*time.Second)
+	b.waitFor("three scans waiting", `document.querySelector("#net-title").textContent === "Offline — 3 scans waiting"`, 5*time.Second)
+	b.hideResult()
+	b.shot("scanner-offline-waiting-phone")
+	if n := eval[int](b, `window.admitScanner.scansSent`); n != 3 {
+		t.Errorf("%d codes checked, want 3 (the camera's code once)", n)
+	}
+	if n := entries(t, f, tAda); n != 0 {
+		t.Fatalf("Ada has %d entries while the phone is offline", n)
+	}
+
+	// The network is back: the queue goes, in order, once.
+	nc.set(netUp)
+	b.waitFor("the queue sent", `window.admitScanner.waiting === 0 && window.admitScanner.mode === "online" && document.querySelector("#net").hidden`, 20*time.Second)
+	for _, c := range []struct {
+		ticket, want int
+	}{{tAda, 1}, {tKatherine, 1}, {tAlan, 0}} {
+		if n := entries(t, f, c.ticket); n != c.want {
+			t.Errorf("ticket %d: %d entries, want %d", c.ticket, n, c.want)
+		}
+	}
+	scans := offlineScans(t, f, other)
+	if len(scans) != 3 {
+		t.Fatalf("%d offline scans recorded, want 3: %v", len(scans), scans)
+	}
+	if rej := eval[int](b, `window.admitScanner.rejected.length`); rej != 0 {
+		t.Errorf("%d scans rejected: %s", rej, eval[string](b, `JSON.stringify(window.admitScanner.rejected)`))
+	}
+
+	// The conflict: Katherine admitted offline after Gate 1 admitted her.
+	r = f.env.Do(t, "GET", "/api/v1/events/"+f.res.Event.UUID+"/conflicts", nil, "Authorization", "Bearer "+other)
+	var cs struct {
+		Count     int `json:"count"`
+		Conflicts []struct {
+			Kind   string         `json:"kind"`
+			Ticket map[string]any `json:"ticket"`
+			Scan   map[string]any `json:"scan"`
+			Other  map[string]any `json:"other"`
+		} `json:"conflicts"`
+	}
+	if err := json.Unmarshal(r.Body, &cs); err != nil || r.Status != 200 {
+		t.Fatalf("conflicts: %d %s", r.Status, r.Body)
+	}
+	if cs.Count != 1 || len(cs.Conflicts) != 1 || cs.Conflicts[0].Kind != "already_inside" ||
+		cs.Conflicts[0].Scan["device"] != "Gate 5" || cs.Conflicts[0].Other["device"] != "Gate 1" {
+		t.Fatalf("conflicts: %s", r.Body)
+	}
+	b.must("desktop", desktop())
+	b.shot("scanner-online-again-desktop")
+
+	// The dashboard shows it, and counts a new one live.
+	b.must("sign in", chromedp.Navigate(f.signinLink(t, "")))
+	b.waitFor("the live stream", `document.querySelector("#live-status").dataset.state === "live"`, 10*time.Second)
+	b.waitFor("the conflict listed", `document.querySelector("#conflict-count").textContent === "1 conflict" &&
+		document.querySelector('#conflict-list li.c-item[data-kind="already_inside"]').textContent.includes("Katherine Johnson")`, 10*time.Second)
+	item := eval[string](b, `document.querySelector("#conflict-list li.c-item").textContent`)
+	for _, want := range []string{"Entered twice", "Gate 5", "Gate 1"} {
+		if !strings.Contains(item, want) {
+			t.Errorf("the conflict shown lacks %q: %s", want, item)
+		}
+	}
+	_, late := f.env.PairedDevice(t, admit.DeviceSpec{Organizer: "acme", Name: "Gate 6", Event: "fest"})
+	r = f.env.Do(t, "POST", "/api/v1/events/"+f.res.Event.UUID+"/scans/offline", map[string]any{
+		"clock_offset_ms": 0,
+		"scans": []map[string]string{{"nonce": admit.NewUUID(), "code": ada.QRCode, "type": "entry",
+			"device_time": time.Now().UTC().Format(time.RFC3339Nano), "verdict": "ok"}},
+	}, "Authorization", "Bearer "+late)
+	if r.Status != 200 {
+		t.Fatalf("Gate 6's upload: %d %s", r.Status, r.Body)
+	}
+	b.waitFor("the count moved live", `document.querySelector("#conflict-count").textContent === "2 conflicts"`, 5*time.Second)
+	b.waitFor("the new one listed", `document.querySelectorAll("#conflict-list li.c-item").length === 2`, 5*time.Second)
+	b.must("to the conflicts", chromedp.Evaluate[chromedp.Void](`document.querySelector("#conflicts").scrollIntoView()`))
+	time.Sleep(1300 * time.Millisecond) // the new rows' highlight fades, for the picture
+	b.shot("dashboard-conflicts-desktop")
+	b.must("phone", phone(), chromedp.Evaluate[chromedp.Void](`document.querySelector("#conflicts").scrollIntoView()`))
+	b.shot("dashboard-conflicts-phone")
+	b.clean()
+}
