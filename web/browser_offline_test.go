@@ -329,6 +329,9 @@ func TestBrowserScannerOffline(t *testing.T) {
 	b.waitFor("three scans waiting", `document.querySelector("#net-title").textContent === "Offline — 3 scans waiting"`, 5*time.Second)
 	b.hideResult()
 	b.shot("scanner-offline-waiting-phone")
+	b.must("desktop", desktop())
+	b.shot("scanner-offline-desktop")
+	b.must("phone", phone())
 	if n := eval[int](b, `window.admitScanner.scansSent`); n != 3 {
 		t.Errorf("%d codes checked, want 3 (the camera's code once)", n)
 	}
@@ -372,11 +375,9 @@ func TestBrowserScannerOffline(t *testing.T) {
 		cs.Conflicts[0].Scan["device"] != "Gate 5" || cs.Conflicts[0].Other["device"] != "Gate 1" {
 		t.Fatalf("conflicts: %s", r.Body)
 	}
-	b.must("desktop", desktop())
-	b.shot("scanner-online-again-desktop")
 
 	// The dashboard shows it, and counts a new one live.
-	b.must("sign in", chromedp.Navigate(f.signinLink(t, "")))
+	b.must("sign in", desktop(), chromedp.Navigate(f.signinLink(t, "")))
 	b.waitFor("the live stream", `document.querySelector("#live-status").dataset.state === "live"`, 10*time.Second)
 	b.waitFor("the conflict listed", `document.querySelector("#conflict-count").textContent === "1 conflict" &&
 		document.querySelector('#conflict-list li.c-item[data-kind="already_inside"]').textContent.includes("Katherine Johnson")`, 10*time.Second)

@@ -34,17 +34,17 @@ function when(iso) {
 
 /** One scan of a conflict: who, when on the device, when it reached the server, what it said. */
 function scanLine(label, s) {
-  if (!s) return el('div', { class: 'c-scan muted' }, el('span', { class: 'c-label', text: label }), 'not known');
+  if (!s) return el('div', { class: 'c-scan muted' }, el('span', { class: 'c-label', text: label }), el('div', { text: 'not known' }));
   const said = s.offline
     ? `phone said ${s.device_verdict === 'ok' || !s.device_verdict ? 'admit' : reasonWords(s.device_verdict).toLowerCase()}`
     : 'online';
   const result = s.result === 'ok' ? 'recorded as admitted' : `recorded as refused${s.reason ? ': ' + reasonWords(s.reason).toLowerCase() : ''}`;
   return el('div', { class: 'c-scan' },
     el('span', { class: 'c-label', text: label }),
-    el('b', { text: s.device || 'unknown device' }),
-    el('span', { text: `scanned ${when(s.device_time || s.server_time)}` }),
-    s.offline ? el('span', { text: `arrived ${when(s.server_time)}` }) : null,
-    el('span', { class: 'muted', text: `${said} · ${result}` }));
+    el('div', {},
+      el('div', {}, el('b', { text: s.device || 'unknown device' }),
+        ` · scanned ${when(s.device_time || s.server_time)}`, s.offline ? ` · arrived ${when(s.server_time)}` : ''),
+      el('div', { class: 'muted', text: `${said} · ${result}` })));
 }
 
 function item(c) {

@@ -213,6 +213,9 @@ function renderNet(l) {
   $('#net-detail').textContent = detail;
   net.hidden = !title;
   app.dataset.net = l.mode;
+  // Search and check-in by hand need the server.
+  $('#search-open').hidden = l.mode !== 'online';
+  if (l.mode !== 'online') $('#search').hidden = true;
 }
 
 function unpaired(msg) {
