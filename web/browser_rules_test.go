@@ -213,3 +213,75 @@ func offlineSnapshot(t *testing.T, f *fixture, res *admit.ImportResult, l *admit
 	}
 	return string(b)
 }
+
+// The snapshot of an event of 100,000 tickets goes into IndexedDB and
+// comes back the same (classes, tickets, who is inside); a delta changes
+// a ticket's class and who is inside, and applied twice changes nothing
+// more; a result noted after the last save is kept too. The times are
+// logged, not asserted.
+func TestBrowserOfflineSnapshotKeeps(t *testing.T) {
+	f := start(t)
+	b := newBrowser(t, browserOpt{})
+	b.must("a page", chromedp.Navigate(f.env.URL+"/signin"))
+	out := evalAsync[map[string]any](b, `(async () => {
+		const { Snapshot } = await `+module("snapshot.js")+`;
+		const hex = (n) => [...crypto.getRandomValues(new Uint8Array(n))].map((x) => x.toString(16).padStart(2, "0")).join("");
+		const N = 100000, C = 8;
+		const classes = [];
+		for (let i = 0; i < C; i++) classes.push({ product: 1 + (i % 2), section: i % 3, subevent: 0, status: i === 5 ? "canceled" : "paid",
+			blocked: i === 6, valid_from: null, valid_until: i === 7 ? "2030-01-01T00:00:00Z" : null });
+		const ids = [];
+		for (let i = 0; i < N; i++) ids.push(hex(16));
+		const tickets = classes.map(() => []);
+		ids.forEach((u, i) => tickets[i % C].push(u));
+		const full = { format: 1, full: true, cursor: "c1", server_time: new Date().toISOString(),
+			event: { uuid: "e", keys: [] }, list: { uuid: "l" }, products: { 1: "Day", 2: "VIP" }, sections: {},
+			classes, tickets: tickets.map((a) => a.join("")), inside: ids.slice(0, 30000).join("") };
+		const text = JSON.stringify(full);
+		let t0 = performance.now();
+		const s = new Snapshot("e", "l");
+		s.apply(JSON.parse(text));
+		const applyMs = performance.now() - t0;
+		t0 = performance.now();
+		await s.save();
+		const saveMs = performance.now() - t0;
+		t0 = performance.now();
+		const r = new Snapshot("e", "l");
+		await r.load();
+		const loadMs = performance.now() - t0;
+		const same = (a, b) => ids.every((u) => a.classOf(u).key === b.classOf(u).key && a.stateOf(u).inside === b.stateOf(u).inside);
+		const res = { bytes: text.length, applyMs, saveMs, loadMs, size: r.size, inside: r.inside.size, sameAfterLoad: same(s, r) };
+
+		// A delta: ids[1] canceled, ids[2] (inside) left, ids[40000] entered, ids[50000] used.
+		const delta = { format: 1, full: false, cursor: "c2", server_time: new Date().toISOString(), event: full.event, list: full.list,
+			products: full.products, sections: {}, classes: [{ product: 2, section: 1, subevent: 0, status: "canceled", blocked: false, valid_from: null, valid_until: null }],
+			tickets: [ids[1]], inside: ids[40000], outside: ids[2], used: ids[2] + ids[50000] };
+		r.apply(delta);
+		r.apply(delta);
+		await r.save();
+		await r.noteResult(ids[60000], "entry", true);
+		const d = new Snapshot("e", "l");
+		await d.load();
+		res.afterDelta = { size: d.size, inside: d.inside.size, canceled: d.classOf(ids[1]).status, product: d.classOf(ids[1]).product,
+			left: d.stateOf(ids[2]), entered: d.stateOf(ids[40000]), used: d.stateOf(ids[50000]), noted: d.stateOf(ids[60000]),
+			unchanged: d.classOf(ids[3]).key === s.classOf(ids[3]).key, cursor: d.meta.cursor, classes: d.classes.length };
+		return res;
+	})()`)
+	t.Logf("100,000 tickets: %v bytes of JSON; apply %.0f ms, save %.0f ms, load %.0f ms", out["bytes"], out["applyMs"], out["saveMs"], out["loadMs"])
+	if out["size"] != 100000.0 || out["inside"] != 30000.0 || out["sameAfterLoad"] != true {
+		t.Fatalf("after load: %v", out)
+	}
+	d := out["afterDelta"].(map[string]any)
+	st := func(k string) map[string]any { return d[k].(map[string]any) }
+	switch {
+	case d["size"] != 100000.0, d["inside"] != 30001.0, d["canceled"] != "canceled", d["product"] != 2.0, d["unchanged"] != true, d["cursor"] != "c2", d["classes"] != 9.0:
+		t.Errorf("after the delta: %v", d)
+	case st("left")["inside"] != false || st("left")["entered"] != true:
+		t.Errorf("the ticket that left: %v", st("left"))
+	case st("entered")["inside"] != true, st("used")["inside"] != false || st("used")["entered"] != true:
+		t.Errorf("entered %v, used %v", st("entered"), st("used"))
+	case st("noted")["inside"] != true:
+		t.Errorf("the result noted after the save was lost: %v", st("noted"))
+	}
+	b.clean()
+}

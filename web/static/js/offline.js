@@ -120,8 +120,12 @@ export class Link {
           this.failures = 0;
         }
         this.setMode('sending');
-        this.lastSent = await this.queue.upload(this.eventUUID, this.snap.offset, (it, res) => this.confirmed(it, res), UPLOAD_TIMEOUT);
-        this.snap.replay(this.queue.items);
+        try {
+          this.lastSent = await this.queue.upload(this.eventUUID, this.snap.offset, (it, res) => this.confirmed(it, res), UPLOAD_TIMEOUT);
+        } finally {
+          await this.snap.keepRecent().catch(() => {});
+          this.snap.replay(this.queue.items);
+        }
         this.onChange(this);
       }
       await this.snap.sync(SYNC_TIMEOUT);
@@ -153,8 +157,7 @@ export class Link {
 
   /** The server's answer about a queued scan. */
   confirmed(it, res) {
-    if (res.status === 'rejected') return;
-    this.snap.applyResult(it.uuid, it.type, res.result === 'ok');
+    if (res.status !== 'rejected') this.snap.noteResult(it.uuid, it.type, res.result === 'ok', false);
   }
 
   /** Whether a scan goes to the server now. */
@@ -173,7 +176,7 @@ export class Link {
       try {
         const r = await api('POST', `/events/${this.eventUUID}/scans`, { code, type, list, nonce: n, scanned_at: deviceTime }, { timeout: SCAN_TIMEOUT });
         this.failures = 0;
-        if (r.ticket && r.ticket.uuid) this.snap.applyResult(r.ticket.uuid.replaceAll('-', '').toLowerCase(), type, r.result === 'ok');
+        if (r.ticket && r.ticket.uuid) this.snap.noteResult(r.ticket.uuid.replaceAll('-', '').toLowerCase(), type, r.result === 'ok').catch(() => {});
         return { answer: r, local: false };
       } catch (e) {
         if (!isNetworkError(e)) throw e;

@@ -85,14 +85,14 @@ export class Queue {
   /** Drop the confirmed (and the rejected) scans of a batch. */
   async drop(batch, results, onResult) {
     const done = [];
-    batch.forEach((it, i) => {
+    for (const [i, it] of batch.entries()) {
       const res = results[i] && (results[i].nonce === undefined || results[i].nonce === it.nonce)
         ? results[i] : results.find((x) => x.nonce === it.nonce);
-      if (!res) return; // no answer for it: it waits for the next upload
+      if (!res) continue; // no answer for it: it waits for the next upload
       if (res.status === 'rejected') this.rejected.push({ item: it, error: res.error || 'refused by the server' });
-      onResult(it, res);
+      await onResult(it, res);
       done.push(it.seq);
-    });
+    }
     if (!done.length) throw new Error('The server confirmed none of the scans sent.');
     await idb.dequeue(done);
     const gone = new Set(done);

@@ -39,6 +39,7 @@ export class Snapshot {
     this.inside = new Set();
     this.used = new Set();
     this.overlay = new Map(); // uuid → {inside, entered, since}: the queue's scans
+    this.recent = []; // [uuid, type] of results since the presence was saved
     this.offset = 0; // server clock minus this device's (ms)
     this.dirty = { tickets: false, presence: false };
   }
@@ -106,7 +107,23 @@ export class Snapshot {
     };
   }
 
-  /** The server's answer about one scan: its effect on the base. */
+  /**
+   * The server's answer about one of this phone's scans: its effect on
+   * the base, kept at once (a short list, folded into the presence at the
+   * next save) so that a reload offline still knows it.
+   */
+  async noteResult(uuid, type, ok, keep = true) {
+    if (!uuid || !ok || !this.meta) return;
+    this.applyResult(uuid, type, ok);
+    this.recent.push([uuid, type]);
+    if (keep) await this.keepRecent();
+  }
+
+  /** Write the results noted since the presence was saved. */
+  async keepRecent() {
+    await idb.putKV([[this.key('recent'), this.recent]]);
+  }
+
   applyResult(uuid, type, ok) {
     if (!uuid || !ok) return;
     if (type === 'exit') {
@@ -166,6 +183,8 @@ export class Snapshot {
     }
     if (this.dirty.presence) {
       entries.push([this.key('presence'), { inside: [...this.inside].join(''), used: [...this.used].join('') }]);
+      entries.push([this.key('recent'), undefined]);
+      this.recent = [];
     }
     await idb.putKV(entries);
     this.dirty = { tickets: false, presence: false };
@@ -175,7 +194,7 @@ export class Snapshot {
   async load() {
     const meta = await idb.get('kv', this.key('meta'));
     if (!meta) return false;
-    const [tickets, presence] = await Promise.all([idb.get('kv', this.key('tickets')), idb.get('kv', this.key('presence'))]);
+    const [tickets, presence, recent] = await Promise.all(['tickets', 'presence', 'recent'].map((p) => idb.get('kv', this.key(p))));
     const { classes, offset, ...m } = meta;
     this.classes = [];
     this.classIndex = new Map();
@@ -186,6 +205,8 @@ export class Snapshot {
     this.used = new Set(uuids(presence && presence.used));
     this.offset = offset || 0;
     this.meta = m;
+    this.recent = recent || [];
+    for (const [u, type] of this.recent) this.applyResult(u, type, true);
     return true;
   }
 
