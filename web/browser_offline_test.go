@@ -405,3 +405,47 @@ func TestBrowserScannerOffline(t *testing.T) {
 	b.shot("dashboard-conflicts-phone")
 	b.clean()
 }
+
+// More scans wait than one upload takes (450: three batches): they reach
+// the server in the order they were made (entries and exits of one ticket,
+// each admitted by the phone: out of order, the server would refuse some
+// and report conflicts), each once.
+func TestBrowserScannerOfflineBatches(t *testing.T) {
+	f := start(t)
+	needAPI(t, f)
+	_, other := f.env.PairedDevice(t, admit.DeviceSpec{Organizer: "acme", Name: "Gate 1", Event: "fest"})
+	needOffline(t, f, other)
+	nc := newNetCut(t, f.env.URL)
+	b := newBrowser(t, browserOpt{})
+	pairScanner(t, f, b, nc, admit.DeviceSpec{Organizer: "acme", Name: "Gate 7", Event: "fest"})
+	b.waitFor("the first snapshot", `window.admitScanner.snapshot && window.admitScanner.snapshot.tickets >= 5`, 15*time.Second)
+	nc.set(netDown)
+	verdicts := evalAsync[map[string]float64](b, `(async () => {
+		const link = window.admitScanner.link;
+		link.goOffline();
+		const out = {};
+		for (let i = 0; i < 450; i++) {
+			const r = await link.scan(`+jsString(f.res.Tickets[tAda].QRCode)+`, i % 2 ? "exit" : "entry");
+			const v = r.decision ? r.decision.verdict : "none";
+			out[v] = (out[v] || 0) + 1;
+		}
+		return out;
+	})()`)
+	if verdicts["ok"] != 450 {
+		t.Fatalf("the phone's verdicts: %v", verdicts)
+	}
+	b.waitFor("450 scans waiting", `window.admitScanner.waiting === 450`, 5*time.Second)
+	nc.set(netUp)
+	b.waitFor("the queue sent", `window.admitScanner.waiting === 0 && window.admitScanner.mode === "online"`, 60*time.Second)
+	if n := len(offlineScans(t, f, other)); n != 450 {
+		t.Errorf("%d offline scans recorded, want 450", n)
+	}
+	if n := entries(t, f, tAda); n != 225 {
+		t.Errorf("Ada's entries: %d, want 225", n)
+	}
+	r := f.env.Do(t, "GET", "/api/v1/events/"+f.res.Event.UUID+"/conflicts", nil, "Authorization", "Bearer "+other)
+	if r.Status != 200 || r.JSON(t)["count"] != 0.0 {
+		t.Errorf("conflicts: %d %s", r.Status, r.Body)
+	}
+	b.clean()
+}

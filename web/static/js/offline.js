@@ -17,6 +17,7 @@ const SYNC_EVERY = 20000;
 const PROBE_EVERY = 5000;
 const RETRY_AFTER = 1500;
 const SYNC_TIMEOUT = 30000;
+const PROBE_TIMEOUT = 8000;
 const UPLOAD_TIMEOUT = 15000;
 
 /** A failure of the network or the server (not of the request). */
@@ -116,7 +117,7 @@ export class Link {
         // Send in order; offline, first see if the server answers (a
         // probe that also brings the snapshot up to date).
         if (this.mode === 'offline') {
-          await this.snap.sync(SYNC_TIMEOUT);
+          await this.snap.sync(this.syncTimeout());
           this.failures = 0;
         }
         this.setMode('sending');
@@ -128,7 +129,7 @@ export class Link {
         }
         this.onChange(this);
       }
-      await this.snap.sync(SYNC_TIMEOUT);
+      await this.snap.sync(this.syncTimeout());
       this.snap.replay(this.queue.items);
       this.failures = 0;
       this.lastError = '';
@@ -153,6 +154,15 @@ export class Link {
       }
       this.onChange(this);
     }
+  }
+
+  /**
+   * How long a sync may take: a first snapshot may be large; offline, a
+   * delta is a probe, and a network that swallows requests must not keep
+   * the scanner from coming back for long.
+   */
+  syncTimeout() {
+    return this.mode !== 'online' && this.snap.ready ? PROBE_TIMEOUT : SYNC_TIMEOUT;
   }
 
   /** The server's answer about a queued scan. */
