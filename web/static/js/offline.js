@@ -229,8 +229,9 @@ function answerOf(snap, d, type) {
     r.attention = true;
     r.message = 'A genuine code this phone does not know: admitted offline (the list allows it). Check the ticket.';
   }
-  if ((d.verdict === 'already_inside' || d.verdict === 'already_used') && d.state && d.state.since) {
-    r.first_entry = { at: d.state.since, device: 'this phone' };
+  if ((d.verdict === 'already_inside' || d.verdict === 'already_used') && d.state) {
+    if (d.state.since) r.first_entry = { at: d.state.since, device: 'this phone' };
+    else r.message = d.verdict === 'already_inside' ? 'Inside, as of the last update of this phone.' : 'Entered before, as of the last update of this phone.';
   }
   if (type === 'exit' && d.verdict === 'ok') r.ticket = ticket;
   return r;
