@@ -202,6 +202,7 @@ function renderNet(l) {
       : 'This phone has no ticket list yet: it cannot check tickets until the network is back.';
   } else if (l.mode === 'sending') {
     title = `Back online — sending ${scans(n)}…`;
+    detail = l.lastError ? `Not yet: ${l.lastError}` : '';
   } else if (l.queue.rejected.length > shownRejected) {
     const r = l.queue.rejected;
     title = `${scans(r.length - shownRejected)} refused by the server`;
