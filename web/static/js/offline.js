@@ -119,6 +119,7 @@ export class Link {
         if (this.mode === 'offline') {
           await this.snap.sync(this.syncTimeout());
           this.failures = 0;
+          this.lastError = '';
         }
         this.setMode('sending');
         try {
