@@ -349,6 +349,30 @@ type RedeemRequest struct {
 
 	// DryRun decides without recording anything (a status check).
 	DryRun bool
+
+	// Offline marks a scan a device decided on its own while it had no
+	// network, uploaded later with its Nonce (required) and DeviceTime
+	// (required): it is decided at DeviceTime + ClockOffset (the device's
+	// clock error, server minus device), recorded once per event and nonce
+	// whatever its result, and compared with the device's own verdict:
+	// DeviceAdmitted, in the device's words DeviceVerdict. A scan the
+	// device refused is never recorded as an entry. Its time must lie
+	// within OfflineMaxAge before and OfflineMaxAhead after the server's,
+	// unless OfflineUnbounded (pretix accepts any datetime).
+	Offline          bool
+	DeviceAdmitted   bool
+	DeviceVerdict    string
+	ClockOffset      time.Duration
+	OfflineUnbounded bool
+}
+
+// at is when the scan happened: the device's time (corrected by its clock
+// offset) for an offline upload, else the server's.
+func (req *RedeemRequest) at(serverTime time.Time) time.Time {
+	if req.DeviceTime != nil {
+		return req.DeviceTime.Add(req.ClockOffset)
+	}
+	return serverTime
 }
 
 // RedeemResult is the core's answer to a scan.
@@ -367,6 +391,8 @@ type RedeemResult struct {
 	// 0 for a dry run. ServerTime is when the server received the scan.
 	ScanID     int64
 	ServerTime time.Time
+	// Conflict: how an offline scan's device and the server disagree.
+	Conflict Conflict
 }
 
 // OK reports whether the ticket was (or, for a dry run, would be) admitted.
@@ -386,6 +412,11 @@ func (c *Core) Redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 		req.Type = ScanEntry
 	}
 	serverTime := c.now()
+	if req.Offline {
+		if err := checkOffline(req, serverTime); err != nil {
+			return nil, err
+		}
+	}
 	cv, err := c.lastView(ctx)
 	if err != nil {
 		return nil, err
@@ -424,29 +455,20 @@ func (c *Core) Redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 	req = &scope
 	res.ServerTime = serverTime
 	if req.DryRun {
-		// A dry run does not count places: a full area is known only when
-		// an entry tries to take one.
-		if res.Ticket != nil && res.List != nil {
-			st, err := c.Store.CheckinState(ctx, res.Ticket.ID, res.List.ID)
-			if err != nil && !IsNotFound(err) {
-				return nil, err
-			}
-			res.State = st
-			switch {
-			case res.Reason != ReasonOK:
-			case req.Type == ScanEntry && !req.Force && !res.List.Policy().Admits(st):
-				res.Reason = ReasonAlreadyRedeemed
-			case req.Type == ScanExit && !req.LenientExit && (st == nil || !st.Inside):
-				res.Reason = ReasonNotInside
-			}
+		return res, c.stateVerdict(ctx, req, res)
+	}
+	if req.Offline {
+		if err := c.offlineVerdict(ctx, req, res); err != nil {
+			return nil, err
 		}
-		return res, nil
 	}
 	a := &ScanAttempt{
 		Scan: Scan{
 			DeviceID: req.DeviceID, DeviceName: req.DeviceName, Redeemer: req.Redeemer,
 			Source: req.Source, Type: req.Type, Result: res.Reason, Nonce: req.Nonce,
 			DeviceTime: req.DeviceTime, ServerTime: serverTime, Forced: res.Forced,
+			Offline: req.Offline, DeviceVerdict: req.DeviceVerdict, ClockOffset: req.ClockOffset,
+			Conflict: res.Conflict,
 		},
 		Admit:       res.Reason == ReasonOK,
 		Force:       req.Force,
@@ -456,6 +478,11 @@ func (c *Core) Redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 	if res.Ticket != nil {
 		a.Scan.TicketID, a.Scan.EventID = res.Ticket.ID, res.Ticket.EventID
 	} else if req.EventID != 0 {
+		a.Scan.EventID = req.EventID
+	}
+	if req.Offline && req.EventID != 0 {
+		// An upload is the event's, whatever ticket it names: its nonce
+		// and its conflicts are counted there.
 		a.Scan.EventID = req.EventID
 	}
 	if res.List != nil {
@@ -482,6 +509,9 @@ func (c *Core) Redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 	}
 	res.Reason, res.State, res.Replayed, res.ScanID = out.Result, out.State, out.Replayed, out.ScanID
 	res.Forced = res.Forced || out.Forced
+	if req.Offline {
+		res.Conflict = out.Conflict
+	}
 	if c.Live != nil && !out.Replayed && a.Scan.EventID != 0 {
 		c.Live.Publish(c.liveScan(ctx, cv, req, res, &a.Scan, out.ScanID))
 	}
@@ -712,11 +742,7 @@ func (c *Core) decide(ctx context.Context, cv *catalogView, req *RedeemRequest, 
 		res.Reason = ReasonUnknown
 		return nil
 	}
-	at := serverTime
-	if req.DeviceTime != nil {
-		at = *req.DeviceTime
-	}
-	d := Decide(DecideInput{Ticket: t, List: l, At: at, Type: req.Type, Force: req.Force,
+	d := Decide(DecideInput{Ticket: t, List: l, At: req.at(serverTime), Type: req.Type, Force: req.Force,
 		IgnoreUnpaid: req.IgnoreUnpaid, Sections: req.Sections})
 	res.Reason, res.CheckinAllowed, res.Forced = d.Reason, d.CheckinAllowed, d.Forced
 	return nil

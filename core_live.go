@@ -11,6 +11,7 @@ func (c *Core) liveScan(ctx context.Context, cv *catalogView, req *RedeemRequest
 		ID: id, EventID: sc.EventID, ListID: sc.ListID,
 		DeviceUUID: req.DeviceUUID, DeviceName: req.DeviceName,
 		Source: req.Source, Type: req.Type, Result: res.Reason, Forced: res.Forced,
+		Offline: req.Offline, Conflict: res.Conflict,
 		DeviceTime: req.DeviceTime, ServerTime: sc.ServerTime,
 	}
 	if ls.DeviceUUID == "" && req.Scanner != nil {

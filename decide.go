@@ -31,6 +31,9 @@ const (
 	ReasonCapacity Reason = "capacity"
 	// ReasonNotInside: an exit of a ticket that is not inside.
 	ReasonNotInside Reason = "not_inside"
+	// ReasonDeviceRefused: an offline device refused the ticket, which the
+	// server would have admitted (the scan's Conflict says so).
+	ReasonDeviceRefused Reason = "device_refused"
 )
 
 // Unreadable reports whether the reason is about the code itself rather than

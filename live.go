@@ -21,6 +21,8 @@ type LiveScan struct {
 	Type         ScanType   `json:"type"`
 	Result       Reason     `json:"result"`
 	Forced       bool       `json:"forced"`
+	Offline      bool       `json:"offline,omitempty"`
+	Conflict     Conflict   `json:"conflict,omitempty"`
 	DeviceTime   *time.Time `json:"device_time,omitempty"`
 	ServerTime   time.Time  `json:"server_time"`
 }

@@ -309,10 +309,36 @@ type Scan struct {
 	DeviceTime *time.Time
 	ServerTime time.Time
 	Forced     bool
+	// Offline: a scan the device decided on its own while it had no
+	// network, uploaded later. DeviceVerdict is what the device showed (an
+	// API reason, "ok" for an admission), ClockOffset the device's clock
+	// error (server minus device) measured at its last sync: the scan
+	// happened at DeviceTime + ClockOffset. Conflict is set when the device
+	// and the server disagree.
+	Offline       bool
+	DeviceVerdict string
+	ClockOffset   time.Duration
+	Conflict      Conflict
 
 	// Filled by Scans() from the ticket, for listings.
 	Ticket *Ticket
 }
+
+// Conflict names how an offline scan's device and the server disagree.
+type Conflict string
+
+const (
+	ConflictNone Conflict = ""
+	// ConflictAlreadyInside: the device admitted a ticket the server
+	// found already inside (another device got there first).
+	ConflictAlreadyInside Conflict = "already_inside"
+	// ConflictRefusedByServer: the device admitted a ticket the server
+	// refuses for another reason (canceled meanwhile, blocked, full...).
+	ConflictRefusedByServer Conflict = "refused_by_server"
+	// ConflictAdmissible: the device refused a ticket the server would
+	// have admitted.
+	ConflictAdmissible Conflict = "admissible"
+)
 
 // AreaOccupancy counts the entries into one area (a check-in list, or a
 // section over every list of its event) and who is inside now.

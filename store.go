@@ -71,6 +71,21 @@ type Store interface {
 	Scan(ctx context.Context, a *ScanAttempt) (*ScanOutcome, error)
 	// Scans lists scan log rows that match f, newest last, with their total.
 	Scans(ctx context.Context, f ScanFilter) ([]*Scan, int, error)
+	// Conflicts lists an event's offline scans in conflict with the
+	// server, ordered by ticket uuid, device time, device name and id, at
+	// most limit, with their total; each with the scan before it that
+	// admitted its ticket on its list, for "already inside".
+	Conflicts(ctx context.Context, eventID int64, limit int) ([]*ConflictReport, int, error)
+
+	// For offline snapshots: OfflineTickets calls fn for every ticket of
+	// the event, or only those updated at or after since; ListStates for
+	// every ticket with a state on the list (afterScanID < 0), or only
+	// those with an admitted scan (entry or exit) on it after that scan id;
+	// SettledScanID is the highest id of the list's scans logged before t
+	// (0: none).
+	OfflineTickets(ctx context.Context, eventID int64, since *time.Time, fn func(*OfflineTicket) error) error
+	ListStates(ctx context.Context, listID, afterScanID int64, fn func(ListState) error) error
+	SettledScanID(ctx context.Context, listID int64, before time.Time) (int64, error)
 	// Occupancy counts an event's entries, exits and tickets inside per
 	// list and per section, from the check-in states (not the scan log),
 	// with each area's capacity and how many tickets could enter it.
@@ -254,6 +269,7 @@ type ScanOutcome struct {
 	Result   Reason // ReasonOK, ReasonAlreadyRedeemed, ReasonCapacity, ReasonNotInside, or the attempt's own
 	Forced   bool
 	Replayed bool          // the nonce was already recorded: nothing written
+	Conflict Conflict      // an offline scan's, as recorded (the first time, for a replay)
 	State    *CheckinState // the state after the scan (nil if no ticket)
 	ScanID   int64
 }

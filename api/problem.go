@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/admitdev/admit"
@@ -102,10 +103,15 @@ const maxBody = 64 << 10
 // decode reads a JSON body into v: one object, no unknown fields, at most
 // maxBody bytes.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeMax(w, r, v, maxBody)
+}
+
+// decodeMax is decode with a bound of max bytes.
+func decodeMax(w http.ResponseWriter, r *http.Request, v any, max int64) error {
 	if r.Body == nil {
 		return bad("the request needs a JSON body")
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, max))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
@@ -113,7 +119,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		var se *json.SyntaxError
 		switch {
 		case errors.As(err, &mbe):
-			return &tooLarge{"the body is larger than 64 KiB"}
+			return &tooLarge{fmt.Sprintf("the body is larger than %d KiB", max>>10)}
 		case errors.As(err, &ute):
 			return bad("field " + ute.Field + ": must be " + ute.Type.String() + ", not " + ute.Value)
 		case errors.As(err, &se):

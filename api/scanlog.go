@@ -32,6 +32,11 @@ type scanOut struct {
 	Offline      bool       `json:"offline"`
 	DeviceTime   *time.Time `json:"device_time"`
 	ServerTime   time.Time  `json:"server_time"`
+	// Offline scans: what the device showed, its clock error (server
+	// minus device) and the conflict with the server, if any.
+	DeviceVerdict *string `json:"device_verdict"`
+	ClockOffsetMS *int64  `json:"clock_offset_ms"`
+	Conflict      *string `json:"conflict"`
 }
 
 func optStr(s string) *string {
@@ -76,11 +81,16 @@ func (h *Handler) namesOf(r *http.Request, ev *admit.Event) (*logNames, error) {
 func (n *logNames) scan(sc *admit.Scan) scanOut {
 	at := sc.ServerTime
 	if sc.DeviceTime != nil {
-		at = *sc.DeviceTime
+		at = sc.DeviceTime.Add(sc.ClockOffset)
 	}
 	o := scanOut{ID: sc.ID, List: n.lists[sc.ListID], Device: sc.DeviceName, DeviceUUID: optStr(n.devices[sc.DeviceID]),
 		Source: sc.Source, Redeemer: sc.Redeemer, Type: string(sc.Type), Forced: sc.Forced,
-		Offline: sc.DeviceTime != nil, DeviceTime: sc.DeviceTime, ServerTime: sc.ServerTime}
+		Offline: sc.Offline, DeviceTime: sc.DeviceTime, ServerTime: sc.ServerTime,
+		DeviceVerdict: optStr(sc.DeviceVerdict), Conflict: optStr(string(sc.Conflict))}
+	if sc.Offline {
+		ms := sc.ClockOffset.Milliseconds()
+		o.ClockOffsetMS = &ms
+	}
 	if t := sc.Ticket; t != nil {
 		o.Ticket, o.AttendeeName, o.Product, o.Section = optStr(t.UUID), t.AttendeeName(), t.ProductName, t.SectionName
 	}
@@ -96,8 +106,8 @@ func (n *logNames) scan(sc *admit.Scan) scanOut {
 func liveScan(s *admit.LiveScan) scanOut {
 	o := scanOut{ID: s.ID, Ticket: optStr(s.TicketUUID), AttendeeName: s.AttendeeName, Product: s.ProductName,
 		List: s.ListName, Section: s.SectionName, Device: s.DeviceName, DeviceUUID: optStr(s.DeviceUUID),
-		Source: s.Source, Type: string(s.Type), Forced: s.Forced, Offline: s.DeviceTime != nil,
-		DeviceTime: s.DeviceTime, ServerTime: s.ServerTime}
+		Source: s.Source, Type: string(s.Type), Forced: s.Forced, Offline: s.Offline,
+		DeviceTime: s.DeviceTime, ServerTime: s.ServerTime, Conflict: optStr(string(s.Conflict))}
 	var st *admit.CheckinState
 	if s.Result == admit.ReasonAlreadyRedeemed {
 		st = &admit.CheckinState{Inside: true}
@@ -233,7 +243,8 @@ func (h *Handler) listScans(w http.ResponseWriter, r *http.Request, c *admit.Cal
 }
 
 var csvHeader = []string{"id", "ticket", "attendee_name", "product", "list", "section", "device", "device_uuid", "source",
-	"redeemer", "type", "result", "reason", "forced", "offline", "device_time", "server_time"}
+	"redeemer", "type", "result", "reason", "forced", "offline", "device_time", "server_time",
+	"device_verdict", "clock_offset_ms", "conflict"}
 
 // exportScans streams every row that f matches, a chunk at a time.
 func (h *Handler) exportScans(w http.ResponseWriter, r *http.Request, ev *admit.Event, f admit.ScanFilter, names *logNames, format string) {
@@ -298,9 +309,14 @@ func csvRow(o *scanOut) []string {
 		}
 		return p.UTC().Format(time.RFC3339Nano)
 	}
+	ms := ""
+	if o.ClockOffsetMS != nil {
+		ms = strconv.FormatInt(*o.ClockOffsetMS, 10)
+	}
 	return []string{strconv.FormatInt(o.ID, 10), s(o.Ticket), csvSafe(o.AttendeeName), csvSafe(o.Product), csvSafe(o.List),
 		csvSafe(o.Section), csvSafe(o.Device), s(o.DeviceUUID), o.Source, csvSafe(o.Redeemer), o.Type, o.Result, s(o.Reason),
-		strconv.FormatBool(o.Forced), strconv.FormatBool(o.Offline), t(o.DeviceTime), t(&o.ServerTime)}
+		strconv.FormatBool(o.Forced), strconv.FormatBool(o.Offline), t(o.DeviceTime), t(&o.ServerTime),
+		s(o.DeviceVerdict), ms, s(o.Conflict)}
 }
 
 // csvSafe keeps a spreadsheet from reading a name as a formula.

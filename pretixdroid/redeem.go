@@ -108,6 +108,13 @@ func (h *Handler) redeem(w http.ResponseWriter, r *http.Request, s *scope) error
 		DeviceTime:   deviceTime,
 		DeviceName:   s.key.Name,
 		Source:       "pretixdroid",
+		// A scan with its datetime and nonce is pretixSCAN's upload of
+		// what it admitted offline: recorded once, and a conflict where
+		// the server disagrees. Any datetime is taken, as pretix does.
+		Offline:          deviceTime != nil && nonce != "",
+		DeviceAdmitted:   true,
+		DeviceVerdict:    "ok",
+		OfflineUnbounded: true,
 	})
 	if err != nil {
 		return err

@@ -355,3 +355,31 @@ func showp(p *position) string {
 	}
 	return show(*p)
 }
+
+// An upload (datetime and nonce) of a ticket another device admitted
+// meanwhile is refused as already redeemed and reported once as a
+// conflict, however often it is uploaded.
+func TestOfflineUploadOfATicketInsideIsOneConflict(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	if a := redeemJSON(t, f.env, mainBase, f.keyMain, url.Values{"secret": {secCurie}}); a.Status != "ok" {
+		t.Fatalf("online redeem = %+v", a)
+	}
+	for i := range 2 {
+		a := redeemJSON(t, f.env, mainBase, f.keyMain, url.Values{"secret": {secCurie}, "nonce": {"offline-1"}, "datetime": {"2030-12-28T10:00:00Z"}})
+		if a.Reason != "already_redeemed" {
+			t.Errorf("upload %d = %+v, want already_redeemed", i+1, a)
+		}
+	}
+	reports, total, err := f.env.Core.Conflicts(context.Background(), f.main.Event.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != 1 || len(reports) != 1 || reports[0].Kind != admit.ConflictAlreadyInside || reports[0].Other == nil ||
+		reports[0].Scan.Ticket == nil || reports[0].Scan.Ticket.Secret != secCurie {
+		t.Fatalf("conflicts = %d %+v, want curie's upload after the online entry", total, reports)
+	}
+	if rows := scans(t, f.env, f.ticket(t, secCurie).ID); len(rows) != 2 || !rows[1].Offline || rows[1].DeviceVerdict != "ok" {
+		t.Errorf("scans = %+v, want the online entry and one offline upload", rows)
+	}
+}

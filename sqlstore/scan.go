@@ -88,14 +88,20 @@ const (
 	qNonceLock = `SELECT pg_advisory_xact_lock(CAST($1 % 2147483647 AS INTEGER), CAST($2 % 2147483647 AS INTEGER))`
 
 	qInsertScanExec = `INSERT INTO scans (ticket_id, event_id, list_id, device_id, device_name, redeemer, source,
-	type, result, nonce, device_time, server_time, forced)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
-	qInsertScan = qInsertScanExec + ` RETURNING id`
+	type, result, nonce, device_time, server_time, forced, offline, device_verdict, clock_offset_ms, conflict)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
+
+	// qOfflineReplay finds an offline scan uploaded before: an event's
+	// offline scans are recorded once per nonce, whatever their result.
+	qOfflineReplay = `SELECT id, result, COALESCE(conflict, '') FROM scans WHERE event_id = $1 AND nonce = $2 AND offline`
+	// qOfflineLock (PostgreSQL) serialises the uploads of one nonce.
+	qOfflineLock = `SELECT pg_advisory_xact_lock(CAST($1 % 2147483647 AS INTEGER), hashtext($2))`
+	qInsertScan  = qInsertScanExec + ` RETURNING id`
 )
 
 // scanQueries are prepared on the SQLite writer at Open: the group commit
 // runs them inside its transactions, where nothing can be prepared.
-var scanQueries = []string{qReplay, qFirstEntry, qInsertScanExec, qEnter, qForceEnter, qExitInside, qExit, qState, qInsertScan,
+var scanQueries = []string{qReplay, qOfflineReplay, qFirstEntry, qInsertScanExec, qEnter, qForceEnter, qExitInside, qExit, qState, qInsertScan,
 	qClaim, qRelease, qAreaKnown, qHit, qPurgeHits,
 	"SAVEPOINT w", "RELEASE w", "ROLLBACK TO w"}
 
@@ -339,10 +345,34 @@ func (s *Store) scanTx(ctx context.Context, x dbx, a *admit.ScanAttempt) (*admit
 	}
 	at := sc.ServerTime
 	if sc.DeviceTime != nil {
-		at = *sc.DeviceTime
+		at = sc.DeviceTime.Add(sc.ClockOffset)
 	}
-	out := &admit.ScanOutcome{Result: sc.Result, Forced: sc.Forced}
+	out := &admit.ScanOutcome{Result: sc.Result, Forced: sc.Forced, Conflict: sc.Conflict}
 	known := sc.TicketID != 0 && sc.ListID != 0
+	if sc.Offline {
+		// Uploaded before (a retry, or the same upload twice at once):
+		// answer what was recorded, write nothing.
+		if !s.sqlite {
+			if _, err := x.exec(ctx, qOfflineLock, sc.EventID, sc.Nonce); err != nil {
+				return nil, err
+			}
+		}
+		var id int64
+		var result, conflict string
+		err := x.row(ctx, qOfflineReplay, sc.EventID, sc.Nonce).Scan(&id, &result, &conflict)
+		if err == nil {
+			out.Result, out.Conflict, out.Replayed, out.ScanID, out.Forced = admit.Reason(result), admit.Conflict(conflict), true, id, false
+			if known {
+				if out.State, err = s.stateIn(ctx, x, sc.TicketID, sc.ListID); err != nil {
+					return nil, err
+				}
+			}
+			return out, nil
+		}
+		if err != sql.ErrNoRows {
+			return nil, err
+		}
+	}
 	if !a.Admit {
 		id, err := s.insertScan(ctx, x, &sc)
 		if err != nil {
@@ -460,6 +490,14 @@ func (s *Store) scanTx(ctx context.Context, x dbx, a *admit.ScanAttempt) (*admit
 		}
 	}
 	sc.Result, sc.Forced = out.Result, out.Forced
+	if sc.Offline && sc.Conflict == admit.ConflictNone && out.Result != admit.ReasonOK {
+		// The device admitted it; the server did not.
+		sc.Conflict = admit.ConflictRefusedByServer
+		if out.Result == admit.ReasonAlreadyRedeemed {
+			sc.Conflict = admit.ConflictAlreadyInside
+		}
+	}
+	out.Conflict = sc.Conflict
 	if out.ScanID, err = s.insertScan(ctx, x, &sc); err != nil {
 		return nil, err
 	}
@@ -517,7 +555,7 @@ func (s *Store) scanStatement(ctx context.Context, a *admit.ScanAttempt) (*admit
 		} else {
 			err = s.writer().row(ctx, qRefusalLogged, nid(sc.TicketID), nid(sc.EventID), nid(sc.ListID), nid(sc.DeviceID),
 				sc.DeviceName, sc.Redeemer, sc.Source, string(sc.Type), string(sc.Result), nil,
-				s.tsp(sc.DeviceTime), s.ts(sc.ServerTime), sc.Forced).Scan(append([]any{&out.ScanID}, prev.dest()...)...)
+				s.tsp(sc.DeviceTime), s.ts(sc.ServerTime), sc.Forced, false, nil, nil, nil).Scan(append([]any{&out.ScanID}, prev.dest()...)...)
 		}
 		if err != nil && attempt < 4 && s.retryable(err) {
 			continue
@@ -557,7 +595,7 @@ func (s *Store) stateIn(ctx context.Context, x dbx, ticketID, listID int64) (*ad
 func (s *Store) insertScan(ctx context.Context, x dbx, sc *admit.Scan) (int64, error) {
 	args := []any{nid(sc.TicketID), nid(sc.EventID), nid(sc.ListID), nid(sc.DeviceID),
 		sc.DeviceName, sc.Redeemer, sc.Source, string(sc.Type), string(sc.Result), nstr(sc.Nonce),
-		s.tsp(sc.DeviceTime), s.ts(sc.ServerTime), sc.Forced}
+		s.tsp(sc.DeviceTime), s.ts(sc.ServerTime), sc.Forced, sc.Offline, nstr(sc.DeviceVerdict), offsetMS(sc), nstr(string(sc.Conflict))}
 	if s.sqlite {
 		// No rows to read: SQLite knows the row id it just gave.
 		res, err := x.exec(ctx, qInsertScanExec, args...)
@@ -575,7 +613,31 @@ func (s *Store) insertScan(ctx context.Context, x dbx, sc *admit.Scan) (int64, e
 // The scan log.
 
 const scanCols = `sc.id, sc.ticket_id, sc.event_id, sc.list_id, sc.device_id, sc.device_name, sc.redeemer,
-	sc.source, sc.type, sc.result, sc.nonce, sc.device_time, sc.server_time, sc.forced`
+	sc.source, sc.type, sc.result, sc.nonce, sc.device_time, sc.server_time, sc.forced,
+	sc.offline, sc.device_verdict, sc.clock_offset_ms, sc.conflict`
+
+// scanRow reads a row of scanCols.
+func scanRow(r interface{ Scan(...any) error }) (*admit.Scan, error) {
+	var sc admit.Scan
+	var typ, res string
+	var offset sql.NullInt64
+	if err := r.Scan(&sc.ID, zid{&sc.TicketID}, zid{&sc.EventID}, zid{&sc.ListID}, zid{&sc.DeviceID},
+		&sc.DeviceName, &sc.Redeemer, &sc.Source, &typ, &res, zstr{&sc.Nonce}, tmp{&sc.DeviceTime},
+		tm{&sc.ServerTime}, &sc.Forced, &sc.Offline, zstr{&sc.DeviceVerdict}, &offset, zstr{(*string)(&sc.Conflict)}); err != nil {
+		return nil, err
+	}
+	sc.Type, sc.Result = admit.ScanType(typ), admit.Reason(res)
+	sc.ClockOffset = time.Duration(offset.Int64) * time.Millisecond
+	return &sc, nil
+}
+
+// offsetMS is an offline scan's clock offset as stored.
+func offsetMS(sc *admit.Scan) any {
+	if !sc.Offline {
+		return nil
+	}
+	return sc.ClockOffset.Milliseconds()
+}
 
 func (s *Store) Scans(ctx context.Context, f admit.ScanFilter) ([]*admit.Scan, int, error) {
 	var conds []string
@@ -644,16 +706,12 @@ func (s *Store) Scans(ctx context.Context, f admit.ScanFilter) ([]*admit.Scan, i
 	}
 	var out []*admit.Scan
 	for rows.Next() {
-		var sc admit.Scan
-		var typ, res string
-		if err := rows.Scan(&sc.ID, zid{&sc.TicketID}, zid{&sc.EventID}, zid{&sc.ListID}, zid{&sc.DeviceID},
-			&sc.DeviceName, &sc.Redeemer, &sc.Source, &typ, &res, zstr{&sc.Nonce}, tmp{&sc.DeviceTime},
-			tm{&sc.ServerTime}, &sc.Forced); err != nil {
+		sc, err := scanRow(rows)
+		if err != nil {
 			rows.Close()
 			return nil, 0, s.dbErr(err, "scans")
 		}
-		sc.Type, sc.Result = admit.ScanType(typ), admit.Reason(res)
-		out = append(out, &sc)
+		out = append(out, sc)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
