@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -52,7 +51,8 @@ const (
 // The phone decides as the server does. For each list, the same scans in
 // the same order go to the server (online, recorded) and to the phone's
 // offline decision on a snapshot taken before them (and its own scans
-// since): every answer is the same, result and reason. Covered: admitted,
+// since; the snapshot is the server's, GET /events/{event}/offline): every
+// answer is the same, result and reason. Covered: admitted,
 // already inside, exit, exit of a ticket not inside, entry after exit
 // (allowed, and refused as already used), multiple entries, canceled (entry
 // and exit), blocked, not valid yet, expired, unpaid, product and section
@@ -102,19 +102,22 @@ func TestBrowserOfflineDecisionMatchesServer(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.list, func(t *testing.T) {
 			l := listID[tc.list]
-			snap := offlineSnapshot(t, f, rules, l)
 			var steps []map[string]string
 			for _, s := range tc.steps {
 				steps = append(steps, map[string]string{"code": s.code, "type": s.typ})
 			}
 			stepsJSON, _ := json.Marshal(steps)
-			// The phone: every step decided offline, each on the snapshot and
-			// the phone's scans before it.
+			// The phone: the list's snapshot from the server, then every step
+			// decided offline, each on the snapshot and the phone's scans
+			// before it.
 			phone := evalAsync[[]string](b, `(async () => {
+				const { useKey } = await `+module("api.js")+`;
 				const { Snapshot } = await `+module("snapshot.js")+`;
 				const { decideOffline } = await `+module("decide.js")+`;
+				useKey(`+jsString(key)+`);
 				const snap = new Snapshot("`+rules.Event.UUID+`", "`+l.UUID+`");
-				snap.apply(`+snap+`);
+				await snap.sync(30000);
+				if (snap.list.uuid !== "`+l.UUID+`") throw new Error("the snapshot of list " + snap.list.uuid);
 				const out = [];
 				for (const s of `+string(stepsJSON)+`) {
 					const d = await decideOffline(snap, s.code, s.type, Date.now());
@@ -151,67 +154,6 @@ func short(code string) string {
 		return code[:12] + "…"
 	}
 	return code
-}
-
-// offlineSnapshot is the snapshot (OFFLINE.md section 1) of an event's
-// list, as JSON, made here from the store until the server's endpoint is
-// merged.
-func offlineSnapshot(t *testing.T, f *fixture, res *admit.ImportResult, l *admit.CheckinList) string {
-	t.Helper()
-	type class struct {
-		Product    int64   `json:"product"`
-		Section    int64   `json:"section"`
-		Subevent   int64   `json:"subevent"`
-		Status     string  `json:"status"`
-		Blocked    bool    `json:"blocked"`
-		ValidFrom  *string `json:"valid_from"`
-		ValidUntil *string `json:"valid_until"`
-	}
-	iso := func(p interface{ Format(string) string }) *string {
-		s := p.Format("2006-01-02T15:04:05.000Z07:00")
-		return &s
-	}
-	var classes []class
-	var tickets []string
-	for _, tk := range res.Tickets {
-		c := class{Product: tk.ProductID, Section: tk.SectionID, Subevent: tk.SubeventID, Status: string(tk.OrderStatus), Blocked: tk.Blocked}
-		if tk.ValidFrom != nil {
-			c.ValidFrom = iso(tk.ValidFrom.UTC())
-		}
-		if tk.ValidUntil != nil {
-			c.ValidUntil = iso(tk.ValidUntil.UTC())
-		}
-		classes = append(classes, c)
-		tickets = append(tickets, strings.ReplaceAll(tk.UUID, "-", ""))
-	}
-	ev := res.Event
-	products := l.ProductIDs
-	if products == nil {
-		products = []int64{}
-	}
-	sections := l.SectionIDs
-	if sections == nil {
-		sections = []int64{}
-	}
-	var sub any
-	if l.SubeventID != 0 {
-		sub = l.SubeventID
-	}
-	snap := map[string]any{
-		"format": 1, "full": true, "cursor": "test.1", "server_time": "2026-01-01T00:00:00.000Z",
-		"event": map[string]any{"uuid": ev.UUID, "name": ev.Name, "slug": ev.Slug, "timezone": ev.Timezone,
-			"keys": []map[string]string{{"alg": ev.Signing, "pem": ev.PublicKeyPEM}}},
-		"list": map[string]any{"uuid": l.UUID, "name": l.Name, "all_products": len(l.ProductIDs) == 0, "products": products,
-			"sections": sections, "subevent": sub, "include_pending": l.IncludePending,
-			"allow_multiple_entries": l.AllowMultipleEntries, "allow_entry_after_exit": l.AllowEntryAfterExit, "admit_unknown_offline": false},
-		"products": map[string]string{}, "sections": map[string]string{},
-		"classes": classes, "tickets": tickets, "inside": "",
-	}
-	b, err := json.Marshal(snap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // The snapshot of an event of 100,000 tickets goes into IndexedDB and

@@ -12,8 +12,9 @@ import (
 // test cuts and mends, as a venue's network fails. Down, it takes each
 // connection and closes it at once (the browser sees no answer, as when the
 // server is stopped); hanging, it takes connections and never answers (a
-// network that swallows packets). Cutting closes the connections open
-// (keep-alive, the live stream).
+// network that swallows packets); deaf, it passes requests to the server
+// but not its answers back (the server did it, the phone never hears).
+// Cutting closes the connections open (keep-alive, the live stream).
 type netCut struct {
 	t      *testing.T
 	ln     net.Listener
@@ -32,6 +33,7 @@ const (
 	netUp netState = iota
 	netDown
 	netHang
+	netDeaf
 )
 
 func newNetCut(t *testing.T, serverURL string) *netCut {
@@ -90,12 +92,13 @@ func (n *netCut) serve() {
 			continue
 		}
 		n.conns[c] = struct{}{}
+		deaf := n.state == netDeaf
 		n.mu.Unlock()
-		go n.pipe(c)
+		go n.pipe(c, deaf)
 	}
 }
 
-func (n *netCut) pipe(c net.Conn) {
+func (n *netCut) pipe(c net.Conn, deaf bool) {
 	s, err := net.Dial("tcp", n.target)
 	if err != nil {
 		c.Close()
@@ -111,7 +114,14 @@ func (n *netCut) pipe(c net.Conn) {
 	n.mu.Unlock()
 	done := make(chan struct{}, 2)
 	go func() { io.Copy(s, c); done <- struct{}{} }()
-	go func() { io.Copy(c, s); done <- struct{}{} }()
+	go func() {
+		if deaf {
+			io.Copy(io.Discard, s)
+		} else {
+			io.Copy(c, s)
+		}
+		done <- struct{}{}
+	}()
 	<-done
 	c.Close()
 	s.Close()

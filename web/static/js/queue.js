@@ -11,6 +11,7 @@ export class Queue {
   constructor() {
     this.items = []; // in order, as in IndexedDB (with their seq)
     this.rejected = []; // {item, error}: refused by the server, dropped
+    this.counts = { recorded: 0, duplicate: 0, rejected: 0 }; // the server's answers so far
   }
 
   get length() { return this.items.length; }
@@ -90,6 +91,7 @@ export class Queue {
         ? results[i] : results.find((x) => x.nonce === it.nonce);
       if (!res) continue; // no answer for it: it waits for the next upload
       if (res.status === 'rejected') this.rejected.push({ item: it, error: res.error || 'refused by the server' });
+      if (res.status in this.counts) this.counts[res.status]++;
       await onResult(it, res);
       done.push(it.seq);
     }

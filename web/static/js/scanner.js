@@ -192,6 +192,7 @@ function renderNet(l) {
   debug.waiting = n;
   debug.snapshot = snap.ready ? { tickets: snap.size, inside: snap.inside.size, cursor: snap.meta.cursor, offset: snap.offset, syncedAt: snap.meta.syncedAt } : null;
   debug.rejected = l.queue.rejected.map((r) => ({ nonce: r.item.nonce, code: r.item.code, error: r.error }));
+  debug.uploaded = { ...l.queue.counts };
   const scans = (k) => `${k} scan${k === 1 ? '' : 's'}`;
   let title = '';
   let detail = '';

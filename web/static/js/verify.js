@@ -111,14 +111,16 @@ async function ed25519Verifier(der) {
   };
 }
 
-async function rsaVerifier(der) {
+async function rsaVerifier(der, saltLength) {
   const key = await crypto.subtle.importKey('spki', der, { name: 'RSA-PSS', hash: 'SHA-256' }, false, ['verify']);
   const bits = key.algorithm.modulusLength;
   if (bits < 2048) throw new Error('RSA key too short');
-  // The server accepts any salt length; WebCrypto wants the one used:
-  // the longest (Go's and Python's default), the hash's length, or none.
+  // The server accepts any salt length; WebCrypto wants the one used: the
+  // one the snapshot names first, then the longest (Go's and Python's
+  // default), the hash's length, or none.
   const emLen = Math.ceil((bits - 1) / 8);
-  const salts = [...new Set([emLen - 32 - 2, 32, 0, 20, 64])].filter((n) => n >= 0);
+  const named = Number.isInteger(saltLength) ? [saltLength] : [];
+  const salts = [...new Set([...named, emLen - 32 - 2, 32, 0, 20, 64])].filter((n) => n >= 0 && n <= emLen - 32 - 2);
   return async (data, sig) => {
     for (const saltLength of salts) {
       try {
@@ -131,30 +133,31 @@ async function rsaVerifier(der) {
   };
 }
 
-function verifier(pem) {
-  let v = imported.get(pem);
+function verifier(pem, saltLength) {
+  const id = `${saltLength}\n${pem}`;
+  let v = imported.get(id);
   if (!v) {
     v = (async () => {
       const der = pemBytes(pem);
       if (!der) throw new Error('bad PEM');
       const isEd = der.length === 44 && ED25519_SPKI.every((b, i) => der[i] === b);
-      return isEd ? ed25519Verifier(der) : rsaVerifier(der);
+      return isEd ? ed25519Verifier(der) : rsaVerifier(der, saltLength);
     })();
-    imported.set(pem, v);
+    imported.set(id, v);
   }
   return v;
 }
 
 /**
  * Whether signature signs payload (the text as scanned) under one of keys
- * ([{alg, pem}]). A key that cannot be read is skipped.
+ * ([{alg, pem, salt_length}]). A key that cannot be read is skipped.
  */
 export async function verifySignature(keys, payload, signature) {
   const data = new TextEncoder().encode(payload);
   for (const k of keys || []) {
     let v;
     try {
-      v = await verifier(k.pem);
+      v = await verifier(k.pem, k.salt_length);
     } catch {
       continue;
     }
