@@ -40,8 +40,9 @@ func pairScanner(t *testing.T, f *fixture, b *browser, nc *netCut, spec admit.De
 // The scanner opens with no network after its first visit: the service
 // worker answers the page and its files from its cache (the current
 // version's; an older version's cache is dropped), the page says it is
-// offline, the camera and its decoder work; when the network is back the
-// banner goes by itself.
+// offline, the camera and its decoder work, and the snapshot kept in
+// IndexedDB decides; a typed code is refused as "online only". When the
+// network is back the banner goes by itself and the scans are sent.
 func TestBrowserScannerOpensOffline(t *testing.T) {
 	f := start(t)
 	needAPI(t, f)
@@ -53,6 +54,7 @@ func TestBrowserScannerOpensOffline(t *testing.T) {
 	b.must("a page outside the scanner", chromedp.Navigate(nc.URL+"/signin"))
 	evalAsync[bool](b, `caches.open("admit-scanner-0ld0ld0ld0ld").then(() => true)`)
 	pairScanner(t, f, b, nc, admit.DeviceSpec{Organizer: "acme", Name: "Gate 4", Event: "fest"})
+	b.waitFor("the first snapshot", `window.admitScanner.snapshot && window.admitScanner.snapshot.tickets >= 5`, 15*time.Second)
 	// Each poll asks for the cache names and reads the last answer.
 	b.waitFor("the cache of this version only", `(caches.keys().then(k => window.__keys = k), window.__keys && window.__keys.length === 1 &&
 		window.__keys[0] === "admit-scanner-" + document.querySelector('link[rel=stylesheet]').href.split("/")[4])`, 5*time.Second)
@@ -67,14 +69,37 @@ func TestBrowserScannerOpensOffline(t *testing.T) {
 	if got := eval[string](b, `document.querySelector("#net-title").textContent`); got != "Offline — 0 scans waiting" {
 		t.Errorf("banner %q", got)
 	}
+	// The snapshot kept in IndexedDB decides: the camera's ticket is green.
 	b.must("start the camera", chromedp.Click("#start"))
 	b.waitFor("the code read offline", `window.admitScanner.lastCode !== null`, 20*time.Second)
 	if got := eval[string](b, `window.admitScanner.lastCode`); got != code {
 		t.Fatalf("decoded %q offline", got)
 	}
+	b.waitFor("green offline", `window.admitScanner.results.some(r => r.tone === "ok" && r.offline)`, 5*time.Second)
+	// A typed code (a ticket's secret) needs the server: refused, said so.
+	b.hideResult()
+	b.must("type a secret", chromedp.SendKeys("#code", f.res.Tickets[tAda].Secret+"\r"))
+	b.resultWith("bad", "Online only", 5*time.Second)
+	if d := eval[string](b, `window.admitScanner.lastResult.detail`); !strings.Contains(d, "only be checked when the network is back") {
+		t.Errorf("the typed code's answer says %q", d)
+	}
+	b.waitFor("two scans waiting", `document.querySelector("#net-title").textContent === "Offline — 2 scans waiting"`, 5*time.Second)
 
+	// Back: the two go to the server. Katherine is in; Ada, turned away
+	// (the phone could not check her typed code), is a conflict: the
+	// server would have admitted her.
 	nc.set(netUp)
-	b.waitFor("back online by itself", `document.querySelector("#net").hidden && window.admitScanner.mode === "online"`, 15*time.Second)
+	b.waitFor("back online by itself", `document.querySelector("#net").hidden && window.admitScanner.mode === "online" && window.admitScanner.waiting === 0`, 15*time.Second)
+	if n := entries(t, f, tKatherine); n != 1 {
+		t.Errorf("Katherine's entries: %d, want 1", n)
+	}
+	if n := entries(t, f, tAda); n != 0 {
+		t.Errorf("Ada, turned away, has %d entries", n)
+	}
+	r := f.env.Do(t, "GET", "/api/v1/events/"+f.res.Event.UUID+"/conflicts", nil, "Authorization", "Bearer "+eval[string](b, `JSON.parse(localStorage.getItem("admit.scanner.v1")).key`))
+	if !strings.Contains(string(r.Body), `"kind":"admissible"`) || r.JSON(t)["count"] != 1.0 {
+		t.Errorf("conflicts: %d %s", r.Status, r.Body)
+	}
 	b.clean()
 	if strings.Contains(eval[string](b, `document.body.innerText`), "undefined") {
 		t.Error("the page shows 'undefined'")
