@@ -32,6 +32,7 @@ type catalogAt struct {
 	defaults sync.Map // int64 → *CheckinList
 	limited  sync.Map // event id → map[int64]bool: its sections with a capacity
 	devices  sync.Map // API key prefix → deviceAuth
+	slugs    sync.Map // organizer slug → *Organizer
 }
 
 // deviceAuth is a device's key and the device, as stored.
@@ -115,6 +116,11 @@ func (cv *catalogView) eventByUUID(ctx context.Context, uuid string) (*Event, er
 func (cv *catalogView) events(ctx context.Context, organizerID int64) ([]*Event, error) {
 	return cached(cv, func(c *catalogAt) *sync.Map { return &c.orgs }, organizerID,
 		func() ([]*Event, error) { return cv.store.Events(ctx, organizerID) })
+}
+
+func (cv *catalogView) organizerBySlug(ctx context.Context, slug string) (*Organizer, error) {
+	return cached(cv, func(c *catalogAt) *sync.Map { return &c.slugs }, slug,
+		func() (*Organizer, error) { return cv.store.OrganizerBySlug(ctx, slug) })
 }
 
 func (cv *catalogView) list(ctx context.Context, id int64) (*CheckinList, error) {

@@ -135,12 +135,19 @@ func (c *Core) ListByName(ctx context.Context, eventID int64, name string) (*Che
 // PairDevice consumes a pairing token and returns the device with its new
 // API key (shown once, stored hashed).
 func (c *Core) PairDevice(ctx context.Context, token string) (*Device, string, error) {
+	return c.PairDeviceOf(ctx, 0, token)
+}
+
+// PairDeviceOf is PairDevice for a token that must be one of organizerID's
+// devices (0: any organizer's): a token of another organizer is refused as
+// an unknown one, and stays unused.
+func (c *Core) PairDeviceOf(ctx context.Context, organizerID int64, token string) (*Device, string, error) {
 	if token == "" {
 		return nil, "", Errorf(EInvalid, "Invalid or expired pairing token")
 	}
 	plain, prefix, hash := NewAPIKey()
 	key := &APIKey{Kind: KeyDevice, Prefix: prefix, Hash: hash, CreatedAt: c.now()}
-	d, err := c.Store.PairDevice(ctx, HashSecret(token), c.now(), key)
+	d, err := c.Store.PairDevice(ctx, HashSecret(token), organizerID, c.now(), key)
 	if err != nil {
 		if IsNotFound(err) {
 			return nil, "", Errorf(EInvalid, "Invalid or expired pairing token")

@@ -11,9 +11,17 @@ type PretixdroidKeySpec struct {
 	Organizer string // slug
 	Event     string // slug
 	List      string // name; "" is the event's default list
-	Subevent  string // name of a date of an event series; "" for none
-	NoSearch  bool   // only a secret prefix may be searched
-	Name      string // a label for the key; "" makes one
+	// Subevent names a date of an event series ("" for none). On a list
+	// bound to a date it must be the list's; on a list for every date it
+	// only chooses the date put into the setup's URL (the URL's date
+	// selects the date of each request, as in pretix).
+	Subevent string
+	NoSearch bool   // only a secret prefix may be searched
+	Name     string // a label for the key; "" makes one
+	// RequireDate refuses (EInvalid) a key whose setup URL would name no
+	// date on an event series whose list has none: an app set up with it
+	// is refused until its URL names a date.
+	RequireDate bool
 }
 
 // PretixdroidKey is a created pretixdroid key with the scope it resolved.
@@ -28,9 +36,11 @@ type PretixdroidKey struct {
 
 // CreatePretixdroidKey resolves the spec's names and stores a new
 // pretixdroid key. The key's ListID is always set (the default list when
-// spec.List is empty). For an event series the key needs a date: either its
-// list is bound to one, or spec.Subevent names one (and then it must be the
-// list's date, if the list has one).
+// spec.List is empty). For an event series, a list bound to a date fixes
+// the key's date (spec.Subevent, if given, must be it); a list for every
+// date takes the date from each request's URL, and spec.Subevent, if
+// given, is the date of the setup's URL (kept as the key's SubeventID,
+// which scopes nothing).
 func (c *Core) CreatePretixdroidKey(ctx context.Context, spec PretixdroidKeySpec) (*PretixdroidKey, error) {
 	org, err := c.Store.OrganizerBySlug(ctx, spec.Organizer)
 	if err != nil {
@@ -76,7 +86,7 @@ func (c *Core) CreatePretixdroidKey(ctx context.Context, spec PretixdroidKeySpec
 		if l.SubeventID != 0 && l.SubeventID != sub.ID {
 			return nil, Errorf(EInvalid, "check-in list %q is bound to another date than %q", l.Name, sub.Name)
 		}
-	} else if len(subs) > 0 && l.SubeventID == 0 {
+	} else if len(subs) > 0 && l.SubeventID == 0 && spec.RequireDate {
 		return nil, Errorf(EInvalid, "event %q is an event series: give a subevent, or a check-in list bound to a date", ev.Slug)
 	}
 	name := strings.TrimSpace(spec.Name)

@@ -265,6 +265,9 @@ type APIKey struct {
 	OrganizerID int64
 	EventID     int64 // 0: organizer-wide
 	ListID      int64
+	// SubeventID is, for a pretixdroid key, the date its setup URL names
+	// (0: none). It scopes nothing: the date of a request is its list's,
+	// else its URL's.
 	SubeventID  int64
 	DeviceID    int64
 	TokenID     int64

@@ -97,9 +97,10 @@ type Store interface {
 	// PairDevice consumes a pairing token exactly once: it finds the
 	// unarchived device whose token hash is pairingHash and whose token has
 	// not expired at now, clears the token, marks the device claimed and
-	// stores key (its DeviceID set by the store). Unknown, used or expired:
-	// ENotFound.
-	PairDevice(ctx context.Context, pairingHash []byte, now time.Time, key *APIKey) (*Device, error)
+	// stores key (its DeviceID set by the store). When organizerID is not
+	// 0 the device must be that organizer's. Unknown, used, expired or of
+	// another organizer: ENotFound, and the token is left as it was.
+	PairDevice(ctx context.Context, pairingHash []byte, organizerID int64, now time.Time, key *APIKey) (*Device, error)
 	ArchiveDevice(ctx context.Context, uuid string) (*Device, error)
 	// Devices lists an organizer's devices, archived ones too, oldest first.
 	Devices(ctx context.Context, organizerID int64) ([]*Device, error)

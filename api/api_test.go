@@ -351,7 +351,7 @@ func TestDevicesPairAndScan(t *testing.T) {
 		}
 	}
 	token := d["pairing_token"].(string)
-	if d["pair_url"] != f.env.URL+"/scan/"+token+"/pair" || d["scanner_url"] != f.env.URL+"/scanner#pair="+token {
+	if d["pair_url"] != f.env.URL+"/o/acme/scan/"+token+"/pair" || d["scanner_url"] != f.env.URL+"/scanner#pair="+token {
 		t.Fatalf("pair_url %v scanner_url %v", d["pair_url"], d["scanner_url"])
 	}
 	if d["ticketing_code"] == nil || d["pretixdroid"] == nil {

@@ -25,9 +25,12 @@ type deviceOut struct {
 	Refusals int        `json:"refusals"`
 }
 
-// PairURL is the TiBillet app's pairing URL of a token.
-func PairURL(publicURL, token string) string {
-	return publicURL + "/scan/" + url.PathEscape(token) + "/pair"
+// PairURL is the TiBillet app's pairing URL of a token of a device of the
+// organizer: under the organizer's prefix (/o/{organizer}), because the app
+// keeps everything before "/scan/" as the base of every later call,
+// the public events API included, which it sends without a key.
+func PairURL(publicURL, organizer, token string) string {
+	return publicURL + "/o/" + url.PathEscape(organizer) + "/scan/" + url.PathEscape(token) + "/pair"
 }
 
 // ScannerURL is the link that pairs a browser as the device and opens the
@@ -170,7 +173,7 @@ func (h *Handler) createDevice(w http.ResponseWriter, r *http.Request, c *admit.
 		return
 	}
 	out := createdDevice{UUID: d.UUID, Name: d.Name, PairingToken: token, PairingExpires: d.PairingExpires,
-		PairURL: PairURL(h.opts.PublicURL, token), ScannerURL: ScannerURL(h.opts.PublicURL, token)}
+		PairURL: PairURL(h.opts.PublicURL, org.Slug, token), ScannerURL: ScannerURL(h.opts.PublicURL, token)}
 	if out.PairQRPNG, err = qrPNG(out.PairURL); err != nil {
 		h.fail(w, r, err)
 		return
@@ -198,7 +201,7 @@ func (h *Handler) createDevice(w http.ResponseWriter, r *http.Request, c *admit.
 func (h *Handler) deviceExtras(r *http.Request, org *admit.Organizer, ev *admit.Event, spec admit.DeviceSpec, out *createdDevice) error {
 	ctx := r.Context()
 	k, err := h.core.CreatePretixdroidKey(ctx, admit.PretixdroidKeySpec{Organizer: org.Slug, Event: ev.Slug, List: spec.List,
-		Name: spec.Name})
+		Name: spec.Name, RequireDate: true})
 	switch {
 	case admit.ErrorCode(err) == admit.EInvalid:
 		// An event series' list bound to no date: the app needs a date.

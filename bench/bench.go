@@ -64,6 +64,9 @@ type Config struct {
 	Devices     int           // scanning devices (keys) the clients use in turn
 
 	SkipWrite bool // also measure the floor: the same path with the write skipped
+	// Ceiling: also measure the ceiling (ceiling.go), the least work a
+	// verified scan needs, taking turns with the durable phase.
+	Ceiling bool
 	// Rounds splits each phase's measured time into this many rounds, the
 	// durable and the floor phase taking turns (0: 5 with SkipWrite and no
 	// CPUProfile, else 1), so that both see the same machine: on a shared
@@ -105,7 +108,7 @@ func (c *Config) defaults() error {
 	}
 	if c.Rounds == 0 {
 		c.Rounds = 1
-		if c.SkipWrite && c.CPUProfile == "" {
+		if (c.SkipWrite || c.Ceiling) && c.CPUProfile == "" {
 			c.Rounds = 5
 		}
 	}
@@ -151,6 +154,9 @@ func (c *Config) defaults() error {
 				return admit.Errorf(admit.EInvalid, "--target: %v", err)
 			}
 		}
+	}
+	if c.Ceiling && c.Dialect != "tibillet" {
+		return admit.Errorf(admit.EInvalid, "--ceiling answers TiBillet scans: --dialect tibillet")
 	}
 	if c.SkipWrite && len(c.Spawn) > 0 {
 		return admit.Errorf(admit.EInvalid, "--skip-write needs in-process servers, not --spawn")
@@ -267,6 +273,26 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	var ceilingBases []string
+	if cfg.Ceiling {
+		uuids := make([]string, 0, len(tickets)+len(forgedPool))
+		for _, t := range tickets {
+			uuids = append(uuids, t.UUID)
+		}
+		for _, t := range forgedPool {
+			uuids = append(uuids, t.UUID)
+		}
+		cs, err := newCeilingServer(ev.PublicKeyPEM, uuids, creds)
+		if err != nil {
+			return nil, err
+		}
+		cn, err := startCeiling(cs)
+		if err != nil {
+			return nil, err
+		}
+		defer cn.stop()
+		ceilingBases = []string{cn.url}
+	}
 
 	phaseLoad := func(bases []string, seed uint64) (*load, error) {
 		l, err := newLoad(d, bases, creds, cfg.Concurrency)
@@ -288,8 +314,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.SkipWrite {
 		cfg.progress("floor phase (storage write skipped): the same, taking turns with it")
 	}
-	var ans, fans *answers
-	var fresh, ffresh int
+	if cfg.Ceiling {
+		cfg.progress("ceiling phase (the least work a verified scan needs, in memory): the same, taking turns with it")
+	}
+	var ans, fans, cans *answers
+	var fresh, ffresh, cfresh int
 	for r := range cfg.Rounds {
 		durable, err := phaseLoad(bases, uint64(1+r))
 		if err != nil {
@@ -309,6 +338,20 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		a := durable.run(ctx)
 		stopProfile()
 		fresh, ans = a.freshNext, ans.add(a)
+		if cfg.Ceiling {
+			ceil, err := phaseLoad(ceilingBases, uint64(1+r))
+			if err != nil {
+				return nil, err
+			}
+			ceil.duration, ceil.warmup, ceil.freshFrom, ceil.maxScans = durable.duration, durable.warmup, cfresh, durable.maxScans
+			c := ceil.run(ctx)
+			cfresh, cans = c.freshNext, cans.add(c)
+			if cfg.Rounds > 1 && a.window > 0 && c.window > 0 && c.measured > 0 {
+				ratio := (float64(a.measured) / a.window.Seconds()) / (float64(c.measured) / c.window.Seconds())
+				rep.CeilingRoundRatios = append(rep.CeilingRoundRatios, round(ratio, 3))
+				cfg.progress("round %d: durable/ceiling = %.2f", r+1, ratio)
+			}
+		}
 		if !cfg.SkipWrite {
 			continue
 		}
@@ -340,6 +383,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Verification, err = verify(ctx, store, ev, list, tickets, forgedPool, ans)
 	if err != nil {
 		return nil, err
+	}
+
+	// The ceiling: the same scans, the least work.
+	if cfg.Ceiling {
+		rep.Ceiling = phaseReport("ceiling", &cfg, cans)
+		rep.CeilingVerification = verifyAnswers(cans)
+		if rep.Ceiling.ScansPerSec > 0 {
+			rep.DurableToCeiling = round(rep.Durable.ScansPerSec/rep.Ceiling.ScansPerSec, 3)
+		}
+		cfg.progress("ceiling: %.0f scans/s; durable/ceiling = %.2f", rep.Ceiling.ScansPerSec, rep.DurableToCeiling)
 	}
 
 	// The floor: the same scans, the same path, nothing written.

@@ -134,3 +134,25 @@ func TestBenchMaxScansOverRounds(t *testing.T) {
 		t.Errorf("rounds %d, verified %v", rep.Rounds, rep.Verified)
 	}
 }
+
+// --ceiling runs the ceiling in turns with the durable phase, on the same
+// load, and states the durable throughput as a share of it; its answers
+// are checked as the floor's are (no duplicate or forged code admitted).
+func TestBenchCeilingRunsInTurns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a load run")
+	}
+	if _, err := Run(context.Background(), Config{Tickets: 600, Ceiling: true, Dialect: "pretixdroid"}); admit.ErrorCode(err) != admit.EInvalid {
+		t.Fatalf("--ceiling with pretixdroid: %v, want invalid", err)
+	}
+	rep, err := Run(context.Background(), Config{Tickets: 600, Duration: 500 * time.Millisecond, Concurrency: 4, Devices: 2, Ceiling: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Ceiling == nil || rep.Ceiling.TotalScans == 0 || rep.CeilingVerification == nil || !rep.CeilingVerification.OK {
+		t.Fatalf("ceiling phase %+v, verification %+v", rep.Ceiling, rep.CeilingVerification)
+	}
+	if rep.DurableToCeiling <= 0 || len(rep.CeilingRoundRatios) == 0 || rep.Rounds != 5 || !rep.Verified {
+		t.Errorf("ratio %v, rounds %v, verified %v", rep.DurableToCeiling, rep.CeilingRoundRatios, rep.Verified)
+	}
+}

@@ -31,6 +31,12 @@ type Report struct {
 	Rounds int `json:"rounds"`
 	// RoundRatios is each round's durable/floor ratio (--rounds above 1).
 	RoundRatios []float64 `json:"round_ratios,omitempty"`
+	// The ceiling (--ceiling): its phase, the durable phase's throughput
+	// as a share of it, each round's ratio, and its answers checked.
+	Ceiling             *Phase        `json:"ceiling,omitempty"`
+	DurableToCeiling    float64       `json:"durable_to_ceiling_ratio,omitempty"`
+	CeilingRoundRatios  []float64     `json:"ceiling_round_ratios,omitempty"`
+	CeilingVerification *Verification `json:"ceiling_verification,omitempty"`
 	// FloorVerification checks the floor's answers only (it writes nothing).
 	FloorVerification *Verification `json:"floor_verification,omitempty"`
 	Search            *SearchReport `json:"search,omitempty"`
@@ -193,7 +199,8 @@ func phaseReport(name string, cfg *Config, a *answers) *Phase {
 
 // finish fills what is known at the end.
 func (r *Report) finish(cfg *Config) {
-	r.Verified = r.Verification != nil && r.Verification.OK && (r.FloorVerification == nil || r.FloorVerification.OK)
+	r.Verified = r.Verification != nil && r.Verification.OK && (r.FloorVerification == nil || r.FloorVerification.OK) &&
+		(r.CeilingVerification == nil || r.CeilingVerification.OK)
 	for _, p := range r.procs {
 		r.Servers = append(r.Servers, p.info())
 	}

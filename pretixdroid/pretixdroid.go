@@ -61,8 +61,8 @@ type scope struct {
 	event *admit.Event
 	key   *admit.APIKey
 	list  *admit.CheckinList
-	// subevent is the date the request is for: the list's, else the key's,
-	// else the URL's; nil for an event that is no series.
+	// subevent is the date the request is for: the list's, else the
+	// URL's; nil for an event that is no series.
 	subevent *admit.Subevent
 }
 
@@ -140,8 +140,9 @@ func (h *Handler) resolve(r *http.Request) (*scope, error) {
 }
 
 // resolveSubevent applies pretix's rules for event series: a list bound to
-// a date (or a key made for one) fixes the date, and a URL naming another is
-// refused; otherwise the URL must name a date of the event.
+// a date fixes the date, and a URL naming another is refused; a list for
+// every date takes the URL's, which must name a date of the event (the
+// date a key's setup URL named does not bind it).
 func (h *Handler) resolveSubevent(r *http.Request, s *scope) (*admit.Subevent, error) {
 	ctx := r.Context()
 	urlSub, inURL := r.PathValue("subevent"), r.PathValue("subevent") != ""
@@ -163,17 +164,13 @@ func (h *Handler) resolveSubevent(r *http.Request, s *scope) (*admit.Subevent, e
 		}
 		return nil
 	}
-	bound := s.list.SubeventID
-	if bound == 0 {
-		bound = s.key.SubeventID
-	}
-	if bound != 0 {
+	if bound := s.list.SubeventID; bound != 0 {
 		if inURL && urlSub != strconv.FormatInt(bound, 10) {
 			return nil, admit.Errorf(admit.EForbidden, "Invalid subevent selected.")
 		}
 		sub := byID(bound)
 		if sub == nil {
-			return nil, admit.Errorf(admit.EInternal, "list %d or key %d bound to a missing subevent %d", s.list.ID, s.key.ID, bound)
+			return nil, admit.Errorf(admit.EInternal, "list %d bound to a missing subevent %d", s.list.ID, bound)
 		}
 		return sub, nil
 	}

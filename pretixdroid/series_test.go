@@ -5,19 +5,25 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/admitdev/admit"
 	"github.com/admitdev/admit/admittest"
+	"github.com/admitdev/admit/pretixdroid"
 )
 
 const (
-	secDay1 = "dayone00000000000000000000000001"
-	secDay2 = "daytwo00000000000000000000000001"
+	secDay1  = "dayone00000000000000000000000001" // Day 1, paid
+	secDay1b = "dayone00000000000000000000000002" // Day 1, paid
+	secDay2  = "daytwo00000000000000000000000001" // Day 2, paid
+	secDay2p = "daytwo00000000000000000000000002" // Day 2, pending order
 )
 
 // seriesFixture is an event series with two dates, a list for every date
-// and a list bound to day 1, and one ticket per date.
+// and a list bound to day 1, two tickets on day 1 and two on day 2 (one
+// of a pending order).
 const seriesFixture = `{
   "organizer": {"slug": "demoorga", "name": "Demo Organizer"},
   "event": {"slug": "festival", "name": "Festival", "date_from": "2030-07-01T10:00:00Z", "date_to": "2030-07-03T23:00:00Z",
@@ -29,18 +35,23 @@ const seriesFixture = `{
   "lists": [{"name": "All days", "default": true}, {"name": "Day 1 gate", "subevent": "Day 1"}],
   "orders": [
     {"code": "DAY1A", "tickets": [{"product": "Day pass", "subevent": "Day 1", "first_name": "Dora", "last_name": "Festivalgoer", "secret": "` + secDay1 + `"}]},
-    {"code": "DAY2A", "tickets": [{"product": "Day pass", "subevent": "Day 2", "first_name": "Dan", "last_name": "Festivalgoer", "secret": "` + secDay2 + `"}]}
+    {"code": "DAY1B", "tickets": [{"product": "Day pass", "subevent": "Day 1", "first_name": "Dina", "last_name": "Festivalgoer", "secret": "` + secDay1b + `"}]},
+    {"code": "DAY2A", "tickets": [{"product": "Day pass", "subevent": "Day 2", "first_name": "Dan", "last_name": "Festivalgoer", "secret": "` + secDay2 + `"}]},
+    {"code": "DAY2P", "status": "pending", "tickets": [{"product": "Day pass", "subevent": "Day 2", "first_name": "Pat", "last_name": "Festivalgoer", "secret": "` + secDay2p + `"}]}
   ]
 }`
 
 type series struct {
 	env        *admittest.Env
 	day1, day2 int64
-	// unbound: a key on the every-date list, made without a date (the URL
-	// must select one); day1: a key on the list bound to day 1; day2: a
-	// key on the every-date list made for day 2.
-	unbound, day1Key, day2Key string
-	plainKey                  string // a key of an event that is no series
+	// allDays: a key on the list for every date, made without a date (as
+	// `admit pretixdroid key --list "All days"`): the URL selects the date.
+	// allDaysSetup2: a key on that list made with --subevent "Day 2": its
+	// setup URL names day 2, which binds it to nothing. day1Key: a key on
+	// the list bound to day 1.
+	allDays, allDaysSetup2, day1Key string
+	setup2                          pretixdroid.Setup
+	plainKey                        string // a key of an event that is no series
 }
 
 func newSeries(t *testing.T) *series {
@@ -60,18 +71,14 @@ func newSeries(t *testing.T) *series {
 	if s.day1 == 0 || s.day2 == 0 {
 		t.Fatalf("import made subevents %+v", res.Subevents)
 	}
-	ctx := context.Background()
-	all, err := env.Core.ListByName(ctx, res.Event.ID, "All days")
+	s.allDays = newKey(t, env, admit.PretixdroidKeySpec{Organizer: "demoorga", Event: "festival", List: "All days"})
+	k, err := env.Core.CreatePretixdroidKey(context.Background(),
+		admit.PretixdroidKeySpec{Organizer: "demoorga", Event: "festival", List: "All days", Subevent: "Day 2"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.unbound, err = env.Core.CreateKey(ctx, &admit.APIKey{Kind: admit.KeyPretixdroid, OrganizerID: res.Organizer.ID,
-		EventID: res.Event.ID, ListID: all.ID, AllowSearch: true, ShowInfo: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s.allDaysSetup2, s.setup2 = k.Plain, pretixdroid.SetupFor(env.URL, k)
 	s.day1Key = newKey(t, env, admit.PretixdroidKeySpec{Organizer: "demoorga", Event: "festival", List: "Day 1 gate"})
-	s.day2Key = newKey(t, env, admit.PretixdroidKeySpec{Organizer: "demoorga", Event: "festival", Subevent: "Day 2"})
 	s.plainKey = newKey(t, env, admit.PretixdroidKeySpec{Organizer: "demoorga", Event: "othercon"})
 	return s
 }
@@ -83,9 +90,11 @@ func (s *series) base(sub any) string {
 	return fmt.Sprintf("/pretixdroid/api/demoorga/festival/%v/", sub)
 }
 
-// The date segment of the URL selects the date; a mismatch with the key's
-// list is refused as pretix refuses it.
-func TestSubeventRouting(t *testing.T) {
+// Every answer of pretix for the date in the URL: a list for every date
+// takes the URL's date (a date the key's setup named binds nothing), no
+// date there is 403 "No subevent selected.", an unknown one 404; a list
+// bound to a date refuses any other. The same on each endpoint.
+func TestSubeventRoutingAnswersAsPretix(t *testing.T) {
 	t.Parallel()
 	s := newSeries(t)
 	cases := []struct {
@@ -96,18 +105,18 @@ func TestSubeventRouting(t *testing.T) {
 		body    string // for errors
 		dayName string // for 200: the status's event name
 	}{
-		{"no date where the list has none", s.base(nil), s.unbound, 403, "No subevent selected.", ""},
-		{"the URL selects day 1", s.base(s.day1), s.unbound, 200, "", "Day 1"},
-		{"the URL selects day 2", s.base(s.day2), s.unbound, 200, "", "Day 2"},
-		{"unknown date id", s.base(999999), s.unbound, 404, "Unknown subevent", ""},
-		{"date id that is no number", s.base("abc"), s.unbound, 404, "Unknown subevent", ""},
+		{"all dates, no date in the URL", s.base(nil), s.allDays, 403, "No subevent selected.", ""},
+		{"all dates, the URL selects day 1", s.base(s.day1), s.allDays, 200, "", "Day 1"},
+		{"all dates, the URL selects day 2", s.base(s.day2), s.allDays, 200, "", "Day 2"},
+		{"all dates, an unknown date id", s.base(999999), s.allDays, 404, "Unknown subevent", ""},
+		{"all dates, a date id that is no number", s.base("abc"), s.allDays, 404, "Unknown subevent", ""},
+		{"all dates set up for day 2, the URL selects day 1", s.base(s.day1), s.allDaysSetup2, 200, "", "Day 1"},
+		{"all dates set up for day 2, the URL selects day 2", s.base(s.day2), s.allDaysSetup2, 200, "", "Day 2"},
+		{"all dates set up for day 2, no date in the URL", s.base(nil), s.allDaysSetup2, 403, "No subevent selected.", ""},
 		{"list bound to day 1, URL names day 2", s.base(s.day2), s.day1Key, 403, "Invalid subevent selected.", ""},
 		{"list bound to day 1, URL names an unknown date", s.base(999999), s.day1Key, 403, "Invalid subevent selected.", ""},
 		{"list bound to day 1, URL names day 1", s.base(s.day1), s.day1Key, 200, "", "Day 1"},
 		{"list bound to day 1, no date in the URL", s.base(nil), s.day1Key, 200, "", "Day 1"},
-		{"key made for day 2, URL names day 1", s.base(s.day1), s.day2Key, 403, "Invalid subevent selected.", ""},
-		{"key made for day 2, URL names day 2", s.base(s.day2), s.day2Key, 200, "", "Day 2"},
-		{"key made for day 2, no date in the URL", s.base(nil), s.day2Key, 200, "", "Day 2"},
 		{"the key is checked before the date", s.base(999999), "wrong", 403, "Invalid key", ""},
 		{"the event is checked before the key", "/pretixdroid/api/demoorga/nofest/1/", "wrong", 404, "Unknown event", ""},
 		{"a date on an event that is no series", "/pretixdroid/api/demoorga/othercon/1/", s.plainKey, 403, "Subevents not enabled.", ""},
@@ -115,7 +124,9 @@ func TestSubeventRouting(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			if c.status != 200 {
-				wantText(t, get(t, s.env, c.base, "status/", c.key, nil), c.status, c.body)
+				for _, ep := range []string{"status/", "search/", "download/"} {
+					wantText(t, get(t, s.env, c.base, ep, c.key, url.Values{"query": {"Festivalgoer"}}), c.status, c.body)
+				}
 				wantText(t, redeem(t, s.env, c.base, c.key, url.Values{"secret": {secDay1}}), c.status, c.body)
 				return
 			}
@@ -128,88 +139,102 @@ func TestSubeventRouting(t *testing.T) {
 	}
 }
 
-// A ticket of another date than the scan's is unknown_ticket; search,
-// download and status only see the date's tickets.
-func TestSubeventScope(t *testing.T) {
+// A date selected by the URL scopes redeem, search, download and status
+// exactly as a list bound to that date does: that date's tickets only,
+// check-ins counted per list.
+func TestSubeventScopeIsTheSelectedDatesOnEveryEndpoint(t *testing.T) {
 	t.Parallel()
 	s := newSeries(t)
-	redeems := []struct {
-		name   string
-		base   string
-		key    string
-		secret string
-		reason string
-	}{
-		{"day 1 ticket on day 1", s.base(s.day1), s.unbound, secDay1, ""},
-		{"day 2 ticket on day 1 is unknown", s.base(s.day1), s.unbound, secDay2, "unknown_ticket"},
-		{"day 2 ticket on the day 1 list is unknown", s.base(nil), s.day1Key, secDay2, "unknown_ticket"},
-		{"day 1 ticket on the day 1 list (another list)", s.base(nil), s.day1Key, secDay1, ""},
-		{"day 1 ticket with the day 2 key is unknown", s.base(nil), s.day2Key, secDay1, "unknown_ticket"},
-		{"day 2 ticket with the day 2 key", s.base(nil), s.day2Key, secDay2, ""},
+	type day struct {
+		name       string
+		id         int64
+		from, to   string
+		own, other string   // a paid ticket of the date, and one of the other date
+		search     []string // the date's tickets (pending ones too)
+		download   []string // the date's paid tickets (the list takes no pending order)
 	}
-	for _, r := range redeems {
-		t.Run(r.name, func(t *testing.T) {
-			a := redeemJSON(t, s.env, r.base, r.key, url.Values{"secret": {r.secret}})
-			if a.Reason != r.reason {
-				t.Fatalf("got %+v, want reason %q", a, r.reason)
-			}
-			if r.reason == "unknown_ticket" && a.Data != nil {
-				t.Errorf("unknown_ticket with data %s", show(*a.Data))
-			}
-		})
+	days := []day{
+		{"Day 1", s.day1, "2030-07-01T10:00:00Z", "2030-07-01T23:00:00Z", secDay1, secDay2, []string{secDay1, secDay1b}, []string{secDay1, secDay1b}},
+		{"Day 2", s.day2, "2030-07-02T10:00:00Z", "2030-07-02T23:00:00Z", secDay2, secDay1, []string{secDay2, secDay2p}, []string{secDay2}},
 	}
-	lists := []struct {
-		name string
-		base string
-		key  string
-		want []string
-	}{
-		{"day 1 by URL", s.base(s.day1), s.unbound, []string{secDay1}},
-		{"day 2 by URL", s.base(s.day2), s.unbound, []string{secDay2}},
-		{"day 1 by list", s.base(nil), s.day1Key, []string{secDay1}},
-		{"day 2 by key", s.base(nil), s.day2Key, []string{secDay2}},
-	}
-	for _, l := range lists {
-		t.Run("search and download: "+l.name, func(t *testing.T) {
-			var a resultsAnswer
-			decodeJSON(t, get(t, s.env, l.base, "search/", l.key, url.Values{"query": {"Festivalgoer"}}), &a)
-			if got := secrets(a.Results); !slices.Equal(got, l.want) {
-				t.Errorf("search %v, want %v", got, l.want)
-			}
-			decodeJSON(t, get(t, s.env, l.base, "download/", l.key, nil), &a)
-			if got := secrets(a.Results); !slices.Equal(got, l.want) {
-				t.Errorf("download %v, want %v", got, l.want)
-			}
-			var st statusAnswer
-			decodeJSON(t, get(t, s.env, l.base, "status/", l.key, nil), &st)
-			if st.Total != 1 || st.Checkins != 1 {
-				t.Errorf("status total %d checkins %d, want 1 and 1", st.Total, st.Checkins)
-			}
-		})
-	}
-	t.Run("status event block is the date's", func(t *testing.T) {
-		var st statusAnswer
-		decodeJSON(t, get(t, s.env, s.base(nil), "status/", s.day1Key, nil), &st)
-		if id, _ := st.Event.Subevent.(float64); int64(id) != s.day1 || st.Event.Name != "Day 1" || st.Event.List != "Day 1 gate" ||
-			showS(st.Event.DateFrom) != "2030-07-01T10:00:00Z" || showS(st.Event.DateTo) != "2030-07-01T23:00:00Z" {
-			t.Errorf("event = %+v (from %s to %s)", st.Event, showS(st.Event.DateFrom), showS(st.Event.DateTo))
+	conform := func(t *testing.T, base, key, list string, d day, checkins int) {
+		t.Helper()
+		var a resultsAnswer
+		decodeJSON(t, get(t, s.env, base, "search/", key, url.Values{"query": {"Festivalgoer"}}), &a)
+		if got := secrets(a.Results); !slices.Equal(got, d.search) {
+			t.Errorf("search %v, want %v", got, d.search)
 		}
+		decodeJSON(t, get(t, s.env, base, "download/", key, nil), &a)
+		if got := secrets(a.Results); !slices.Equal(got, d.download) {
+			t.Errorf("download %v, want %v", got, d.download)
+		}
+		var st statusAnswer
+		decodeJSON(t, get(t, s.env, base, "status/", key, nil), &st)
+		if st.Total != len(d.download) || st.Checkins != checkins || len(st.Items) != 1 ||
+			st.Items[0].Total != len(d.download) || st.Items[0].Checkins != checkins {
+			t.Errorf("status total %d checkins %d items %+v, want %d and %d", st.Total, st.Checkins, st.Items, len(d.download), checkins)
+		}
+		if id, _ := st.Event.Subevent.(float64); int64(id) != d.id || st.Event.Name != d.name || st.Event.List != list ||
+			showS(st.Event.DateFrom) != d.from || showS(st.Event.DateTo) != d.to {
+			t.Errorf("status event = %+v (from %s to %s), want %s", st.Event, showS(st.Event.DateFrom), showS(st.Event.DateTo), d.name)
+		}
+	}
+	redeemWants := func(t *testing.T, base, key, secret, reason string) {
+		t.Helper()
+		a := redeemJSON(t, s.env, base, key, url.Values{"secret": {secret}})
+		if a.Reason != reason || (reason == "" && a.Status != "ok") {
+			t.Fatalf("redeem %s: %+v, want reason %q", secret, a, reason)
+		}
+		if reason == "unknown_ticket" && a.Data != nil {
+			t.Errorf("unknown_ticket with data %s", show(*a.Data))
+		}
+	}
+	for _, d := range days {
+		t.Run("all dates, the URL selects "+d.name, func(t *testing.T) {
+			base := s.base(d.id)
+			conform(t, base, s.allDays, "All days", d, 0)
+			redeemWants(t, base, s.allDays, d.other, "unknown_ticket")
+			redeemWants(t, base, s.allDays, d.own, "")
+			redeemWants(t, base, s.allDays, d.own, "already_redeemed")
+			conform(t, base, s.allDays, "All days", d, 1)
+		})
+	}
+	t.Run("all dates set up for day 2, the URL selects day 1", func(t *testing.T) {
+		base := s.base(s.day1)
+		redeemWants(t, base, s.allDaysSetup2, secDay2, "unknown_ticket")
+		redeemWants(t, base, s.allDaysSetup2, secDay1b, "")
+		conform(t, base, s.allDaysSetup2, "All days", days[0], 2)
+	})
+	t.Run("the list bound to day 1, no date in the URL", func(t *testing.T) {
+		base := s.base(nil)
+		// Check-ins are per list: day 1's tickets entered on "All days" only.
+		conform(t, base, s.day1Key, "Day 1 gate", days[0], 0)
+		redeemWants(t, base, s.day1Key, secDay2, "unknown_ticket")
+		redeemWants(t, base, s.day1Key, secDay1, "")
+		conform(t, base, s.day1Key, "Day 1 gate", days[0], 1)
 	})
 }
 
-// Keys of an event series need a date that fits their list.
+// A key may be made for a list for every date, with or without a date
+// (which then only chooses the date of the setup's URL); on a list bound to
+// a date, a date given must be the list's.
 func TestSeriesKeyCreation(t *testing.T) {
 	t.Parallel()
 	s := newSeries(t)
 	cases := []struct {
-		name string
-		spec admit.PretixdroidKeySpec
-		code admit.Code
+		name    string
+		spec    admit.PretixdroidKeySpec
+		code    admit.Code
+		urlDate int64 // the date the setup's URL names (0: none)
 	}{
-		{"no date and a list without one", admit.PretixdroidKeySpec{List: "All days"}, admit.EInvalid},
-		{"a date other than the list's", admit.PretixdroidKeySpec{List: "Day 1 gate", Subevent: "Day 2"}, admit.EInvalid},
-		{"an unknown date", admit.PretixdroidKeySpec{Subevent: "Day 9"}, admit.ENotFound},
-		{"the list's own date", admit.PretixdroidKeySpec{List: "Day 1 gate", Subevent: "Day 1"}, ""},
+		{"a list for every date, no date", admit.PretixdroidKeySpec{List: "All days"}, "", 0},
+		{"a list for every date, a date for the setup URL", admit.PretixdroidKeySpec{List: "All days", Subevent: "Day 2"}, "", s.day2},
+		{"a list for every date, no date, one required", admit.PretixdroidKeySpec{List: "All days", RequireDate: true}, admit.EInvalid, 0},
+		{"the default list (for every date), no date", admit.PretixdroidKeySpec{}, "", 0},
+		{"a list bound to a date, no date", admit.PretixdroidKeySpec{List: "Day 1 gate", RequireDate: true}, "", 0},
+		{"a list bound to a date, its own date", admit.PretixdroidKeySpec{List: "Day 1 gate", Subevent: "Day 1"}, "", s.day1},
+		{"a list bound to a date, another date", admit.PretixdroidKeySpec{List: "Day 1 gate", Subevent: "Day 2"}, admit.EInvalid, 0},
+		{"an unknown date", admit.PretixdroidKeySpec{Subevent: "Day 9"}, admit.ENotFound, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -218,9 +243,28 @@ func TestSeriesKeyCreation(t *testing.T) {
 			if admit.ErrorCode(err) != c.code {
 				t.Fatalf("err = %v, want code %q", err, c.code)
 			}
-			if err == nil && (k.Subevent == nil || k.Subevent.ID != s.day1 || k.Key.SubeventID != s.day1) {
-				t.Errorf("key = %+v, want bound to day 1", k.Key)
+			if err != nil {
+				return
+			}
+			u := pretixdroid.SetupFor(s.env.URL, k).URL
+			want := s.env.URL + s.base(nil)
+			if c.urlDate != 0 {
+				want += strconv.FormatInt(c.urlDate, 10) + "/"
+			}
+			if u != want || k.Key.SubeventID != c.urlDate {
+				t.Errorf("setup URL %s (key date %d), want %s", u, k.Key.SubeventID, want)
 			}
 		})
 	}
+	t.Run("the setup made for day 2 works as the app uses it", func(t *testing.T) {
+		if !strings.HasSuffix(s.setup2.URL, "/"+strconv.FormatInt(s.day2, 10)+"/") {
+			t.Fatalf("setup URL %s", s.setup2.URL)
+		}
+		r := admittest.Do(t, "GET", s.setup2.URL+"status/?key="+url.QueryEscape(s.setup2.Key), nil)
+		var st statusAnswer
+		decodeJSON(t, r, &st)
+		if st.Event.Name != "Day 2" {
+			t.Errorf("status event %+v", st.Event)
+		}
+	})
 }

@@ -54,7 +54,7 @@ func (s *Store) DeviceByUUID(ctx context.Context, uuid string) (*admit.Device, e
 }
 
 // PairDevice consumes a pairing token exactly once; see admit.Store.
-func (s *Store) PairDevice(ctx context.Context, pairingHash []byte, at time.Time, key *admit.APIKey) (*admit.Device, error) {
+func (s *Store) PairDevice(ctx context.Context, pairingHash []byte, organizerID int64, at time.Time, key *admit.APIKey) (*admit.Device, error) {
 	if len(pairingHash) == 0 {
 		return nil, admit.Errorf(admit.ENotFound, "pairing token not found")
 	}
@@ -63,8 +63,8 @@ func (s *Store) PairDevice(ctx context.Context, pairingHash []byte, at time.Time
 		// One conditional write: of two concurrent pairings, one matches.
 		var err error
 		d, err = scanDevice(x.row(ctx, `UPDATE devices SET pairing_hash = NULL, claimed = true
-			WHERE pairing_hash = $1 AND pairing_expires > $2 AND NOT archived
-			RETURNING `+deviceCols, pairingHash, s.ts(at)))
+			WHERE pairing_hash = $1 AND pairing_expires > $2 AND NOT archived AND (CAST($3 AS BIGINT) = 0 OR organizer_id = CAST($3 AS BIGINT))
+			RETURNING `+deviceCols, pairingHash, s.ts(at), organizerID))
 		if err == sql.ErrNoRows {
 			return admit.Errorf(admit.ENotFound, "pairing token unknown, used or expired")
 		}

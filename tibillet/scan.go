@@ -23,7 +23,19 @@ type pairAnswer struct {
 // pair consumes a single-use pairing token and answers the device's new
 // API key. A bad, expired or used token is 400 {"error": ...}.
 func (h *Handler) pair(w http.ResponseWriter, r *http.Request) {
-	d, key, err := h.core.PairDevice(r.Context(), r.PathValue("token"))
+	var orgID int64
+	switch org, err := h.urlOrganizer(r); {
+	case admit.IsNotFound(err):
+		// No device of an unknown organizer has this token.
+		h.writeError(w, r, admit.Errorf(admit.EInvalid, "Invalid or expired pairing token"))
+		return
+	case err != nil:
+		h.writeError(w, r, err)
+		return
+	case org != nil:
+		orgID = org.ID
+	}
+	d, key, err := h.core.PairDeviceOf(r.Context(), orgID, r.PathValue("token"))
 	if err != nil {
 		h.writeError(w, r, err)
 		return

@@ -11,10 +11,19 @@
 //	POST /scan/ticket/           scan a ticket
 //	POST /scan/list_tickets/     an event's tickets, a page at a time
 //	POST /scan/search_ticket/    search an event's tickets
+//	GET  /api/events             the organizer's events (public, no key)
+//	GET  /api/events/{uuid}      one of them
 //
-// Every route but pairing needs "Authorization: Api-Key KEY" (the keyword
-// in any case). Every answer is JSON; every error carries an "error" text,
-// and the authentication errors also TiBillet's "detail".
+// Every route is served under /o/{organizer} (the prefix of the pair URLs
+// admit prints: the app keeps everything before "/scan/" as its base, so
+// it sends every call, the public events API included, under it), and the
+// /scan/ routes also without it. Under the prefix, a key or pairing token
+// of another organizer's device is refused as an unknown one, and the
+// events are the organizer's.
+//
+// Every /scan/ route but pairing needs "Authorization: Api-Key KEY" (the
+// keyword in any case). Every answer is JSON; every error carries an
+// "error" text, and the authentication errors also TiBillet's "detail".
 package tibillet
 
 import (
@@ -78,29 +87,45 @@ const (
 	msgSearchRequired = "Search string is required"
 )
 
+// OrgPrefix is the prefix under which every route is also served, for the
+// organizer named by its {org} slug.
+const OrgPrefix = "/o/{org}"
+
 // Register adds every route of the dialect to mux.
 func (h *Handler) Register(mux *http.ServeMux) {
 	routes := []struct {
 		method, path string
 		handler      http.HandlerFunc
+		orgOnly      bool // only under OrgPrefix: it needs the organizer
 	}{
-		{http.MethodGet, "/scan/{token}/pair", h.pair},
-		{http.MethodGet, "/scan/test_api", h.device(h.testAPI)},
-		{http.MethodGet, "/scan/check_api_scan", h.device(h.checkAPIScan)},
-		{http.MethodPost, "/scan/check_ticket", h.scanner(h.checkTicket)},
-		{http.MethodPost, "/scan/ticket", h.scanner(h.scanTicket)},
-		{http.MethodPost, "/scan/list_tickets", h.device(h.listTickets)},
-		{http.MethodPost, "/scan/search_ticket", h.device(h.searchTicket)},
+		{http.MethodGet, "/scan/{token}/pair", h.pair, false},
+		{http.MethodGet, "/scan/test_api", h.device(h.testAPI), false},
+		{http.MethodGet, "/scan/check_api_scan", h.device(h.checkAPIScan), false},
+		{http.MethodPost, "/scan/check_ticket", h.scanner(h.checkTicket), false},
+		{http.MethodPost, "/scan/ticket", h.scanner(h.scanTicket), false},
+		{http.MethodPost, "/scan/list_tickets", h.device(h.listTickets), false},
+		{http.MethodPost, "/scan/search_ticket", h.device(h.searchTicket), false},
+		{http.MethodGet, "/api/events", h.listEvents, true},
+		{http.MethodGet, "/api/events/{uuid}", h.getEvent, true},
 	}
 	for _, rt := range routes {
-		for _, path := range []string{rt.path, rt.path + "/{$}"} {
-			mux.Handle(rt.method+" "+path, cors(rt.handler))
-			// The same path with any other method: a CORS preflight, or 405.
-			mux.Handle(path, otherMethod(rt.method))
+		prefixes := []string{"", OrgPrefix}
+		if rt.orgOnly {
+			prefixes = prefixes[1:]
+		}
+		for _, prefix := range prefixes {
+			for _, path := range []string{prefix + rt.path, prefix + rt.path + "/{$}"} {
+				mux.Handle(rt.method+" "+path, cors(rt.handler))
+				// The same path with any other method: a CORS preflight, or 405.
+				mux.Handle(path, otherMethod(rt.method))
+			}
 		}
 	}
-	// Anything else under /scan/ is answered in JSON too.
-	mux.Handle("/scan/", cors(http.HandlerFunc(notFound)))
+	// Anything else under /scan/ (and the prefix's /scan/ and /api/) is
+	// answered in JSON too.
+	for _, path := range []string{"/scan/", OrgPrefix + "/scan/", OrgPrefix + "/api/"} {
+		mux.Handle(path, cors(http.HandlerFunc(notFound)))
+	}
 }
 
 // cors lets the app's web view (a Cordova app: another origin) call the
@@ -219,12 +244,35 @@ func (h *Handler) authenticated(auth func(context.Context, string) (*admit.Devic
 			return
 		}
 		d, err := auth(r.Context(), key)
+		if err == nil {
+			err = h.sameOrganizer(r, d)
+		}
 		if err != nil {
 			h.writeError(w, r, err)
 			return
 		}
 		next(w, r, d)
 	}
+}
+
+// urlOrganizer is the organizer a request's URL names under OrgPrefix; nil
+// for a route without the prefix. An unknown organizer is ENotFound.
+func (h *Handler) urlOrganizer(r *http.Request) (*admit.Organizer, error) {
+	slug := r.PathValue("org") // the mux matches no empty segment
+	if slug == "" {
+		return nil, nil
+	}
+	return h.core.OrganizerBySlug(r.Context(), slug)
+}
+
+// sameOrganizer refuses, under OrgPrefix, a device of another organizer
+// than the URL's, as a key of no app of this organizer.
+func (h *Handler) sameOrganizer(r *http.Request, d *admit.Device) error {
+	org, err := h.urlOrganizer(r)
+	if admit.IsNotFound(err) || (err == nil && org != nil && org.ID != d.OrganizerID) {
+		return admit.Errorf(admit.EUnauthorized, "a device of another organizer")
+	}
+	return err
 }
 
 // apiKey reads "Api-Key KEY", the keyword compared case-insensitively.

@@ -60,9 +60,11 @@ const (
 
 // event authenticates the caller and returns the event of the path with
 // it. A staff key on an endpoint it may not use is refused before any
-// lookup; an unknown event or one of another organizer is no resource
-// (404: the event's existence is not the caller's business); a staff key
-// on another event of its organizer is refused (403).
+// lookup; an unknown event is no resource (404); an event of another
+// organizer (TickeTing's host) is refused as TickeTing refuses a valid key
+// without permission on it (403, "You are not authorised to access this
+// unlisted event."); a staff key on another event of its organizer is
+// refused (403).
 func (h *Handler) event(r *http.Request, need access) (*caller, *admit.Event, error) {
 	c, err := h.authenticate(r)
 	if err != nil {
@@ -76,11 +78,14 @@ func (h *Handler) event(r *http.Request, need access) (*caller, *admit.Event, er
 		return nil, nil, err
 	}
 	ev, err := h.core.Store.Event(r.Context(), id)
-	if admit.IsNotFound(err) || (err == nil && ev.OrganizerID != c.key.OrganizerID) {
+	if admit.IsNotFound(err) {
 		return nil, nil, errNoResource
 	}
 	if err != nil {
 		return nil, nil, err
+	}
+	if ev.OrganizerID != c.key.OrganizerID {
+		return nil, nil, errUnlistedEvent
 	}
 	if c.key.EventID != 0 && c.key.EventID != ev.ID {
 		return nil, nil, errRestricted

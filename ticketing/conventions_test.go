@@ -16,6 +16,7 @@ func TestConventions(t *testing.T) {
 		restricted = "You are restricted from accessing this resource."
 		upgrade    = "Please upgrade your client to complete this request"
 		noResource = "There is presently no resource with the given URI."
+		unlisted   = "You are not authorised to access this unlisted event."
 	)
 	cases := []struct {
 		name    string
@@ -41,7 +42,7 @@ func TestConventions(t *testing.T) {
 			fmt.Sprintf("The requested endpoint /events/%d does not exist on this server.", f.ev.ID), true},
 		{"an unknown event", "GET", "/v3/events/999999", nil, 404, noResource, false},
 		{"a non-numeric event id", "GET", "/v3/events/fest", nil, 404, noResource, false},
-		{"an event of another organizer is no resource", "GET", fmt.Sprintf("/v3/events/%d", f.foreign.ID), nil, 404, noResource, false},
+		{"an event of another organizer is refused", "GET", fmt.Sprintf("/v3/events/%d", f.foreign.ID), nil, 403, unlisted, true},
 		{"an unknown token", "GET", f.evPath("/tokens/999999"), nil, 404, noResource, false},
 		{"a token of another event", "GET", fmt.Sprintf("/v3/events/%d/tokens/%d", f.other.ID, globalTokenID(t, f)), nil, 404, noResource, false},
 		{"an unknown section", "GET", f.evPath("/sections/999999"), nil, 404, noResource, false},
@@ -150,7 +151,8 @@ func TestEvent(t *testing.T) {
 	if e["self"] != fmt.Sprintf("/events/%d", f.ev.ID) || e["title"] != "Summer Fest" || e["public"] != true {
 		t.Errorf("self/title/public: %v %v %v", e["self"], e["title"], e["public"])
 	}
-	if e["start"] != "2030-07-01T18:00:00+00:00" || e["end"] != "2030-07-02T02:00:00+00:00" {
+	// The event's local time (Europe/Paris, summer time), as TickeTing writes it.
+	if e["start"] != "2030-07-01T20:00" || e["end"] != "2030-07-02T04:00" {
 		t.Errorf("start %v end %v", e["start"], e["end"])
 	}
 	if _, ok := e["description"].(string); !ok {

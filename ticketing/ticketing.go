@@ -8,8 +8,8 @@
 // preflight is answered (any origin: keys travel in headers), then the
 // client version (X-Client-Version, 412), the route (unknown endpoint, 404),
 // then per endpoint the key (X-API-Key, 401/403; GET /tokens/{code} needs none), the
-// event (404 when unknown or another organizer's) and the key's permission
-// on it (403).
+// event (404 when unknown, 403 when another organizer's) and the key's
+// permission on it (403).
 package ticketing
 
 import (
@@ -141,6 +141,9 @@ const (
 	msgNoAdmission     = "None of the provided ticket serials grants admission to this event"
 	msgAreaFull        = "None of the provided ticket serials was admitted: the area is full"
 	msgUnknownCode     = "The provided code does not belong to any event token"
+	// msgUnlistedEvent is TickeTing's refusal of an event the key has no
+	// permission on (the SDK's text for it).
+	msgUnlistedEvent = "You are not authorised to access this unlisted event."
 )
 
 var (
@@ -148,6 +151,7 @@ var (
 	errRestricted      = admit.Errorf(admit.EForbidden, msgRestricted)
 	errNoResource      = admit.Errorf(admit.ENotFound, msgNoResource)
 	errNoPage          = admit.Errorf(admit.ENotFound, msgNoPage)
+	errUnlistedEvent   = admit.Errorf(admit.EForbidden, msgUnlistedEvent)
 )
 
 // errRequired is the API's error for missing arguments.
@@ -175,7 +179,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case admit.EUnauthorized:
 		status, msg, both = http.StatusUnauthorized, msgUnauthenticated, true
 	case admit.EForbidden:
-		status, msg, both = http.StatusForbidden, msgRestricted, true
+		status, both = http.StatusForbidden, true
+		if msg != msgUnlistedEvent {
+			msg = msgRestricted
+		}
 	case admit.ERateLimited:
 		status = http.StatusTooManyRequests
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfter(h.core.Now())))

@@ -140,8 +140,8 @@ func TestTokens(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantError(t, f.do(t, "GET", f.evPath("/tokens"), key, nil), 404, "There is presently no resource with the given URI.")
-		wantError(t, f.do(t, "POST", f.evPath("/tokens"), key, map[string]any{"sections": all}), 404, "There is presently no resource with the given URI.")
+		wantError(t, f.do(t, "GET", f.evPath("/tokens"), key, nil), 403, "You are not authorised to access this unlisted event.")
+		wantError(t, f.do(t, "POST", f.evPath("/tokens"), key, map[string]any{"sections": all}), 403, "You are not authorised to access this unlisted event.")
 	})
 }
 

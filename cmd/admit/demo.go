@@ -69,6 +69,6 @@ admit demo: event %q of %q in %s, with %d tickets.
    Its QR code:  go run ./cmd/admit ticket qr %s --db %s
    Devices:      %s, %s
 `, signin.URL, res.Organizer.Slug, st.db, res.Event.Name, res.Organizer.Name, st.db, len(res.Tickets),
-		phone.Name, api.ScannerURL(base, phoneToken), api.PairURL(base, token), base, t.QRCode, t.UUID, st.db, dev.UUID, phone.UUID)
+		phone.Name, api.ScannerURL(base, phoneToken), api.PairURL(base, res.Organizer.Slug, token), base, t.QRCode, t.UUID, st.db, dev.UUID, phone.UUID)
 	return serve(ctx, env, core, ln, cfg, []signinLine{signin}, st.hub.Close)
 }

@@ -50,7 +50,7 @@ func cmdDeviceCreate(ctx context.Context, env *cmdEnv, args []string) error {
 	base := publicURL(*pub, env, "127.0.0.1:8080")
 	return printJSON(env.stdout, map[string]any{
 		"uuid": d.UUID, "name": d.Name, "pairing_token": token,
-		"pair_url":        api.PairURL(base, token),
+		"pair_url":        api.PairURL(base, *org, token),
 		"scanner_url":     api.ScannerURL(base, token),
 		"pairing_expires": d.PairingExpires,
 	})

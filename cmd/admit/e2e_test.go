@@ -210,7 +210,7 @@ func TestOperatorFlowAgainstRunningServer(t *testing.T) {
 	var dev deviceOut
 	// Flags after the positional words work too.
 	admitJSON(t, &dev, "", "device", "create", "--organizer", "demoorga", "--name", "Gate 1", "--db", db, "--public-url", "https://tickets.example.org/")
-	if dev.PairURL != "https://tickets.example.org/scan/"+dev.PairingToken+"/pair" {
+	if dev.PairURL != "https://tickets.example.org/o/demoorga/scan/"+dev.PairingToken+"/pair" {
 		t.Errorf("pair_url = %q", dev.PairURL)
 	}
 	key := pair(t, s, dev)

@@ -51,7 +51,7 @@ func testDevices(t *testing.T, st admit.Store) {
 	if !arch.Archived || arch.ID != d.ID {
 		t.Errorf("archived %+v", arch)
 	}
-	_, err = st.PairDevice(ctx, admit.HashSecret("token-a"), t0, &admit.APIKey{Kind: admit.KeyDevice, Prefix: "pairpair", Hash: []byte{1}})
+	_, err = st.PairDevice(ctx, admit.HashSecret("token-a"), 0, t0, &admit.APIKey{Kind: admit.KeyDevice, Prefix: "pairpair", Hash: []byte{1}})
 	wantCode(t, err, admit.ENotFound)
 	_, err = st.ArchiveDevice(ctx, d2.UUID)
 	must(t, err)
@@ -81,7 +81,7 @@ func testPairing(t *testing.T, st admit.Store) {
 
 	_, prefix, hash := admit.NewAPIKey()
 	key := &admit.APIKey{Kind: admit.KeyDevice, Prefix: prefix, Hash: hash, Name: "paired", EventID: res.Event.ID}
-	paired, err := st.PairDevice(ctx, admit.HashSecret("tok-1"), t0, key)
+	paired, err := st.PairDevice(ctx, admit.HashSecret("tok-1"), 0, t0, key)
 	must(t, err)
 	if paired.ID != d.ID || !paired.Claimed || paired.Archived {
 		t.Errorf("paired %+v", paired)
@@ -103,13 +103,13 @@ func testPairing(t *testing.T, st admit.Store) {
 
 	// Single use.
 	_, p2, h2 := admit.NewAPIKey()
-	_, err = st.PairDevice(ctx, admit.HashSecret("tok-1"), t0, &admit.APIKey{Kind: admit.KeyDevice, Prefix: p2, Hash: h2})
+	_, err = st.PairDevice(ctx, admit.HashSecret("tok-1"), 0, t0, &admit.APIKey{Kind: admit.KeyDevice, Prefix: p2, Hash: h2})
 	wantCode(t, err, admit.ENotFound)
 	_, err = st.APIKeyByPrefix(ctx, p2)
 	wantCode(t, err, admit.ENotFound)
 	// Expired, at expiry, unknown.
 	for name, token := range map[string]string{"expired": "tok-2", "at expiry": "tok-3", "unknown": "tok-9"} {
-		_, err = st.PairDevice(ctx, admit.HashSecret(token), t0, &admit.APIKey{Kind: admit.KeyDevice, Prefix: p2, Hash: h2})
+		_, err = st.PairDevice(ctx, admit.HashSecret(token), 0, t0, &admit.APIKey{Kind: admit.KeyDevice, Prefix: p2, Hash: h2})
 		if admit.ErrorCode(err) != admit.ENotFound {
 			t.Errorf("%s token: %v", name, err)
 		}
@@ -121,9 +121,25 @@ func testPairing(t *testing.T, st admit.Store) {
 			t.Errorf("device %s claimed", x.Name)
 		}
 	}
+	// A token of another organizer than the one asked for is unknown, and
+	// stays unused; with its own organizer it pairs.
+	d6 := mk("tok-6", t0.Add(time.Hour))
+	_, p6, h6 := admit.NewAPIKey()
+	_, err = st.PairDevice(ctx, admit.HashSecret("tok-6"), org+1000, t0, &admit.APIKey{Kind: admit.KeyDevice, Prefix: p6, Hash: h6})
+	wantCode(t, err, admit.ENotFound)
+	dd, err = st.Device(ctx, d6.ID)
+	must(t, err)
+	if dd.Claimed {
+		t.Errorf("a pairing for another organizer claimed the device")
+	}
+	paired, err = st.PairDevice(ctx, admit.HashSecret("tok-6"), org, t0, &admit.APIKey{Kind: admit.KeyDevice, Prefix: p6, Hash: h6})
+	must(t, err)
+	if paired.ID != d6.ID {
+		t.Errorf("paired %+v, want device %d", paired, d6.ID)
+	}
 	// A key whose prefix is taken fails the pairing, which stays unused.
 	d4 := mk("tok-4", t0.Add(time.Hour))
-	_, err = st.PairDevice(ctx, admit.HashSecret("tok-4"), t0, &admit.APIKey{Kind: admit.KeyDevice, Prefix: prefix, Hash: h2})
+	_, err = st.PairDevice(ctx, admit.HashSecret("tok-4"), 0, t0, &admit.APIKey{Kind: admit.KeyDevice, Prefix: prefix, Hash: h2})
 	wantCode(t, err, admit.EConflict)
 	dd, err = st.Device(ctx, d4.ID)
 	must(t, err)
@@ -141,7 +157,7 @@ func testPairing(t *testing.T, st admit.Store) {
 		go func() {
 			defer wg.Done()
 			_, p, h := admit.NewAPIKey()
-			_, err := st.PairDevice(ctx, admit.HashSecret("tok-5"), t0, &admit.APIKey{Kind: admit.KeyDevice, Prefix: p, Hash: h, Name: fmt.Sprint(i)})
+			_, err := st.PairDevice(ctx, admit.HashSecret("tok-5"), 0, t0, &admit.APIKey{Kind: admit.KeyDevice, Prefix: p, Hash: h, Name: fmt.Sprint(i)})
 			mu.Lock()
 			defer mu.Unlock()
 			switch admit.ErrorCode(err) {
