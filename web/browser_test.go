@@ -155,14 +155,28 @@ func evalAsync[T any](b *browser, expr string) T {
 
 // waitFor polls a JavaScript predicate until it is true, or fails. A
 // predicate that throws (its element not there yet: the page still
-// loading, or between two pages) is not true yet.
+// loading, or between two pages) is not true yet; so is a poll cut short
+// by the page navigating (a sign-in's redirects): it polls on.
 func (b *browser) waitFor(what, predicate string, timeout time.Duration) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, timeout+5*time.Second)
-	defer cancel()
+	deadline := time.Now().Add(timeout)
 	guarded := `(() => { try { return Boolean(` + predicate + `); } catch (e) { return false; } })()`
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](guarded, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(20*time.Millisecond))); err != nil {
-		b.t.Fatalf("waiting %s for %s (%s): %v", timeout, what, predicate, err)
+	for {
+		left := time.Until(deadline)
+		if left < 50*time.Millisecond {
+			left = 50 * time.Millisecond
+		}
+		ctx, cancel := context.WithTimeout(b.ctx, left+5*time.Second)
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](guarded, chromedp.WithPollingTimeout(left), chromedp.WithPollingInterval(20*time.Millisecond)))
+		cancel()
+		if err == nil {
+			return
+		}
+		navigated := strings.Contains(err.Error(), "navigated or closed") || strings.Contains(err.Error(), "context was destroyed")
+		if !navigated || time.Now().After(deadline) {
+			b.t.Fatalf("waiting %s for %s (%s): %v", timeout, what, predicate, err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -31,11 +31,11 @@ func TestPages(t *testing.T) {
 		text   []string
 	}{
 		{"/", 200, []string{"Summer Fest", "Acme Events", "Sign out"}},
-		{ev, 200, []string{"Summer Fest", "Main entrance", "VIP door", "Floor", "Balcony", "Latest scans", "Arrivals per 5 minutes", "/scans?format=csv"}},
+		{ev, 200, []string{"Summer Fest", "Main entrance", "VIP door", "Floor", "Balcony", "Latest scans", "Arrivals per 5 minutes", "/scans?format=csv", "Offline conflicts", `id="conflict-count"`}},
 		{ev + "/devices", 200, []string{"Add a scanner", `<option value="Main entrance" selected>`, "VIP door"}},
 		{ev + "/tickets", 200, []string{"Find a ticket", "Main entrance"}},
 		{"/import", 200, []string{"Import", "Summer Fest"}},
-		{"/scanner", 200, []string{"Start camera", "Type or scan a code"}},
+		{"/scanner", 200, []string{"Start camera", "Type or scan a code", `id="net"`, "Offline · checked on this phone"}},
 		{"/signin", http.StatusSeeOther, nil}, // already signed in
 		{"/events/" + f.other.Event.UUID, 404, []string{"no such event"}},
 		{"/events/not-a-uuid/devices", 404, []string{"no such event"}},

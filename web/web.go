@@ -36,7 +36,9 @@ type Handler struct {
 	secure bool // cookies are Secure (https public URL)
 	tpl    *templates
 	static *staticFiles
-	cop    *http.CrossOriginProtection
+	// scannerSW is the scanner's service worker script (see sw.go).
+	scannerSW []byte
+	cop       *http.CrossOriginProtection
 }
 
 // New parses the templates and indexes the static files; it panics if an
@@ -53,6 +55,7 @@ func New(core *admit.Core, opts Options) *Handler {
 		cop:    http.NewCrossOriginProtection(),
 	}
 	h.tpl = mustTemplates(h.static)
+	h.scannerSW = mustScannerSW(h.static)
 	return h
 }
 
@@ -65,6 +68,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /signin", h.publicPage(h.signinPost))
 	mux.Handle("POST /signout", h.publicPage(h.signoutPost))
 	mux.Handle("GET /scanner", h.publicPage(h.scannerPage))
+	mux.Handle("GET "+scannerSWPath, h.headers(http.HandlerFunc(h.serveScannerSW)))
 
 	// Signed in.
 	mux.Handle("GET /{$}", h.publicPage(h.home)) // the sign-in page when signed out

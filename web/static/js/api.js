@@ -26,25 +26,54 @@ export function headers(method, extra) {
 /**
  * Call the API. data: an object (sent as JSON), or {body, type} for raw
  * content. Resolves to the decoded JSON answer; rejects with ApiError.
+ * timeout (ms): no whole answer by then is an ApiError of status 0 with
+ * timedOut set. onHeaders(): called when the answer's headers arrive (the
+ * scanner measures its clock offset with it).
  */
-export async function api(method, path, data, { signal, raw } = {}) {
+export async function api(method, path, data, { signal, raw, timeout, onHeaders } = {}) {
+  let ctl = null;
+  let timer = 0;
+  let timedOut = false;
+  if (timeout) {
+    ctl = new AbortController();
+    timer = setTimeout(() => { timedOut = true; ctl.abort(); }, timeout);
+    if (signal) signal.addEventListener('abort', () => ctl.abort(), { once: true });
+    signal = ctl.signal;
+  }
   const init = { method, credentials: 'same-origin', signal, headers: headers(method) };
   if (data !== undefined) {
     if (raw) { init.body = data; init.headers['Content-Type'] = raw; }
     else { init.body = JSON.stringify(data); init.headers['Content-Type'] = 'application/json'; }
   }
-  let res;
   try {
-    res = await fetch('/api/v1' + path, init);
-  } catch (e) {
-    if (e.name === 'AbortError') throw e;
-    throw new ApiError(0, null);
+    let res;
+    try {
+      res = await fetch('/api/v1' + path, init);
+    } catch (e) {
+      if (e.name === 'AbortError' && !timedOut) throw e;
+      throw netError(timedOut);
+    }
+    if (onHeaders) onHeaders();
+    let text;
+    try {
+      text = await res.text();
+    } catch (e) {
+      if (e.name === 'AbortError' && !timedOut) throw e;
+      throw netError(timedOut);
+    }
+    let json = null;
+    if (text) { try { json = JSON.parse(text); } catch { json = null; } }
+    if (!res.ok) throw new ApiError(res.status, json);
+    return json;
+  } finally {
+    clearTimeout(timer);
   }
-  const text = await res.text();
-  let json = null;
-  if (text) { try { json = JSON.parse(text); } catch { json = null; } }
-  if (!res.ok) throw new ApiError(res.status, json);
-  return json;
+}
+
+function netError(timedOut) {
+  const e = new ApiError(0, timedOut ? { detail: 'The server did not answer in time.' } : null);
+  e.timedOut = timedOut;
+  return e;
 }
 
 /** A query string from an object, skipping empty values. */

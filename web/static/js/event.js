@@ -4,6 +4,7 @@
 import { api, qs } from './api.js';
 import { el, $, $$, showError } from './dom.js';
 import { clock, reasonWords, ago } from './words.js';
+import { startConflicts, liveScan } from './conflicts.js';
 
 const body = document.body;
 const eventUUID = body.dataset.event;
@@ -120,8 +121,8 @@ function renderChart() {
 
 function feedItem(s, fresh) {
   const refused = s.result !== 'ok';
-  const cls = [refused ? 'refused' : 'ok', s.type === 'exit' ? 'exit' : '', s.forced ? 'attention' : '', fresh ? 'fresh' : ''].filter(Boolean).join(' ');
-  const tag = refused ? reasonWords(s.reason) : s.type === 'exit' ? 'exit' : s.forced ? 'forced' : 'in';
+  const cls = [refused ? 'refused' : 'ok', s.type === 'exit' ? 'exit' : '', s.forced ? 'attention' : '', s.conflict ? 'conflict' : '', fresh ? 'fresh' : ''].filter(Boolean).join(' ');
+  const tag = s.conflict ? 'conflict' : refused ? reasonWords(s.reason) : s.type === 'exit' ? 'exit' : s.forced ? 'forced' : 'in';
   const where = [s.list, s.section, s.device, s.offline ? 'offline' : ''].filter(Boolean).join(' · ');
   return el('li', { class: cls, dataset: { id: s.id, result: s.result, reason: s.reason || '' } },
     el('span', { class: 't', text: clock(s.server_time, tz) }),
@@ -205,6 +206,7 @@ function connect() {
   es.addEventListener('scan', (e) => {
     const s = JSON.parse(e.data);
     if (addToFeed(s, true)) {
+      liveScan(s);
       countArrival(s);
       countDevice(s);
       renderChart();
@@ -217,6 +219,7 @@ function connect() {
 async function start() {
   const errNode = $('#live-error');
   connect();
+  startConflicts(base, tz);
   const results = await Promise.allSettled([
     api('GET', `${base}/occupancy`).then(renderOccupancy),
     loadRecent(),

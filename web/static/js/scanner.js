@@ -3,13 +3,17 @@
 // device of the event and list, and keeps its key in this browser. Then
 // every code read (camera or keyboard wedge) is checked through admit's
 // API, and the answer fills the screen: green, red with the reason, or
-// amber, with a sound and a vibration.
-import { api, useKey, nonce, ApiError } from './api.js';
+// amber, with a sound and a vibration. Without the network it goes on:
+// a service worker keeps the page, and the phone decides on its snapshot
+// of the list and keeps the scans for the server (offline.js).
+import { api, useKey, ApiError } from './api.js';
 import { el, $, showError } from './dom.js';
-import { describe } from './words.js';
+import { describe, clock } from './words.js';
 import { signal, unlockAudio } from './feedback.js';
 import { Camera } from './camera.js';
 import { ticketItem } from './tickets.js';
+import { Link } from './offline.js';
+import { Snapshot } from './snapshot.js';
 
 const STORE = 'admit.scanner.v1';
 const MODE = 'admit.scanner.mode';
@@ -21,6 +25,7 @@ const modeBtn = $('#mode');
 const cameraMsg = $('#camera-msg');
 
 let conf = null; // {key, device, event, list, timezone}
+let link = null; // the link to the server (offline.js), once ready
 let mode = localStorage.getItem(MODE) === 'exit' ? 'exit' : 'entry';
 const recent = new Map(); // code → when it was last read
 let hideTimer = 0;
@@ -28,7 +33,10 @@ let seq = 0;
 
 // What tests and curious people can read: the decoder in use, frames seen,
 // the last code read and the last answer shown.
-const debug = { decoder: null, frames: 0, lastCode: null, codes: [], lastResult: null, results: [], scansSent: 0 };
+const debug = {
+  decoder: null, frames: 0, lastCode: null, codes: [], lastResult: null, results: [], scansSent: 0,
+  mode: null, waiting: 0, snapshot: null, sw: null, link: null,
+};
 window.admitScanner = debug;
 
 function save() { localStorage.setItem(STORE, JSON.stringify(conf)); }
@@ -56,9 +64,10 @@ function renderMode() {
 
 // --- Result screen ---------------------------------------------------------------
 
-function show(d, ticket) {
+function show(d, ticket, local = false) {
   clearTimeout(hideTimer);
   resultNode.dataset.tone = d.tone;
+  $('#r-offline').hidden = !local;
   $('#r-title').textContent = d.title;
   $('#r-detail').textContent = d.detail || '';
   const name = ticket ? (ticket.name || [ticket.first_name, ticket.last_name].filter(Boolean).join(' ')) : '';
@@ -67,7 +76,7 @@ function show(d, ticket) {
   resultNode.hidden = false;
   if (d.tone !== 'wait') {
     signal(d.tone);
-    debug.lastResult = { tone: d.tone, title: d.title, detail: d.detail, name };
+    debug.lastResult = { tone: d.tone, title: d.title, detail: d.detail, name, offline: local, product: $('#r-product').textContent };
     debug.results.push(debug.lastResult);
     hideTimer = setTimeout(hide, d.tone === 'ok' ? 2000 : 4500);
   }
@@ -88,8 +97,12 @@ async function pair(token) {
   $('#pair-msg').textContent = 'Pairing…';
   try {
     const r = await api('POST', '/pair', { token });
+    if (link) { link.stop(); link = null; }
     conf = { key: r.api_key, device: r.device, event: r.event, list: r.list, timezone: null };
     save();
+    // Another device's snapshot is of no use (its queue stays: it is sent
+    // with this device's key rather than lost).
+    await Snapshot.forgetAll().catch(() => {});
     $('#pair-view').hidden = true;
     return true;
   } catch (e) {
@@ -154,9 +167,62 @@ async function ready() {
   }
   renderHeader();
   setState('ready');
+  startLink();
+}
+
+// --- The network: the banner, the link -------------------------------------------
+
+function startLink() {
+  if (link) link.stop();
+  link = new Link(conf, {
+    onChange: renderNet,
+    onUnpaired: () => unpaired('This device is no longer paired. Open a new pairing link.'),
+  });
+  debug.link = link;
+  link.start();
+}
+
+let shownRejected = 0;
+
+function renderNet(l) {
+  const net = $('#net');
+  const n = l.queue.length;
+  const snap = l.snap;
+  debug.mode = l.mode;
+  debug.waiting = n;
+  debug.snapshot = snap.ready ? { tickets: snap.size, inside: snap.inside.size, cursor: snap.meta.cursor, offset: snap.offset, syncedAt: snap.meta.syncedAt } : null;
+  debug.rejected = l.queue.rejected.map((r) => ({ nonce: r.item.nonce, code: r.item.code, error: r.error }));
+  debug.uploaded = { ...l.queue.counts };
+  const scans = (k) => `${k} scan${k === 1 ? '' : 's'}`;
+  let title = '';
+  let detail = '';
+  if (l.mode === 'offline') {
+    title = `Offline — ${scans(n)} waiting`;
+    detail = snap.ready
+      ? `Checked on this phone · tickets as of ${clock(new Date(snap.meta.syncedAt).toISOString(), conf.timezone)}`
+      : 'This phone has no ticket list yet: it cannot check tickets until the network is back.';
+  } else if (l.mode === 'sending') {
+    title = `Back online — sending ${scans(n)}…`;
+    detail = l.lastError ? `Not yet: ${l.lastError}` : '';
+  } else if (l.queue.rejected.length > shownRejected) {
+    const r = l.queue.rejected;
+    title = `${scans(r.length - shownRejected)} refused by the server`;
+    detail = r[r.length - 1].error;
+    setTimeout(() => { shownRejected = r.length; renderNet(l); }, 8000);
+  }
+  net.dataset.mode = l.mode;
+  $('#net-title').textContent = title;
+  $('#net-detail').textContent = detail;
+  net.hidden = !title;
+  app.dataset.net = l.mode;
+  // Search and check-in by hand need the server.
+  $('#search-open').hidden = l.mode !== 'online';
+  if (l.mode !== 'online') $('#search').hidden = true;
 }
 
 function unpaired(msg) {
+  if (link) { link.stop(); link = null; }
+  $('#net').hidden = true;
   conf = null;
   localStorage.removeItem(STORE);
   useKey(null);
@@ -173,11 +239,14 @@ async function check(code) {
   const waiting = setTimeout(() => { if (id === seq) show({ tone: 'wait', title: 'Checking…', detail: '' }, null); }, 150);
   debug.scansSent++;
   try {
-    const r = await api('POST', `/events/${conf.event.uuid}/scans`, {
-      code, type: mode, list: conf.list ? conf.list.uuid : undefined, nonce: nonce(), scanned_at: new Date().toISOString(),
-    });
+    const r = await link.scan(code, mode, conf.list ? conf.list.uuid : undefined);
     clearTimeout(waiting);
-    show(describe(r, mode, conf.timezone), r.ticket);
+    if (!r.answer) {
+      show({ tone: 'warn', title: 'No connection', detail: 'Not checked: this phone has no ticket list yet. Scan again when the network is back.' }, null, true);
+      recent.clear(); // the same code may be tried again at once
+      return;
+    }
+    show(describe(r.answer, mode, conf.timezone), r.answer.ticket, r.local);
   } catch (e) {
     clearTimeout(waiting);
     failed(e);
@@ -347,7 +416,20 @@ async function start() {
   }
 }
 
+/** The service worker keeps the page and its files for opening offline. */
+async function registerWorker() {
+  if (!('serviceWorker' in navigator)) { debug.sw = 'none'; return; }
+  try {
+    const reg = await navigator.serviceWorker.register('/scanner-sw.js', { scope: '/scanner' });
+    await navigator.serviceWorker.ready;
+    debug.sw = reg.active ? reg.active.state : 'installing';
+  } catch (e) {
+    debug.sw = 'failed: ' + e.message;
+  }
+}
+
 async function main() {
+  registerWorker();
   renderMode();
   const m = /^#pair=([^&]+)/.exec(location.hash);
   if (m) {

@@ -4,6 +4,9 @@
 const refusals = {
   already_inside: ['Already inside', ''],
   already_redeemed: ['Already inside', ''],
+  already_used: ['Already used', 'This ticket has entered before.'],
+  not_in_snapshot: ['Not on this phone', 'This ticket is not in the list this phone keeps: it can only be checked online.'],
+  online_only: ['Online only', 'A typed code can only be checked when the network is back: scan the QR code.'],
   unknown_ticket: ['Unknown ticket', 'No ticket of this event has this code.'],
   forged: ['Not a valid ticket', 'The code is not signed by this event.'],
   bad_signature: ['Not a valid ticket', 'The code is not signed by this event.'],
@@ -56,7 +59,7 @@ export function describe(r, type, timeZone) {
   }
   const [title, generic] = refusals[r.reason] || ['Refused', ''];
   let detail = generic;
-  if ((r.reason === 'already_inside' || r.reason === 'already_redeemed') && r.first_entry) {
+  if ((r.reason === 'already_inside' || r.reason === 'already_redeemed' || r.reason === 'already_used') && r.first_entry) {
     const at = clock(r.first_entry.at, timeZone);
     detail = `since ${at}${r.first_entry.device ? ' at ' + r.first_entry.device : ''}`;
   } else if (!detail) {
