@@ -344,7 +344,7 @@ func TestBrowserScannerOffline(t *testing.T) {
 	nc.set(netDeaf)
 	b.must("blur", chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`))
 	began := time.Now()
-	b.must("wedge Ada", chromedp.KeyEvent(ada.QRCode+"\r"))
+	b.wedge(ada.QRCode)
 	b.waitFor("Ada green offline", `window.admitScanner.results.some(r => r.tone === "ok" && r.offline)`, 10*time.Second)
 	if waited := time.Since(began); waited < 3*time.Second {
 		t.Errorf("answered offline after %s: the server had 3 s", waited)
@@ -356,7 +356,7 @@ func TestBrowserScannerOffline(t *testing.T) {
 	nc.set(netDown)
 
 	b.hideResult()
-	b.must("wedge Alan", chromedp.KeyEvent(alan.QRCode+"\r"))
+	b.wedge(alan.QRCode)
 	b.resultWith("bad", "Canceled", 10*time.Second)
 	if !eval[bool](b, `window.admitScanner.lastResult.offline && !document.querySelector("#r-offline").hidden`) {
 		t.Error("the red answer is not marked offline")

@@ -7,6 +7,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -127,6 +128,21 @@ func (b *browser) must(what string, steps ...chromedp.Action[chromedp.Void]) {
 	if err := b.do(30*time.Second, steps...); err != nil {
 		b.t.Fatalf("%s: %v", what, err)
 	}
+}
+
+// wedge types text and Enter as a keyboard-wedge scanner does, every key
+// within a millisecond, on the page (not in a field). chromedp.KeyEvent
+// sends one key per DevTools round trip, which on a loaded machine left
+// more than the scanner's 500 ms between two keys: the page then starts
+// the code anew, as it should for a person typing.
+func (b *browser) wedge(text string) {
+	b.t.Helper()
+	js, err := json.Marshal(text)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	eval[bool](b, `(() => { for (const key of [...`+string(js)+`, "Enter"]) `+
+		`document.body.dispatchEvent(new KeyboardEvent("keydown", {key, bubbles: true, cancelable: true})); return true })()`)
 }
 
 // eval evaluates a JavaScript expression.
