@@ -215,10 +215,10 @@ func TestScrapeMatchesAKnownLoad(t *testing.T) {
 			t.Fatalf("scan: %v", a)
 		}
 	}
-	api(out.Tickets[0].QRCode, "entry")     // ok
-	api(out.Tickets[0].QRCode, "entry")     // already_redeemed
-	api(out.Tickets[1].QRCode, "exit")      // not_inside
-	api(out.Tickets[1].QRCode, "entry")     // ok
+	api(out.Tickets[0].QRCode, "entry")       // ok
+	api(out.Tickets[0].QRCode, "entry")       // already_redeemed
+	api(out.Tickets[1].QRCode, "exit")        // not_inside
+	api(out.Tickets[1].QRCode, "entry")       // ok
 	api("not-a-ticket-of-this-fest", "entry") // unknown_ticket
 	_, token, err := n.core.CreateDevice(ctx, admit.DeviceSpec{Organizer: "acme", Name: "gate", Event: "fest"})
 	if err != nil {
