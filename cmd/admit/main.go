@@ -35,6 +35,7 @@ commands:
   backup FILE           copy the SQLite database to FILE, consistent, while a server runs
   restore FILE          make the SQLite database a copy of the backup FILE (the server stopped)
   version               print the version, the commit and the Go version
+  healthcheck           exit 0 if the server at ADMIT_LISTEN (or --url) answers /healthz ([--ready]: /readyz)
 
 Every command takes --db (env ADMIT_DB, default admit.db); a postgres:// URL selects PostgreSQL.
 `
@@ -100,6 +101,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return cmdRestore(ctx, env, rest)
 	case "version":
 		return cmdVersion(env, rest)
+	case "healthcheck":
+		return cmdHealthcheck(ctx, env, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

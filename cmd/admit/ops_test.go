@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -273,6 +274,13 @@ func TestReadinessFollowsPostgres(t *testing.T) {
 	if st, m := getJSON(t, s.URL+"/healthz"); st != 200 || m["store"] != "postgres" {
 		t.Fatalf("healthz with the database stopped: %d %v", st, m)
 	}
+	// The container's HEALTHCHECK command says the same.
+	if _, errOut, code := runCLI(t, "", "healthcheck", "--ready", "--url", s.URL); code == 0 || !strings.Contains(errOut, "503") {
+		t.Fatalf("admit healthcheck --ready with the database stopped: exit %d, %s", code, errOut)
+	}
+	if _, errOut, code := runCLI(t, "", "healthcheck", "--url", s.URL); code != 0 {
+		t.Fatalf("admit healthcheck with the database stopped: exit %d, %s", code, errOut)
+	}
 	c.start(t)
 	wait(200)
 }
@@ -322,6 +330,17 @@ func TestVersionHealthAndMetricsListener(t *testing.T) {
 	}
 	if st, _ := getJSON(t, s.Metrics+"/readyz"); st != 200 {
 		t.Fatalf("readyz on the metrics listener: %d", st)
+	}
+	// admit healthcheck: the container's HEALTHCHECK (ADMIT_LISTEN's
+	// unspecified host is reached on the loopback address).
+	port := s.URL[strings.LastIndex(s.URL, ":")+1:]
+	cmd := exec.Command(admitBin, "healthcheck", "--ready")
+	cmd.Env = append(os.Environ(), "ADMIT_LISTEN=0.0.0.0:"+port)
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), `"ready"`) {
+		t.Fatalf("admit healthcheck --ready: %v %s", err, out)
+	}
+	if _, errOut, code := runCLI(t, "", "healthcheck", "--url", "http://127.0.0.1:1"); code == 0 || errOut == "" {
+		t.Fatalf("admit healthcheck of nothing: exit %d", code)
 	}
 }
 
