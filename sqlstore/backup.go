@@ -116,7 +116,7 @@ func BackupSQLite(ctx context.Context, src, dst string) (*BackupInfo, error) {
 		return nil, admit.WrapInternal(err, "backup")
 	}
 	d := time.Since(start)
-	return &BackupInfo{Path: dst, Bytes: fi.Size(), Duration: d, Seconds: d.Round(time.Millisecond).Seconds()}, nil
+	return &BackupInfo{Path: dst, Bytes: fi.Size(), Duration: d, Seconds: float64(d.Milliseconds()) / 1000}, nil
 }
 
 // RestoreInfo describes a restore done.
