@@ -92,27 +92,23 @@ func cmdImport(ctx context.Context, env *cmdEnv, args []string) error {
 // runImportCmd imports r: a CSV file into the event orgSlug/evSlug, or a
 // JSON file.
 func runImportCmd(ctx context.Context, core *admit.Core, r io.Reader, csvFile bool, orgSlug, evSlug string, req admit.CSVImportRequest) (*admit.ImportReport, error) {
-	var rep *admit.ImportReport
-	var err error
-	if csvFile {
-		org, err := core.Store.OrganizerBySlug(ctx, orgSlug)
-		if err != nil {
-			if admit.IsNotFound(err) {
-				return nil, admit.Errorf(admit.ENotFound, "unknown organizer %q", orgSlug)
-			}
-			return nil, err
-		}
-		if req.Event, err = core.Store.EventBySlug(ctx, org.ID, evSlug); err != nil {
-			if admit.IsNotFound(err) {
-				return nil, admit.Errorf(admit.ENotFound, "unknown event %q of organizer %q", evSlug, orgSlug)
-			}
-			return nil, err
-		}
-		rep, err = core.ImportCSV(ctx, r, req)
-	} else {
-		rep, err = core.ImportJSON(ctx, r, admit.ImportRequest{Progress: req.Progress})
+	if !csvFile {
+		return core.ImportJSON(ctx, r, admit.ImportRequest{Progress: req.Progress})
 	}
-	return rep, err
+	org, err := core.Store.OrganizerBySlug(ctx, orgSlug)
+	if err != nil {
+		if admit.IsNotFound(err) {
+			return nil, admit.Errorf(admit.ENotFound, "unknown organizer %q", orgSlug)
+		}
+		return nil, err
+	}
+	if req.Event, err = core.Store.EventBySlug(ctx, org.ID, evSlug); err != nil {
+		if admit.IsNotFound(err) {
+			return nil, admit.Errorf(admit.ENotFound, "unknown event %q of organizer %q", evSlug, orgSlug)
+		}
+		return nil, err
+	}
+	return core.ImportCSV(ctx, r, req)
 }
 
 // countingReader counts what is read, for the progress bar.
