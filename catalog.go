@@ -20,6 +20,8 @@ import (
 // when the version moves.
 type catalog struct {
 	cur atomic.Pointer[catalogAt]
+	// Lookups answered from the cache, and loaded from the store.
+	hits, misses atomic.Int64
 }
 
 // catalogAt is the catalog of one version.
@@ -91,8 +93,10 @@ func (c *Core) viewAt(v int64) *catalogView {
 func cached[K comparable, V any](cv *catalogView, m func(*catalogAt) *sync.Map, k K, load func() (V, error)) (V, error) {
 	mp := m(cv.at)
 	if v, ok := mp.Load(k); ok {
+		cv.c.hits.Add(1)
 		return v.(V), nil
 	}
+	cv.c.misses.Add(1)
 	v, err := load()
 	if err != nil {
 		return v, err

@@ -23,6 +23,8 @@ type Core struct {
 	// not replays, not scans of no known event), for live subscribers on
 	// every node. Publish never blocks a scan.
 	Live Live
+	// Observer, when set, is told of scans and imports (observe.go).
+	Observer Observer
 
 	catalog catalog
 }
@@ -414,7 +416,7 @@ func (r *RedeemResult) OK() bool { return r.Reason == ReasonOK }
 // (one statement): if an import moved it, the scan is judged again on the
 // new catalog. A refusal that read no ticket checks the version with a query
 // of its own; one about the code's format needs no catalog at all.
-func (c *Core) Redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, error) {
+func (c *Core) redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, error) {
 	if req.Type == "" {
 		req.Type = ScanEntry
 	}

@@ -17,6 +17,9 @@ type ImportRequest struct {
 	// another (or one that does not exist yet) is EForbidden, and nothing
 	// is imported.
 	OrganizerID int64
+	// Progress, when set, is told the tickets written so far, after each
+	// chunk (before the import commits).
+	Progress func(tickets int)
 }
 
 // CSVImportRequest is what a door asks of a CSV import: the rows go into
@@ -33,6 +36,8 @@ type CSVImportRequest struct {
 	Map map[string]string
 	// Ignore lists headers of the file's columns to skip.
 	Ignore []string
+	// Progress: see ImportRequest.
+	Progress func(tickets int)
 }
 
 // ImportOutput is what `admit import` prints and the API answers: the
@@ -238,7 +243,7 @@ func (c *Core) ImportJSON(ctx context.Context, r io.Reader, req ImportRequest) (
 	if err != nil {
 		return nil, err
 	}
-	return c.runImport(ctx, src, opts, start, time.Since(start))
+	return c.runImport(ctx, src, opts, start, time.Since(start), req.Progress)
 }
 
 // ImportCSV imports a CSV file of tickets into an existing event, read
@@ -273,12 +278,16 @@ func (c *Core) ImportCSV(ctx context.Context, r io.Reader, req CSVImportRequest)
 	if ev.PrivateKeyPEM == "" {
 		opts.Sign = nil // the event verifies codes issued elsewhere
 	}
-	return c.runImport(ctx, src, opts, start, time.Since(start))
+	return c.runImport(ctx, src, opts, start, time.Since(start), req.Progress)
 }
 
 // runImport streams src into the store, keeping the tickets' ids in a
 // temporary file for the report.
-func (c *Core) runImport(ctx context.Context, src ImportSource, opts ImportOptions, start time.Time, header time.Duration) (*ImportReport, error) {
+func (c *Core) runImport(ctx context.Context, src ImportSource, opts ImportOptions, start time.Time, header time.Duration, progress func(int)) (*ImportReport, error) {
+	if c.Observer != nil {
+		c.Observer.Importing(1)
+		defer c.Observer.Importing(-1)
+	}
 	f, err := os.CreateTemp("", "admit-import-ids-*")
 	if err != nil {
 		return nil, WrapInternal(err, "import")
@@ -295,6 +304,9 @@ func (c *Core) runImport(ctx context.Context, src ImportSource, opts ImportOptio
 			}
 		}
 		rep.n += len(ids)
+		if progress != nil {
+			progress(rep.n)
+		}
 		return nil
 	}
 	sum, err := c.Store.ImportStream(ctx, src, opts)
@@ -310,6 +322,9 @@ func (c *Core) runImport(ctx context.Context, src ImportSource, opts ImportOptio
 	if err != nil {
 		f.Close()
 		return nil, err
+	}
+	if c.Observer != nil {
+		c.Observer.Imported(sum.Tickets)
 	}
 	total := time.Since(start)
 	read := header + sum.ReadTime

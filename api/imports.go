@@ -2,8 +2,10 @@ package api
 
 import (
 	"errors"
+	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -14,8 +16,13 @@ import (
 // memory, whatever its size); the bound only stops an endless body.
 const maxImport = 4 << 30
 
-// importBody checks an import's content type and bounds its body.
-func importBody(w http.ResponseWriter, r *http.Request, want string) (*http.Request, error) {
+// importBody checks an import's content type, bounds its body and spools
+// it to a temporary file, which it returns at its start: the import reads
+// the file, never the network. An import holds the store's writer while it
+// runs (on SQLite the only one, which every scan needs); reading a slow
+// upload inside it made every scan wait for the upload's end. The file is
+// already unlinked: closing it frees its space.
+func importBody(w http.ResponseWriter, r *http.Request, want string) (*os.File, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != want {
 		return nil, &unsupported{"the body must be " + want}
@@ -25,8 +32,34 @@ func importBody(w http.ResponseWriter, r *http.Request, want string) (*http.Requ
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Now().Add(importTimeout))
 	rc.SetWriteDeadline(time.Now().Add(importTimeout))
-	r.Body = http.MaxBytesReader(w, r.Body, maxImport)
-	return r, nil
+	return spool(http.MaxBytesReader(w, r.Body, maxImport))
+}
+
+// spool copies body to a new unlinked temporary file and returns it at its
+// start.
+func spool(body io.Reader) (*os.File, error) {
+	f, err := os.CreateTemp("", "admit-upload-*")
+	if err != nil {
+		return nil, admit.WrapInternal(err, "import: a temporary file for the upload")
+	}
+	os.Remove(f.Name()) // gone once closed
+	if _, err := io.Copy(f, body); err != nil {
+		f.Close()
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &tooLarge{"an import body is at most 4 GiB"}
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, bad("the upload took longer than an hour")
+		}
+		// The client went away (or the disk is full: logged as internal).
+		return nil, admit.WrapInternal(err, "import: reading the upload")
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, admit.WrapInternal(err, "import: the spooled upload")
+	}
+	return f, nil
 }
 
 // importTimeout bounds reading an import's body and writing its answer.
@@ -56,11 +89,13 @@ func (h *Handler) importJSON(w http.ResponseWriter, r *http.Request, c *admit.Ca
 		h.fail(w, r, err)
 		return
 	}
-	if r, err = importBody(w, r, "application/json"); err != nil {
+	body, err := importBody(w, r, "application/json")
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	rep, err := h.core.ImportJSON(r.Context(), r.Body, admit.ImportRequest{OrganizerID: c.OrganizerID})
+	defer body.Close()
+	rep, err := h.core.ImportJSON(r.Context(), body, admit.ImportRequest{OrganizerID: c.OrganizerID})
 	h.answerImport(w, r, rep, err, tickets)
 }
 
@@ -89,19 +124,17 @@ func (h *Handler) importCSV(w http.ResponseWriter, r *http.Request, c *admit.Cal
 			req.Map[strings.ToLower(strings.TrimSpace(col))] = strings.TrimSpace(header)
 		}
 	}
-	if r, err = importBody(w, r, "text/csv"); err != nil {
+	body, err := importBody(w, r, "text/csv")
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	rep, err := h.core.ImportCSV(r.Context(), r.Body, req)
+	defer body.Close()
+	rep, err := h.core.ImportCSV(r.Context(), body, req)
 	h.answerImport(w, r, rep, err, tickets)
 }
 
 func (h *Handler) answerImport(w http.ResponseWriter, r *http.Request, rep *admit.ImportReport, err error, tickets bool) {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		err = &tooLarge{"an import body is at most 4 GiB"}
-	}
 	if err != nil {
 		h.fail(w, r, err)
 		return

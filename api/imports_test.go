@@ -1,10 +1,17 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/admitdev/admit"
 )
@@ -102,5 +109,100 @@ func TestImportRefusals(t *testing.T) {
 	}
 	if n := ticketCount(t, f); n != 6 {
 		t.Fatalf("%d tickets, want 6", n)
+	}
+}
+
+// An import over HTTP reads its whole body before it takes the store's
+// writer: a scan sent while an upload trickles in is answered before the
+// upload ends (on SQLite the import holds the one writer every scan needs;
+// reading the body inside it made every scan wait for the upload).
+func TestScanAnsweredDuringSlowImportUpload(t *testing.T) {
+	f := setup(t)
+	// With every header key before "orders", the JSON import reads the
+	// orders from the body as it writes them (else it spools them first).
+	direct := strings.Replace(eventJSON, `"sections":`, `"subevents": [], "sections":`, 1)
+	split := strings.Index(direct, `{"code": "B2"`)
+	for _, c := range []struct {
+		name, path, ctype, first, rest string
+		ticket                         int
+	}{
+		{"JSON", "/api/v1/imports", "application/json",
+			direct[:split], direct[split:], tDee},
+		{"CSV", "/api/v1/events/" + f.event + "/imports/csv", "text/csv",
+			"order_code,order_status,product,first_name,last_name,email\nS1,paid,Ticket,Sue,Slow,\n", "S2,paid,Ticket,Sam,Slow,\n", tAnn},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pr, pw := io.Pipe()
+			req, err := http.NewRequest("POST", f.env.URL+c.path, pr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", c.ctype)
+			req.Header.Set("Authorization", "Bearer "+f.admin)
+			type result struct {
+				resp *http.Response
+				err  error
+			}
+			done := make(chan result, 1)
+			go func() {
+				resp, err := http.DefaultClient.Do(req)
+				done <- result{resp, err}
+			}()
+			finished := false
+			t.Cleanup(func() { // on a failure, end the upload before the server stops
+				if !finished {
+					pw.CloseWithError(errors.New("test failed"))
+					if r := <-done; r.resp != nil {
+						r.resp.Body.Close()
+					}
+				}
+			})
+			if _, err := pw.Write([]byte(c.first)); err != nil {
+				t.Fatal(err)
+			}
+			// Let the server read the first part (before the fix, it
+			// began the import on it and held the writer).
+			time.Sleep(200 * time.Millisecond)
+			scanned := make(chan string, 1)
+			go func() {
+				body, _ := json.Marshal(scanBody(f.qr(c.ticket)))
+				req, _ := http.NewRequest("POST", f.env.URL+"/api/v1/events/"+f.event+"/scans", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+f.admin)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					scanned <- err.Error()
+					return
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				scanned <- fmt.Sprintf("%d %s", resp.StatusCode, bytes.TrimSpace(b))
+			}()
+			select {
+			case a := <-scanned:
+				if !strings.HasPrefix(a, `200 {"result":"ok"`) {
+					t.Fatalf("scan during the upload: %s", a)
+				}
+			case r := <-done:
+				finished = true
+				t.Fatalf("the import ended (%v, %v) before the rest of its body was sent", r.resp, r.err)
+			case <-time.After(20 * time.Second):
+				t.Fatal("a scan waited for an upload in progress")
+			}
+			if _, err := pw.Write([]byte(c.rest)); err != nil {
+				t.Fatal(err)
+			}
+			pw.Close()
+			r := <-done
+			finished = true
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			defer r.resp.Body.Close()
+			b, _ := io.ReadAll(r.resp.Body)
+			if r.resp.StatusCode != 200 {
+				t.Fatalf("import: %d %s", r.resp.StatusCode, b)
+			}
+		})
 	}
 }

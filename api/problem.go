@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/admitdev/admit"
+	"github.com/admitdev/admit/reqid"
 )
 
 // ProblemBase is the base of every problem's type URI.
@@ -19,6 +20,8 @@ type Problem struct {
 	Title  string `json:"title"`
 	Status int    `json:"status"`
 	Detail string `json:"detail"`
+	// RequestID is the request's id (X-Request-Id), to find its log line.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 func (h *Handler) problem(w http.ResponseWriter, r *http.Request, status int, kind, title, detail string) {
@@ -27,7 +30,7 @@ func (h *Handler) problem(w http.ResponseWriter, r *http.Request, status int, ki
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	enc.Encode(Problem{Type: ProblemBase + kind, Title: title, Status: status, Detail: detail})
+	enc.Encode(Problem{Type: ProblemBase + kind, Title: title, Status: status, Detail: detail, RequestID: reqid.From(r.Context())})
 }
 
 // badRequest is a client's mistake in the request itself (malformed JSON,
@@ -82,7 +85,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 			h.log.Debug("api: request canceled", "method", r.Method, "route", r.Pattern)
 			return
 		}
-		h.log.Error("api: request failed", "method", r.Method, "route", r.Pattern, "err", err)
+		h.log.Error("api: request failed", "method", r.Method, "route", r.Pattern, "request_id", reqid.From(r.Context()), "err", err)
 		h.problem(w, r, http.StatusInternalServerError, "internal", "Internal error", "The server failed to answer; the error is logged.")
 	}
 }

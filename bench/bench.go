@@ -80,6 +80,11 @@ type Config struct {
 
 	Log      *slog.Logger // the server's log (nil: warnings to stderr)
 	Progress io.Writer    // progress lines (nil: none)
+	// Phase, when set, is told when each round of a load phase begins: its
+	// name, its length (warm-up included) and how to read the scans
+	// answered so far; it returns what to call when the round ends (admit
+	// bench draws a progress bar on a terminal).
+	Phase func(name string, length time.Duration, answered func() int64) (end func())
 }
 
 func (c *Config) defaults() error {
@@ -171,6 +176,17 @@ func (c *Config) progress(format string, args ...any) {
 	if c.Progress != nil {
 		fmt.Fprintf(c.Progress, "bench: "+format+"\n", args...)
 	}
+}
+
+// phase tells Phase (if set) that a round of l begins.
+func (c *Config) phase(name string, round int, l *load) (end func()) {
+	if c.Phase == nil {
+		return func() {}
+	}
+	if c.Rounds > 1 {
+		name = fmt.Sprintf("%s %d/%d", name, round+1, c.Rounds)
+	}
+	return c.Phase(name, l.warmup+l.duration, l.answered.Load)
 }
 
 // Run runs the benchmark and returns its report. A report whose Verified is
@@ -335,7 +351,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
+		endPhase := cfg.phase("durable", r, durable)
 		a := durable.run(ctx)
+		endPhase()
 		stopProfile()
 		fresh, ans = a.freshNext, ans.add(a)
 		if cfg.Ceiling {
@@ -365,7 +383,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
+		endPhase = cfg.phase("floor", r, floor)
 		f := floor.run(ctx)
+		endPhase()
 		stopProfile()
 		ffresh, fans = f.freshNext, fans.add(f)
 		if cfg.Rounds > 1 && a.window > 0 && f.window > 0 && f.measured > 0 {

@@ -77,6 +77,8 @@ type load struct {
 	forgeFrac float64
 	seed      uint64
 	freshFrom int // the first fresh ticket's index (an earlier round took those before)
+
+	answered atomic.Int64 // scans answered so far (for a progress bar)
 }
 
 // newLoad prepares a phase against the servers at bases, worker k using
@@ -229,6 +231,7 @@ func (l *load) run(ctx context.Context) *answers {
 				}
 				out, errText := l.send(runCtx, conn, req, code, &resp)
 				now := time.Now()
+				l.answered.Add(1)
 				if out == OutError && idx >= 0 {
 					a.unanswered[idx].Store(true)
 				}

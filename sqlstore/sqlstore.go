@@ -94,6 +94,14 @@ type Store struct {
 	live       *pgLive
 	liveClosed bool
 
+	// Operations (ops.go): the measurements' receiver, the newest
+	// migration this binary knows, and (SQLite) the shared lock on the
+	// database file that tells admit restore the file is in use.
+	obs       atomic.Pointer[Observer]
+	schema    int64
+	path      string // SQLite: the database file
+	inUseLock *os.File
+
 	hits      atomic.Int64 // Hit calls, to purge old windows now and then
 	closeOnce sync.Once
 	closeErr  error
@@ -156,6 +164,7 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 			return nil, err
 		}
 		s.wal.path = path
+		s.path = strings.TrimSuffix(path, "-wal")
 		if err := s.wal.sync(); err != nil { // the migrations
 			s.closeDBs()
 			return nil, err
@@ -231,7 +240,12 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 		if err != nil {
 			return admit.Errorf(admit.EInvalid, "sqlstore: cannot open database file %s: %v", path, err)
 		}
-		f.Close()
+		// Held open until Close: a shared lock that admit restore sees.
+		if err := lockShared(f); err != nil {
+			f.Close()
+			return err
+		}
+		s.inUseLock = f
 	}
 	wdsn, rdsn, cdsn := sqliteDSNs(path)
 	var err error
@@ -314,6 +328,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	for _, r := range res {
 		s.log.Info("sqlstore: migration applied", "version", r.Source.Version, "path", r.Source.Path, "duration", r.Duration)
 	}
+	for _, src := range p.ListSources() {
+		s.schema = max(s.schema, src.Version)
+	}
 	return nil
 }
 
@@ -360,6 +377,10 @@ func (s *Store) closeDBs() error {
 		s.pool.Close()
 	}
 	s.wal.close()
+	if s.inUseLock != nil {
+		s.inUseLock.Close() // releases the lock
+		s.inUseLock = nil
+	}
 	if err := errors.Join(errs...); err != nil {
 		return admit.WrapInternal(err, "close database")
 	}
@@ -563,7 +584,7 @@ func (s *Store) tryTx(ctx context.Context, what string, fn func(x dbx) error) er
 		return s.dbErr(err, what)
 	}
 	if s.sqlite {
-		return s.wal.sync()
+		return s.syncWAL()
 	}
 	return nil
 }

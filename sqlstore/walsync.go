@@ -101,6 +101,18 @@ func walPath(ctx context.Context, s *Store) (string, error) {
 	return "", admit.Errorf(admit.EInternal, "sqlstore: the database has no file")
 }
 
+// syncWAL syncs the WAL and reports the time it took to the observer.
+func (s *Store) syncWAL() error {
+	o := s.obs.Load()
+	if o == nil || o.WALSync == nil {
+		return s.wal.sync()
+	}
+	t0 := time.Now()
+	err := s.wal.sync()
+	o.WALSync(time.Since(t0))
+	return err
+}
+
 // committed is a batch committed but not yet synced.
 type committed struct {
 	live  []*writeReq
@@ -126,9 +138,14 @@ func (s *Store) syncer() {
 				break drain
 			}
 		}
-		err := s.wal.sync()
+		err := s.syncWAL()
 		if err != nil {
 			s.log.Error("sqlstore: sync of committed writes failed", "err", err)
+		}
+		if o := s.obs.Load(); o != nil && o.GroupCommit != nil && err == nil {
+			for _, p := range pending {
+				o.GroupCommit(len(p.live))
+			}
 		}
 		for _, p := range pending {
 			for i, r := range p.live {

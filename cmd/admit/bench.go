@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/admitdev/admit/bench"
+	"github.com/admitdev/admit/progress"
 )
 
 const benchUsage = `usage: admit bench [flags]
@@ -107,6 +108,15 @@ func cmdBench(ctx context.Context, env *cmdEnv, args []string) error {
 		}
 	}
 	cfg.Progress = env.stderr
+	if progress.Enabled(env.stderr) {
+		cfg.Phase = func(name string, length time.Duration, answered func() int64) func() {
+			start := time.Now()
+			bar := progress.Start(env.stderr, name, "scans", func() (float64, int64) {
+				return time.Since(start).Seconds() / length.Seconds(), answered()
+			})
+			return bar.Stop
+		}
+	}
 	cfg.Log = quietLogger(env)
 	rep, err := bench.Run(ctx, cfg)
 	if err != nil {

@@ -70,5 +70,5 @@ admit demo: event %q of %q in %s, with %d tickets.
    Devices:      %s, %s
 `, signin.URL, res.Organizer.Slug, st.db, res.Event.Name, res.Organizer.Name, st.db, len(res.Tickets),
 		phone.Name, api.ScannerURL(base, phoneToken), api.PairURL(base, res.Organizer.Slug, token), base, t.QRCode, t.UUID, st.db, dev.UUID, phone.UUID)
-	return serve(ctx, env, core, ln, cfg, []signinLine{signin}, st.hub.Close)
+	return serve(ctx, env, core, ln, cfg, []signinLine{signin}, st)
 }

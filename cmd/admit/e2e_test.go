@@ -25,7 +25,9 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	admitBin = filepath.Join(dir, "admit")
-	out, err := exec.Command("go", "build", "-o", admitBin, ".").CombinedOutput()
+	// Stamped as a release build is (see buildinfo and the Dockerfile).
+	out, err := exec.Command("go", "build", "-ldflags", "-X "+buildinfoPkg+".version="+testVersion+" -X "+buildinfoPkg+".commit="+testCommit,
+		"-o", admitBin, ".").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "build admit: %v\n%s", err, out)
 		os.Exit(1)
@@ -67,10 +69,18 @@ func admitJSON(t *testing.T, v any, stdin string, args ...string) {
 	}
 }
 
+// The version and commit TestMain stamps into the binary.
+const (
+	buildinfoPkg = "github.com/admitdev/admit/buildinfo"
+	testVersion  = "v9.9.9-e2e"
+	testCommit   = "e2e0c0ffee"
+)
+
 type server struct {
-	URL string
-	cmd *exec.Cmd
-	out *bytes.Buffer
+	URL     string
+	Metrics string // the --metrics-listen address's URL, if any
+	cmd     *exec.Cmd
+	out     *bytes.Buffer
 }
 
 // serve starts `admit serve` on port 0 and waits for /healthz.
@@ -102,12 +112,12 @@ func serve(t *testing.T, db string, extra ...string) *server {
 	if err != nil {
 		t.Fatalf("read listening line: %v (log: %s)", err, logs.String())
 	}
-	var hello struct{ Listening string }
+	var hello struct{ Listening, Metrics string }
 	if err := json.Unmarshal([]byte(line), &hello); err != nil || hello.Listening == "" {
 		t.Fatalf("first line is not the listening address: %q", line)
 	}
 	go io.Copy(io.Discard, stdout)
-	s.URL = hello.Listening
+	s.URL, s.Metrics = hello.Listening, hello.Metrics
 	resp, err := http.Get(s.URL + "/healthz")
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("healthz: %v %v", resp, err)

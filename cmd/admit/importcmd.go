@@ -6,8 +6,10 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"github.com/admitdev/admit"
+	"github.com/admitdev/admit/progress"
 )
 
 const importUsage = `usage: admit import FILE.json|- [--tickets] [--db ...]
@@ -56,38 +58,79 @@ func cmdImport(ctx context.Context, env *cmdEnv, args []string) error {
 		defer f.Close()
 		r = f
 	}
+	// On a terminal, a bar: how much of the file is read, the tickets
+	// written, their rate and the time left.
+	var cr *countingReader
+	var tickets atomic.Int64
+	if progress.Enabled(env.stderr) {
+		cr = &countingReader{r: r, size: -1}
+		if f, ok := r.(*os.File); ok {
+			if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+				cr.size = fi.Size()
+			}
+		}
+		r = cr
+		req.Progress = func(n int) { tickets.Store(int64(n)) }
+	}
 	core, closeStore, err := openCore(ctx, env, *db, quietLogger(env))
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	var rep *admit.ImportReport
-	if *csvFile {
-		org, err := core.Store.OrganizerBySlug(ctx, orgSlug)
-		if err != nil {
-			if admit.IsNotFound(err) {
-				return admit.Errorf(admit.ENotFound, "unknown organizer %q", orgSlug)
-			}
-			return err
-		}
-		if req.Event, err = core.Store.EventBySlug(ctx, org.ID, evSlug); err != nil {
-			if admit.IsNotFound(err) {
-				return admit.Errorf(admit.ENotFound, "unknown event %q of organizer %q", evSlug, orgSlug)
-			}
-			return err
-		}
-		rep, err = core.ImportCSV(ctx, r, req)
-		if err != nil {
-			return err
-		}
-	} else {
-		rep, err = core.ImportJSON(ctx, r, admit.ImportRequest{})
-		if err != nil {
-			return err
-		}
+	if cr != nil {
+		bar := progress.Start(env.stderr, "import", "tickets", func() (float64, int64) { return cr.fraction(), tickets.Load() })
+		defer bar.Stop() // before the output: the bar's line ends first
+	}
+	rep, err := runImportCmd(ctx, core, r, *csvFile, orgSlug, evSlug, req)
+	if err != nil {
+		return err
 	}
 	defer rep.Close()
 	return rep.WriteJSON(ctx, env.stdout, *list)
+}
+
+// runImportCmd imports r: a CSV file into the event orgSlug/evSlug, or a
+// JSON file.
+func runImportCmd(ctx context.Context, core *admit.Core, r io.Reader, csvFile bool, orgSlug, evSlug string, req admit.CSVImportRequest) (*admit.ImportReport, error) {
+	if !csvFile {
+		return core.ImportJSON(ctx, r, admit.ImportRequest{Progress: req.Progress})
+	}
+	org, err := core.Store.OrganizerBySlug(ctx, orgSlug)
+	if err != nil {
+		if admit.IsNotFound(err) {
+			return nil, admit.Errorf(admit.ENotFound, "unknown organizer %q", orgSlug)
+		}
+		return nil, err
+	}
+	if req.Event, err = core.Store.EventBySlug(ctx, org.ID, evSlug); err != nil {
+		if admit.IsNotFound(err) {
+			return nil, admit.Errorf(admit.ENotFound, "unknown event %q of organizer %q", evSlug, orgSlug)
+		}
+		return nil, err
+	}
+	return core.ImportCSV(ctx, r, req)
+}
+
+// countingReader counts what is read, for the progress bar.
+type countingReader struct {
+	r    io.Reader
+	n    atomic.Int64
+	size int64 // -1: unknown
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// fraction is how much of the file is read: 0 to 1, -1 when its size is
+// unknown (a pipe).
+func (c *countingReader) fraction() float64 {
+	if c.size <= 0 {
+		return -1
+	}
+	return float64(c.n.Load()) / float64(c.size)
 }
 
 // parseMap reads --map: column=header pairs, comma-separated.

@@ -32,6 +32,10 @@ commands:
   apikey create         create an organizer's key (--organizer, --name, [--role admin|scanner])
   signin                print a one-time sign-in link to the dashboard (--organizer, [--event], [--public-url])
   bench                 run the load benchmark
+  backup FILE           copy the SQLite database to FILE, consistent, while a server runs
+  restore FILE          make the SQLite database a copy of the backup FILE (the server stopped)
+  version               print the version, the commit and the Go version
+  healthcheck           exit 0 if the server at ADMIT_LISTEN (or --url) answers /healthz ([--ready]: /readyz)
 
 Every command takes --db (env ADMIT_DB, default admit.db); a postgres:// URL selects PostgreSQL.
 `
@@ -91,6 +95,14 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return cmdSignin(ctx, env, rest)
 	case "bench":
 		return cmdBench(ctx, env, rest)
+	case "backup":
+		return cmdBackup(ctx, env, rest)
+	case "restore":
+		return cmdRestore(ctx, env, rest)
+	case "version":
+		return cmdVersion(env, rest)
+	case "healthcheck":
+		return cmdHealthcheck(ctx, env, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

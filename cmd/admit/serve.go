@@ -14,6 +14,7 @@ import (
 
 	"github.com/admitdev/admit"
 	"github.com/admitdev/admit/live"
+	"github.com/admitdev/admit/metrics"
 	"github.com/admitdev/admit/server"
 	"github.com/admitdev/admit/sqlstore"
 )
@@ -60,8 +61,12 @@ type serveSettings struct {
 	pairingTTL            time.Duration
 	proxies               []netip.Prefix
 	logLevel              slog.Level // unless ADMIT_LOG_LEVEL says otherwise
+	metricsListen         string     // "": /metrics on the main listener
+	backups               backupSchedule
 
-	hub *live.Hub // set by open
+	hub     *live.Hub        // set by open
+	metrics *metrics.Metrics // set by open
+	store   *sqlstore.Store  // set by open
 }
 
 func parseServeSettings(env *cmdEnv, name, dbDefault string, args []string) (*serveSettings, error) {
@@ -76,6 +81,12 @@ func parseServeSettings(env *cmdEnv, name, dbDefault string, args []string) (*se
 	proxies := fs.String("trusted-proxies", env.getenv("ADMIT_TRUSTED_PROXIES"),
 		"comma-separated addresses or CIDRs of load balancers whose X-Forwarded-For is trusted (env ADMIT_TRUSTED_PROXIES)")
 	pairingTTL := fs.Duration("pairing-ttl", ttl, "how long a device pairing token stays valid (env ADMIT_PAIRING_TTL)")
+	metricsListen := fs.String("metrics-listen", env.getenv("ADMIT_METRICS_LISTEN"),
+		"serve GET /metrics (and /healthz, /readyz) on this address only, not on --listen (env ADMIT_METRICS_LISTEN; default: /metrics on --listen, without authentication)")
+	backupSettings, err := backupFlags(fs, env)
+	if err != nil {
+		return nil, err
+	}
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return nil, err
@@ -86,9 +97,12 @@ func parseServeSettings(env *cmdEnv, name, dbDefault string, args []string) (*se
 	if *pairingTTL <= 0 {
 		return nil, errUsage("--pairing-ttl must be positive")
 	}
-	st := &serveSettings{listen: *listen, db: *db, publicURL: *pub, pairingTTL: *pairingTTL}
+	st := &serveSettings{listen: *listen, db: *db, publicURL: *pub, pairingTTL: *pairingTTL, metricsListen: *metricsListen}
 	if st.proxies, err = server.ParseTrustedProxies(*proxies); err != nil {
 		return nil, errUsage(fmt.Sprintf("--trusted-proxies: %v", err))
+	}
+	if st.backups, err = backupSettings(*db); err != nil {
+		return nil, err
 	}
 	return st, nil
 }
@@ -118,12 +132,21 @@ func (st *serveSettings) open(ctx context.Context, env *cmdEnv) (*admit.Core, ne
 		closeStore()
 		return nil, nil, server.Config{}, nil, err
 	}
+	st.store = store
+	st.metrics = metrics.New()
+	st.metrics.WatchCore(core)
+	st.metrics.WatchStore(store)
+	st.metrics.WatchHub(st.hub)
+	if st.backups.every > 0 {
+		st.metrics.WatchBackups()
+	}
 	ln, err := net.Listen("tcp", st.listen)
 	if err != nil {
 		closeStore()
 		return nil, nil, server.Config{}, nil, fmt.Errorf("listen on %s: %w", st.listen, err)
 	}
-	cfg := server.Config{Logger: log, PublicURL: publicURL(st.publicURL, env, ln.Addr().String()), TrustedProxies: st.proxies}
+	cfg := server.Config{Logger: log, PublicURL: publicURL(st.publicURL, env, ln.Addr().String()), TrustedProxies: st.proxies,
+		Store: store.Engine(), Ready: store.Ready, Metrics: st.metrics, ServeMetrics: st.metricsListen == ""}
 	return core, ln, cfg, closeStore, nil
 }
 
@@ -141,14 +164,16 @@ func cmdServe(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, env, core, ln, cfg, links, st.hub.Close)
+	return serve(ctx, env, core, ln, cfg, links, st)
 }
 
 // serve runs the HTTP server on ln until ctx ends, then drains in-flight
 // requests and returns. After the line with the address it prints one line
-// per sign-in link in links. onShutdown (if not nil) runs when the draining
-// begins: it ends what would never drain by itself (live streams).
-func serve(ctx context.Context, env *cmdEnv, core *admit.Core, ln net.Listener, cfg server.Config, links []signinLine, onShutdown func()) error {
+// per sign-in link in links. When the draining begins, the live hub closes
+// (live streams would never drain by themselves). With st.metricsListen it
+// also serves the metrics there; with st.backups it backs up the database
+// on schedule.
+func serve(ctx context.Context, env *cmdEnv, core *admit.Core, ln net.Listener, cfg server.Config, links []signinLine, st *serveSettings) error {
 	log, pub := cfg.Logger, cfg.PublicURL
 	srv := &http.Server{
 		Handler:           server.New(core, cfg),
@@ -158,16 +183,38 @@ func serve(ctx context.Context, env *cmdEnv, core *admit.Core, ln net.Listener, 
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	if onShutdown != nil {
-		srv.RegisterOnShutdown(onShutdown)
-	}
-	errc := make(chan error, 1)
+	srv.RegisterOnShutdown(st.hub.Close)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	addr := "http://" + ln.Addr().String()
 	log.Info("admit listening", "addr", addr, "public_url", pub)
+	hello := map[string]string{"listening": addr, "public_url": pub}
+	var msrv *http.Server
+	if st.metricsListen != "" {
+		mln, err := net.Listen("tcp", st.metricsListen)
+		if err != nil {
+			srv.Close()
+			return fmt.Errorf("--metrics-listen %s: %w", st.metricsListen, err)
+		}
+		msrv = metricsServer(cfg, log)
+		go func() { errc <- msrv.Serve(mln) }()
+		hello["metrics"] = "http://" + mln.Addr().String()
+		log.Info("metrics listening", "addr", hello["metrics"])
+	}
+	if st.backups.every > 0 {
+		bctx, stopBackups := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			st.backups.run(bctx, st.store, st.metrics, log)
+		}()
+		// Stop the schedule (a backup under way is abandoned) before the
+		// store closes.
+		defer func() { stopBackups(); <-done }()
+	}
 	// One line, so that scripts and tests can read the address.
-	hello, _ := json.Marshal(map[string]string{"listening": addr, "public_url": pub})
-	if _, err := fmt.Fprintf(env.stdout, "%s\n", hello); err != nil {
+	helloLine, _ := json.Marshal(hello)
+	if _, err := fmt.Fprintf(env.stdout, "%s\n", helloLine); err != nil {
 		log.Warn("print listening address", "err", err)
 	}
 	// The dashboard's sign-in links: one JSON line each, on stdout only
@@ -184,6 +231,12 @@ func serve(ctx context.Context, env *cmdEnv, core *admit.Core, ln net.Listener, 
 	log.Info("shutting down: draining in-flight requests")
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	if msrv != nil {
+		msrv.Close()
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("metrics listener", "err", err)
+		}
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
@@ -192,4 +245,16 @@ func serve(ctx context.Context, env *cmdEnv, core *admit.Core, ln net.Listener, 
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// metricsServer serves /metrics, /healthz and /readyz on a listener of its
+// own (--metrics-listen): for a monitoring network apart from the doors.
+func metricsServer(cfg server.Config, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           server.Ops(cfg),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
