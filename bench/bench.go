@@ -362,7 +362,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				return nil, err
 			}
 			ceil.duration, ceil.warmup, ceil.freshFrom, ceil.maxScans = durable.duration, durable.warmup, cfresh, durable.maxScans
+			endPhase := cfg.phase("ceiling", r, ceil)
 			c := ceil.run(ctx)
+			endPhase()
 			cfresh, cans = c.freshNext, cans.add(c)
 			if cfg.Rounds > 1 && a.window > 0 && c.window > 0 && c.measured > 0 {
 				ratio := (float64(a.measured) / a.window.Seconds()) / (float64(c.measured) / c.window.Seconds())
