@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -253,7 +254,7 @@ func TestScrapeMatchesAKnownLoad(t *testing.T) {
 		{"admit_live_streams", nil, 2},
 		{"admit_http_requests_total", []string{"method", "POST", "route", "POST /api/v1/events/{event}/scans", "code", "200"}, 5},
 		{"admit_http_requests_total", []string{"method", "POST", "route", "POST /api/v1/imports", "code", "200"}, 1},
-		{"admit_store_info", []string{"engine", n.store.Engine(), "schema", "6"}, 1},
+		{"admit_store_info", []string{"engine", n.store.Engine(), "schema", strconv.FormatInt(n.store.SchemaVersion(), 10)}, 1},
 	} {
 		if got := value(m, c.name, c.labels...); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
