@@ -196,7 +196,13 @@ func (h *Handler) resolveSubevent(r *http.Request, s *scope) (*admit.Subevent, e
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status := http.StatusInternalServerError
 	msg := "Internal server error"
-	switch admit.ErrorCode(err) {
+	switch admit.RequestErrorCode(r.Context(), err) {
+	case admit.ECanceled:
+		// The client went away: no error of ours.
+		status, msg = admit.StatusClientClosed, "Request canceled"
+	case admit.ERateLimited:
+		status, msg = http.StatusTooManyRequests, admit.ErrorMessage(err)
+		w.Header().Set("Retry-After", strconv.Itoa(admit.RetryAfter(h.core.Now())))
 	case admit.EInvalid:
 		status, msg = http.StatusBadRequest, admit.ErrorMessage(err)
 	case admit.ENotFound:

@@ -42,7 +42,7 @@ func New(core *admit.Core, cfg Config) http.Handler {
 	wh := web.New(core, web.Options{Logger: cfg.Logger, PublicURL: cfg.PublicURL})
 	wh.Register(mux)
 	api.New(core, api.Options{Logger: cfg.Logger, PublicURL: cfg.PublicURL, Live: core.Live, Session: wh.Caller}).Register(mux)
-	return recoverer(cfg.Logger, realClient(cfg.TrustedProxies, mux))
+	return recoverer(cfg.Logger, realClient(cfg.TrustedProxies, withClient(dialectAnswers(mux))))
 }
 
 // recoverer turns a panic into a logged 500, so that one bad request never

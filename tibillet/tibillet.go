@@ -172,7 +172,13 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		return
 	}
 	msg := admit.ErrorMessage(err)
-	switch admit.ErrorCode(err) {
+	switch admit.RequestErrorCode(r.Context(), err) {
+	case admit.ECanceled:
+		// The client went away: no error of ours.
+		writeJSON(w, admit.StatusClientClosed, errorBody{Error: "Request canceled"})
+	case admit.ERateLimited:
+		w.Header().Set("Retry-After", strconv.Itoa(admit.RetryAfter(h.core.Now())))
+		writeJSON(w, http.StatusTooManyRequests, errorBody{Error: msg, Detail: msg})
 	case admit.EUnauthorized:
 		writeJSON(w, http.StatusForbidden, errorBody{Error: msgNoApp, Detail: msgNoApp})
 	case admit.EForbidden:

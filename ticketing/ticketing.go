@@ -164,7 +164,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	msg := admit.ErrorMessage(err)
 	status := http.StatusInternalServerError
 	both := false
-	switch admit.ErrorCode(err) {
+	switch admit.RequestErrorCode(r.Context(), err) {
+	case admit.ECanceled:
+		// The client went away: no error of ours.
+		status, msg = admit.StatusClientClosed, "The request was canceled."
 	case admit.EInvalid:
 		status = http.StatusBadRequest
 	case admit.ENotFound:
@@ -178,7 +181,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg, both = http.StatusForbidden, msgRestricted, true
 	case admit.ERateLimited:
 		status = http.StatusTooManyRequests
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfter(h.core.Now())))
+		w.Header().Set("Retry-After", strconv.Itoa(admit.RetryAfter(h.core.Now())))
 	default:
 		// The route pattern, not the path: a path may hold a token's code.
 		h.log.Error("ticketing: request failed", "method", r.Method, "route", r.Pattern, "err", err)
@@ -189,12 +192,6 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		body["message"] = msg
 	}
 	writeJSON(w, status, body)
-}
-
-// retryAfter is the number of seconds until the current guessing window ends.
-func retryAfter(now time.Time) int {
-	end := now.Truncate(admit.CodeGuessWindow).Add(admit.CodeGuessWindow)
-	return max(1, int(end.Sub(now).Seconds()+0.999))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
