@@ -242,14 +242,26 @@ func testTokens(t *testing.T, st admit.Store) {
 	}
 	got, err := st.Token(ctx, ev, a.ID)
 	must(t, err)
-	if got.ID != a.ID || got.Code != "AAAA0001" || got.Global || got.EventID != ev ||
+	// A code is never read back: only its keyed hash is stored.
+	if got.ID != a.ID || got.Code != "" || got.Global || got.EventID != ev ||
 		!slices.Equal(got.SectionIDs, []int64{min(floor, balcony), max(floor, balcony)}) {
 		t.Errorf("Token %+v", got)
 	}
 	got, err = st.TokenByCode(ctx, "GLOBAL01")
 	must(t, err)
-	if got.ID != g.ID || !got.Global || len(got.SectionIDs) != 0 {
+	if got.ID != g.ID || !got.Global || len(got.SectionIDs) != 0 || got.Code != "" {
 		t.Errorf("TokenByCode %+v", got)
+	}
+	// A code typed in lower case finds its token; a near miss does not.
+	got, err = st.TokenByCode(ctx, "aaaa0001")
+	must(t, err)
+	if got.ID != a.ID {
+		t.Errorf("TokenByCode in lower case %+v", got)
+	}
+	_, err = st.TokenByCode(ctx, "AAAA0002")
+	wantCode(t, err, admit.ENotFound)
+	if ts, _, err := st.Tokens(ctx, ev, nil, 0, 0); err != nil || len(ts) != 3 || ts[0].Code != "" || ts[1].Code != "" {
+		t.Errorf("Tokens %v %v: codes must not be read back", ts, err)
 	}
 	// Scoped to the event.
 	_, err = st.Token(ctx, ev+1000, a.ID)
