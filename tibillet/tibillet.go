@@ -78,21 +78,26 @@ const (
 	msgSearchRequired = "Search string is required"
 )
 
+// route is one route of the dialect, served with and without its trailing
+// slash.
+type route struct {
+	method, path string
+	handler      http.HandlerFunc
+}
+
+// Routes lists the pattern of every route ("METHOD /path"; each is also
+// served with a trailing slash), for the tests that must cover them all.
+func (h *Handler) Routes() []string {
+	var out []string
+	for _, rt := range h.routes() {
+		out = append(out, rt.method+" "+rt.path)
+	}
+	return out
+}
+
 // Register adds every route of the dialect to mux.
 func (h *Handler) Register(mux *http.ServeMux) {
-	routes := []struct {
-		method, path string
-		handler      http.HandlerFunc
-	}{
-		{http.MethodGet, "/scan/{token}/pair", h.pair},
-		{http.MethodGet, "/scan/test_api", h.device(h.testAPI)},
-		{http.MethodGet, "/scan/check_api_scan", h.device(h.checkAPIScan)},
-		{http.MethodPost, "/scan/check_ticket", h.scanner(h.checkTicket)},
-		{http.MethodPost, "/scan/ticket", h.scanner(h.scanTicket)},
-		{http.MethodPost, "/scan/list_tickets", h.device(h.listTickets)},
-		{http.MethodPost, "/scan/search_ticket", h.device(h.searchTicket)},
-	}
-	for _, rt := range routes {
+	for _, rt := range h.routes() {
 		for _, path := range []string{rt.path, rt.path + "/{$}"} {
 			mux.Handle(rt.method+" "+path, cors(rt.handler))
 			// The same path with any other method: a CORS preflight, or 405.
@@ -101,6 +106,20 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	}
 	// Anything else under /scan/ is answered in JSON too.
 	mux.Handle("/scan/", cors(http.HandlerFunc(notFound)))
+}
+
+// routes is every route of the dialect: the one table Register and Routes
+// read.
+func (h *Handler) routes() []route {
+	return []route{
+		{http.MethodGet, "/scan/{token}/pair", h.pair},
+		{http.MethodGet, "/scan/test_api", h.device(h.testAPI)},
+		{http.MethodGet, "/scan/check_api_scan", h.device(h.checkAPIScan)},
+		{http.MethodPost, "/scan/check_ticket", h.scanner(h.checkTicket)},
+		{http.MethodPost, "/scan/ticket", h.scanner(h.scanTicket)},
+		{http.MethodPost, "/scan/list_tickets", h.device(h.listTickets)},
+		{http.MethodPost, "/scan/search_ticket", h.device(h.searchTicket)},
+	}
 }
 
 // cors lets the app's web view (a Cordova app: another origin) call the
