@@ -17,6 +17,8 @@ import (
 	"github.com/admitdev/admit"
 	"github.com/admitdev/admit/admittest"
 	"github.com/admitdev/admit/server"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
 )
 
 // acmeFixture: organizer acme, event "fest" with two sections, one paid
@@ -68,7 +70,7 @@ func newWorld(t *testing.T) *world {
 	errs := &errorLog{}
 	env := admittest.StartWith(t, func(c *server.Config) {
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
-		c.Logger = slog.New(errs)
+		c.Logger = errs.logger()
 	})
 	w := &world{env: env, errors: errs}
 	res := env.Import(t, acmeFixture)
@@ -204,6 +206,8 @@ func (l *errorLog) Handle(_ context.Context, r slog.Record) error {
 }
 func (l *errorLog) WithAttrs([]slog.Attr) slog.Handler { return l }
 func (l *errorLog) WithGroup(string) slog.Handler      { return l }
+
+func (l *errorLog) logger() *slog.Logger { return slog.New(l) }
 
 // take returns the lines logged so far and forgets them.
 func (l *errorLog) take() []string {

@@ -184,40 +184,8 @@ func (w *world) credential(family, kind string) string {
 func (w *world) send(t *testing.T, method, pattern, kind string) *response {
 	t.Helper()
 	fam := familyOf(pattern)
-	path := strings.TrimSuffix(pattern, "{$}")
-	event := map[string]string{"tibillet": w.ev.UUID, "pretixdroid": "fest", "ticketing": strconv.FormatInt(w.ev.ID, 10),
-		"api": w.ev.UUID}[fam]
-	token := strconv.FormatInt(w.tokenID, 10)
-	if method == "DELETE" {
-		token = strconv.FormatInt(w.spareToken, 10)
-	}
-	path = strings.NewReplacer("{organizer}", "acme", "{event}", event, "{subevent}", "1",
-		"{section}", strconv.FormatInt(w.sections[0].ID, 10), "{token}", token, "{code}", "ZZZZ0000",
-		"{ticket}", w.ticket.UUID, "{device}", w.spareDev).Replace(path)
-	if fam == "tibillet" && strings.Contains(pattern, "{token}") {
-		path = "/scan/unknown-pairing-token/pair"
-	}
-	cred := w.credential(fam, kind)
-	var headers []string
-	switch fam {
-	case "tibillet":
-		if cred != "" {
-			headers = append(headers, "Authorization", "Api-Key "+cred)
-		}
-	case "pretixdroid":
-		if cred != "" {
-			path += "?key=" + cred
-		}
-	case "ticketing":
-		headers = append(headers, "X-Client-Version", "3.0.0")
-		if cred != "" {
-			headers = append(headers, "X-API-Key", cred)
-		}
-	case "api":
-		if cred != "" {
-			headers = append(headers, "Authorization", "Bearer "+cred)
-		}
-	}
+	path := w.fill(pattern, method)
+	headers := w.auth(fam, &path, w.credential(fam, kind))
 	body := ""
 	if method == "POST" || method == "PUT" {
 		switch fam {
@@ -232,6 +200,52 @@ func (w *world) send(t *testing.T, method, pattern, kind string) *response {
 		}
 	}
 	return w.do(t, w.client(), method, path, body, headers...)
+}
+
+// fill makes a request path of a route pattern: acme's event, its first
+// section, its issued token (the spare one for DELETE), its ticket, the
+// spare device; an unknown pairing token and code.
+func (w *world) fill(pattern, method string) string {
+	fam := familyOf(pattern)
+	path := strings.TrimSuffix(pattern, "{$}")
+	event := map[string]string{"tibillet": w.ev.UUID, "pretixdroid": "fest", "ticketing": strconv.FormatInt(w.ev.ID, 10),
+		"api": w.ev.UUID}[fam]
+	token := strconv.FormatInt(w.tokenID, 10)
+	if method == "DELETE" {
+		token = strconv.FormatInt(w.spareToken, 10)
+	}
+	if fam == "tibillet" && strings.Contains(pattern, "{token}") {
+		token = "unknown-pairing-token"
+	}
+	return strings.NewReplacer("{organizer}", "acme", "{event}", event, "{subevent}", "1",
+		"{section}", strconv.FormatInt(w.sections[0].ID, 10), "{token}", token, "{code}", "ZZZZ0000",
+		"{ticket}", w.ticket.UUID, "{device}", w.spareDev).Replace(path)
+}
+
+// auth returns the headers that carry cred in a family (pretixdroid's goes
+// in the query of *path).
+func (w *world) auth(fam string, path *string, cred string) []string {
+	var headers []string
+	switch fam {
+	case "tibillet":
+		if cred != "" {
+			headers = append(headers, "Authorization", "Api-Key "+cred)
+		}
+	case "pretixdroid":
+		if cred != "" {
+			*path += "?key=" + cred
+		}
+	case "ticketing":
+		headers = append(headers, "X-Client-Version", "3.0.0")
+		if cred != "" {
+			headers = append(headers, "X-API-Key", cred)
+		}
+	case "api":
+		if cred != "" {
+			headers = append(headers, "Authorization", "Bearer "+cred)
+		}
+	}
+	return headers
 }
 
 func familyOf(path string) string {
