@@ -44,6 +44,10 @@ const globexFixture = `{
   ]}]
 }`
 
+// trustedLoopback: the tests' requests come through a "proxy" that names
+// their client in X-Forwarded-For.
+var trustedLoopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
 // creds are one organizer's credentials of every kind.
 type creds struct {
 	device, archived, pretixdroid, admin, staff, scanner string
@@ -69,7 +73,7 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	errs := &errorLog{}
 	env := admittest.StartWith(t, func(c *server.Config) {
-		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+		c.TrustedProxies = trustedLoopback
 		c.Logger = errs.logger()
 	})
 	w := &world{env: env, errors: errs}
@@ -156,15 +160,26 @@ type response struct {
 // do sends a request from client (X-Forwarded-For), with headers in pairs.
 func (w *world) do(t *testing.T, client, method, path string, body string, headers ...string) *response {
 	t.Helper()
+	return w.send1(t, client, method, w.env.URL+path, body, headers...)
+}
+
+// doURL is do for a full URL (another node), without a body.
+func (w *world) doURL(t *testing.T, client, method, url string, headers ...string) *response {
+	t.Helper()
+	return w.send1(t, client, method, url, "", headers...)
+}
+
+func (w *world) send1(t *testing.T, client, method, url string, body string, headers ...string) *response {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, w.env.URL+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
@@ -175,7 +190,7 @@ func (w *world) do(t *testing.T, client, method, path string, body string, heade
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	defer resp.Body.Close()
 	r := &response{status: resp.StatusCode, header: resp.Header}
