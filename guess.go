@@ -62,16 +62,15 @@ func (g *guessLimiter) isBlocked(client string, now time.Time) bool {
 	return ok
 }
 
-func (g *guessLimiter) block(client string, until time.Time) {
+func (g *guessLimiter) block(client string, now, until time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.blocked == nil {
 		g.blocked = map[string]time.Time{}
 	}
 	if len(g.blocked) >= maxBlocked {
-		now := time.Now()
 		for c, u := range g.blocked {
-			if u.Before(now) {
+			if !now.Before(u) {
 				delete(g.blocked, c)
 			}
 		}
@@ -107,7 +106,7 @@ func (c *Core) secretMiss(ctx context.Context, refusal error) error {
 		return err
 	}
 	if n > SecretGuessLimit {
-		c.guesses.block(client, now.Truncate(SecretGuessWindow).Add(SecretGuessWindow))
+		c.guesses.block(client, now, now.Truncate(SecretGuessWindow).Add(SecretGuessWindow))
 		return errTooManySecrets()
 	}
 	return refusal
