@@ -217,7 +217,7 @@ func (w *world) fill(pattern, method string) string {
 	if fam == "tibillet" && strings.Contains(pattern, "{token}") {
 		token = "unknown-pairing-token"
 	}
-	return strings.NewReplacer("{organizer}", "acme", "{event}", event, "{subevent}", "1",
+	return strings.NewReplacer("{organizer}", "acme", "{org}", "acme", "{event}", event, "{subevent}", "1",
 		"{section}", strconv.FormatInt(w.sections[0].ID, 10), "{token}", token, "{code}", "ZZZZ0000",
 		"{ticket}", w.ticket.UUID, "{device}", w.spareDev).Replace(path)
 }
@@ -249,7 +249,7 @@ func (w *world) auth(fam string, path *string, cred string) []string {
 }
 
 func familyOf(path string) string {
-	for prefix, fam := range map[string]string{"/scan/": "tibillet", "/pretixdroid/": "pretixdroid", "/v3/": "ticketing", "/api/": "api"} {
+	for prefix, fam := range map[string]string{"/scan/": "tibillet", "/o/": "tibillet", "/pretixdroid/": "pretixdroid", "/v3/": "ticketing", "/api/": "api"} {
 		if strings.HasPrefix(path, prefix) {
 			return fam
 		}
