@@ -157,6 +157,30 @@ func (c *Core) ShowTokenCode(ctx context.Context, t *AdmissionToken) error {
 	return Errorf(EInternal, "could not make a code for admission token %d", t.ID)
 }
 
+// TokenToShow returns a token of ev whose code is shown now (in Code), for
+// staff admitting in sectionIDs, none meaning every section: the global
+// token while its code was never shown, else a token issued for the
+// sections (for none, every section the event has now). An event without
+// sections whose global code was shown already: EConflict.
+func (c *Core) TokenToShow(ctx context.Context, ev *Event, sectionIDs []int64) (*AdmissionToken, error) {
+	if len(sectionIDs) == 0 {
+		t, err := c.EnsureGlobalToken(ctx, ev)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.ShowTokenCode(ctx, t); err != nil || t.Code != "" {
+			return t, err
+		}
+		if sectionIDs, err = c.TokenSectionIDs(ctx, t); err != nil {
+			return nil, err
+		}
+		if len(sectionIDs) == 0 {
+			return nil, Errorf(EConflict, "the global admission token's code was shown already, and the event has no sections to issue another token for")
+		}
+	}
+	return c.IssueToken(ctx, ev, sectionIDs)
+}
+
 // errGlobalToken is the refusal to change or delete an event's global token.
 func errGlobalToken() error {
 	return Errorf(EConflict, "The global admission token cannot be modified or invalidated.")
