@@ -137,7 +137,7 @@ func (c *Core) IssueToken(ctx context.Context, ev *Event, sectionIDs []int64) (*
 // another issued; the global token's code is replaced by issuing a token
 // for every section).
 func (c *Core) ShowTokenCode(ctx context.Context, t *AdmissionToken) error {
-	if t.Code != "" {
+	if t.Code != "" || !t.NoCode {
 		return nil
 	}
 	for range tokenCreateTries {
@@ -152,6 +152,7 @@ func (c *Core) ShowTokenCode(ctx context.Context, t *AdmissionToken) error {
 		if ok {
 			t.Code = code
 		}
+		t.NoCode = false
 		return nil
 	}
 	return Errorf(EInternal, "could not make a code for admission token %d", t.ID)

@@ -151,7 +151,7 @@ func (s *Store) RevokeTokenKeys(ctx context.Context, tokenID int64) error {
 // Admission tokens.
 
 // tokenCols leaves the code out: only its hash is stored (tokencode.go).
-const tokenCols = `id, event_id, global, created_at`
+const tokenCols = `id, event_id, global, created_at, code_hash LIKE 'unshown:%'`
 
 // tokens loads the tokens where cond holds, with their sections.
 func (s *Store) tokens(ctx context.Context, x dbx, cond string, args ...any) ([]*admit.AdmissionToken, error) {
@@ -162,7 +162,7 @@ func (s *Store) tokens(ctx context.Context, x dbx, cond string, args ...any) ([]
 	var out []*admit.AdmissionToken
 	for rows.Next() {
 		var t admit.AdmissionToken
-		if err := rows.Scan(&t.ID, &t.EventID, &t.Global, tm{&t.CreatedAt}); err != nil {
+		if err := rows.Scan(&t.ID, &t.EventID, &t.Global, tm{&t.CreatedAt}, &t.NoCode); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -247,6 +247,7 @@ func (s *Store) setTokenSections(ctx context.Context, x dbx, id int64, sectionID
 // the code is seen.
 func (s *Store) CreateToken(ctx context.Context, t *admit.AdmissionToken) error {
 	hash := unshownPrefix + admit.NewUUID()
+	t.NoCode = t.Code == ""
 	if t.Code != "" {
 		hash = s.codeHash(t.Code)
 	}

@@ -237,8 +237,11 @@ func testTokens(t *testing.T, st admit.Store) {
 	must(t, st.CreateToken(ctx, g))
 	b := &admit.AdmissionToken{EventID: ev, SectionIDs: []int64{floor}}
 	must(t, st.CreateToken(ctx, b))
-	if a.ID == 0 || g.ID == 0 || b.ID == 0 || a.CreatedAt.IsZero() || b.Code != "" {
+	if a.ID == 0 || g.ID == 0 || b.ID == 0 || a.CreatedAt.IsZero() || b.Code != "" || !b.NoCode || a.NoCode {
 		t.Fatalf("created %+v %+v %+v", a, g, b)
+	}
+	if got, err := st.Token(ctx, ev, b.ID); err != nil || !got.NoCode {
+		t.Fatalf("a token made without a code reads back %+v %v", got, err)
 	}
 	// A token made without a code gets one once; no code finds it before.
 	if ok, err := st.RevealTokenCode(ctx, ev+1000, b.ID, "BBBB0001"); err != nil || ok {
@@ -253,7 +256,7 @@ func testTokens(t *testing.T, st admit.Store) {
 	if ok, err := st.RevealTokenCode(ctx, ev, a.ID, "BBBB0003"); err != nil || ok {
 		t.Fatalf("RevealTokenCode of a token made with its code: %v %v", ok, err)
 	}
-	if got, err := st.TokenByCode(ctx, "BBBB0001"); err != nil || got.ID != b.ID {
+	if got, err := st.TokenByCode(ctx, "BBBB0001"); err != nil || got.ID != b.ID || got.NoCode {
 		t.Fatalf("TokenByCode of a revealed code: %+v %v", got, err)
 	}
 	_, err = st.TokenByCode(ctx, "BBBB0002")
