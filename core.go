@@ -27,6 +27,7 @@ type Core struct {
 	Observer Observer
 
 	catalog catalog
+	guesses guessLimiter
 }
 
 // NewCore returns a core on store with default settings.
@@ -84,6 +85,9 @@ func (c *Core) CreateDevice(ctx context.Context, spec DeviceSpec) (*Device, stri
 	if strings.TrimSpace(spec.Name) == "" {
 		return nil, "", Errorf(EInvalid, "a device needs a name")
 	}
+	if TooLong(spec.Name, MaxLabel) {
+		return nil, "", Errorf(EInvalid, "a device's name has at most %d characters", MaxLabel)
+	}
 	org, err := c.Store.OrganizerBySlug(ctx, spec.Organizer)
 	if err != nil {
 		if IsNotFound(err) {
@@ -135,7 +139,8 @@ func (c *Core) ListByName(ctx context.Context, eventID int64, name string) (*Che
 }
 
 // PairDevice consumes a pairing token and returns the device with its new
-// API key (shown once, stored hashed).
+// API key (shown once, stored hashed). A wrong token counts toward the
+// client's guessing limit (guess.go): over it, ERateLimited.
 func (c *Core) PairDevice(ctx context.Context, token string) (*Device, string, error) {
 	return c.PairDeviceOf(ctx, 0, token)
 }
@@ -147,12 +152,15 @@ func (c *Core) PairDeviceOf(ctx context.Context, organizerID int64, token string
 	if token == "" {
 		return nil, "", Errorf(EInvalid, "Invalid or expired pairing token")
 	}
+	if err := c.secretGuessAllowed(ctx); err != nil {
+		return nil, "", err
+	}
 	plain, prefix, hash := NewAPIKey()
 	key := &APIKey{Kind: KeyDevice, Prefix: prefix, Hash: hash, CreatedAt: c.now()}
 	d, err := c.Store.PairDevice(ctx, HashSecret(token), organizerID, c.now(), key)
 	if err != nil {
 		if IsNotFound(err) {
-			return nil, "", Errorf(EInvalid, "Invalid or expired pairing token")
+			return nil, "", c.secretMiss(ctx, Errorf(EInvalid, "Invalid or expired pairing token"))
 		}
 		return nil, "", err
 	}
@@ -182,20 +190,31 @@ func (c *Core) CreateKey(ctx context.Context, k *APIKey) (string, error) {
 // Authenticate checks an API key of one of the given kinds, in constant
 // time against its stored hash. Unknown, revoked or of another kind:
 // EUnauthorized.
+// A wrong key counts toward the client's guessing limit (guess.go): over
+// it, ERateLimited.
 func (c *Core) Authenticate(ctx context.Context, plain string, kinds ...KeyKind) (*APIKey, error) {
 	denied := Errorf(EUnauthorized, "invalid key")
+	if plain == "" {
+		return nil, denied // no key: not a guess
+	}
+	if err := c.secretGuessAllowed(ctx); err != nil {
+		return nil, err
+	}
 	prefix, ok := APIKeyPrefix(plain)
 	if !ok {
-		return nil, denied
+		return nil, c.secretMiss(ctx, denied)
 	}
 	k, err := c.Store.APIKeyByPrefix(ctx, prefix)
 	if err != nil {
 		if IsNotFound(err) {
-			return nil, denied
+			return nil, c.secretMiss(ctx, denied)
 		}
 		return nil, err
 	}
-	if !SecretMatches(plain, k.Hash) || k.Revoked {
+	if !SecretMatches(plain, k.Hash) {
+		return nil, c.secretMiss(ctx, denied)
+	}
+	if k.Revoked {
 		return nil, denied
 	}
 	for _, kind := range kinds {
@@ -211,11 +230,18 @@ func (c *Core) Authenticate(ctx context.Context, plain string, kinds ...KeyKind)
 // archiving moves on: an archived device is refused from its next request,
 // on every node.
 func (c *Core) AuthenticateDevice(ctx context.Context, plain string) (*Device, error) {
+	if err := c.secretGuessAllowed(ctx); err != nil {
+		return nil, err
+	}
 	cv, err := c.view(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return cv.authDevice(ctx, plain)
+	d, err := cv.authDevice(ctx, plain)
+	if ErrorCode(err) == EUnauthorized {
+		return nil, c.secretMiss(ctx, err)
+	}
+	return d, err
 }
 
 // AuthenticateScanner is AuthenticateDevice for a device about to scan: it
@@ -225,12 +251,23 @@ func (c *Core) AuthenticateDevice(ctx context.Context, plain string) (*Device, e
 // device is still refused from its next scan on every node. A key refused
 // on the cached catalog is checked again on the current one.
 func (c *Core) AuthenticateScanner(ctx context.Context, plain string) (*Device, error) {
+	if err := c.secretGuessAllowed(ctx); err != nil {
+		return nil, err
+	}
+	d, err := c.authenticateScanner(ctx, plain)
+	if ErrorCode(err) == EUnauthorized {
+		return nil, c.secretMiss(ctx, err)
+	}
+	return d, err
+}
+
+func (c *Core) authenticateScanner(ctx context.Context, plain string) (*Device, error) {
 	cv, err := c.lastView(ctx)
 	if err != nil {
 		return nil, err
 	}
 	d, err := cv.authDevice(ctx, plain)
-	if err == nil || ErrorCode(err) == EInternal {
+	if err == nil || failed(err) {
 		return d, err
 	}
 	now, verr := c.view(ctx)
@@ -420,6 +457,9 @@ func (c *Core) redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 	if req.Type == "" {
 		req.Type = ScanEntry
 	}
+	if err := checkRedeemText(req); err != nil {
+		return nil, err
+	}
 	serverTime := c.now()
 	if req.Offline {
 		if err := checkOffline(req, serverTime); err != nil {
@@ -435,7 +475,7 @@ func (c *Core) redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 	for try := 1; ; try++ {
 		res, scope = &RedeemResult{}, *req
 		err := c.judge(ctx, cv, &scope, res, serverTime)
-		if err != nil && ErrorCode(err) == EInternal {
+		if err != nil && failed(err) {
 			return nil, err
 		}
 		var seen int64

@@ -35,7 +35,9 @@ func (c *Core) CreateManagementKey(ctx context.Context, organizerSlug, name stri
 // EnsureGlobalToken returns the event's global admission token, creating it
 // if the event has none yet. It is safe under concurrency, across nodes: the
 // store allows one global token per event (EConflict on a second), so the
-// loser of a race reads the winner's token.
+// loser of a race reads the winner's token. The global token is made
+// without a code: ShowTokenCode makes it the first time a manager sees the
+// token, whenever the token was made (by an import, before another token).
 func (c *Core) EnsureGlobalToken(ctx context.Context, ev *Event) (*AdmissionToken, error) {
 	yes := true
 	for range tokenCreateTries {
@@ -46,7 +48,7 @@ func (c *Core) EnsureGlobalToken(ctx context.Context, ev *Event) (*AdmissionToke
 		if len(ts) > 0 {
 			return ts[0], nil
 		}
-		t := &AdmissionToken{EventID: ev.ID, Code: NewTokenCode(), Global: true, CreatedAt: c.now()}
+		t := &AdmissionToken{EventID: ev.ID, Global: true, CreatedAt: c.now()}
 		err = c.Store.CreateToken(ctx, t)
 		if err == nil {
 			return t, nil
@@ -54,7 +56,7 @@ func (c *Core) EnsureGlobalToken(ctx context.Context, ev *Event) (*AdmissionToke
 		if ErrorCode(err) != EConflict {
 			return nil, err
 		}
-		// Another request made the global token, or the code collided: look again.
+		// Another request made the global token: look again.
 	}
 	return nil, Errorf(EInternal, "could not create the global admission token of event %d", ev.ID)
 }
@@ -126,6 +128,58 @@ func (c *Core) IssueToken(ctx context.Context, ev *Event, sectionIDs []int64) (*
 		return t, nil
 	}
 	return nil, WrapInternal(err, "issue admission token")
+}
+
+// ShowTokenCode fills in t.Code if it is the first time anyone sees the
+// token: a token made without a code (the global one) gets one now, stored
+// hashed, shown in this answer and never again. Otherwise t.Code stays
+// empty: codes cannot be read back (a lost code's token is deleted and
+// another issued; the global token's code is replaced by issuing a token
+// for every section).
+func (c *Core) ShowTokenCode(ctx context.Context, t *AdmissionToken) error {
+	if t.Code != "" || !t.NoCode {
+		return nil
+	}
+	for range tokenCreateTries {
+		code := NewTokenCode()
+		ok, err := c.Store.RevealTokenCode(ctx, t.EventID, t.ID, code)
+		if ErrorCode(err) == EConflict {
+			continue // the code collided
+		}
+		if err != nil {
+			return err
+		}
+		if ok {
+			t.Code = code
+		}
+		t.NoCode = false
+		return nil
+	}
+	return Errorf(EInternal, "could not make a code for admission token %d", t.ID)
+}
+
+// TokenToShow returns a token of ev whose code is shown now (in Code), for
+// staff admitting in sectionIDs, none meaning every section: the global
+// token while its code was never shown, else a token issued for the
+// sections (for none, every section the event has now). An event without
+// sections whose global code was shown already: EConflict.
+func (c *Core) TokenToShow(ctx context.Context, ev *Event, sectionIDs []int64) (*AdmissionToken, error) {
+	if len(sectionIDs) == 0 {
+		t, err := c.EnsureGlobalToken(ctx, ev)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.ShowTokenCode(ctx, t); err != nil || t.Code != "" {
+			return t, err
+		}
+		if sectionIDs, err = c.TokenSectionIDs(ctx, t); err != nil {
+			return nil, err
+		}
+		if len(sectionIDs) == 0 {
+			return nil, Errorf(EConflict, "the global admission token's code was shown already, and the event has no sections to issue another token for")
+		}
+	}
+	return c.IssueToken(ctx, ev, sectionIDs)
 }
 
 // errGlobalToken is the refusal to change or delete an event's global token.

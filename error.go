@@ -5,6 +5,7 @@
 package admit
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -21,7 +22,15 @@ const (
 	EUnauthorized Code = "unauthorized"
 	EForbidden    Code = "forbidden"
 	EInternal     Code = "internal"
+	// ECanceled is a request its client gave up (its context canceled):
+	// no error of ours, never answered 500 nor logged as an error. Each
+	// door answers it 499 (the client closed its request), which only a
+	// half-closed connection still reads.
+	ECanceled Code = "canceled"
 )
+
+// StatusClientClosed is the status of an ECanceled answer (nginx's 499).
+const StatusClientClosed = 499
 
 // Error is the domain error: a code, a message safe to show a client, and an
 // optional wrapped cause for the log.
@@ -58,16 +67,21 @@ func WrapInternal(err error, msg string) error {
 }
 
 // ErrorCode returns the code of err: EInternal for an error that is not an
-// *Error, "" for nil.
+// *Error, "" for nil. An internal error caused by a canceled context (the
+// client went away) is ECanceled.
 func ErrorCode(err error) Code {
 	if err == nil {
 		return ""
 	}
+	code := EInternal
 	var e *Error
 	if errors.As(err, &e) {
-		return e.Code
+		code = e.Code
 	}
-	return EInternal
+	if code == EInternal && errors.Is(err, context.Canceled) {
+		return ECanceled
+	}
+	return code
 }
 
 // ErrorMessage returns the client-safe message of err. Internal errors get a
@@ -85,3 +99,15 @@ func ErrorMessage(err error) string {
 
 // IsNotFound reports whether err carries ENotFound.
 func IsNotFound(err error) bool { return ErrorCode(err) == ENotFound }
+
+// RequestErrorCode is ErrorCode for an error met while serving a request
+// whose context is ctx: an internal error after the client went away is
+// ECanceled whatever the driver made of the cancellation (SQLite, for one,
+// answers "interrupted").
+func RequestErrorCode(ctx context.Context, err error) Code {
+	code := ErrorCode(err)
+	if code == EInternal && errors.Is(ctx.Err(), context.Canceled) {
+		return ECanceled
+	}
+	return code
+}

@@ -280,10 +280,15 @@ type APIKey struct {
 // AdmissionToken is a TickeTing admission token: staff log in with its code
 // and may admit tickets of its sections. Each event has one global token.
 type AdmissionToken struct {
-	ID         int64
-	EventID    int64
-	Code       string
-	Global     bool
+	ID      int64
+	EventID int64
+	// Code is set only where the code is made: it is stored hashed and
+	// never read back.
+	Code   string
+	Global bool
+	// NoCode: the token was made without a code, which Core.ShowTokenCode
+	// makes the first time the token is shown (the global token).
+	NoCode     bool
 	SectionIDs []int64
 	CreatedAt  time.Time
 }

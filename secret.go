@@ -1,6 +1,7 @@
 package admit
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -119,4 +120,15 @@ func HolderNumber(email string) string {
 		out = append(out, alnumUpper[int(b)%len(alnumUpper)])
 	}
 	return string(out)
+}
+
+// HashTokenCode is the stored form of an admission token code: an
+// HMAC-SHA256 under the server's key, in hex. It finds a code's token
+// without keeping the code readable: codes are short (8 characters of
+// [0-9A-Z]) and a plain hash of one is quickly reversed by trying them all;
+// without the key it is not.
+func HashTokenCode(key []byte, code string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(NormalizeTokenCode(code)))
+	return hex.EncodeToString(m.Sum(nil))
 }

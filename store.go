@@ -117,8 +117,16 @@ type Store interface {
 	// RevokeTokenKeys revokes every staff key of an admission token.
 	RevokeTokenKeys(ctx context.Context, tokenID int64) error
 
-	// Admission tokens (TickeTing). CreateToken sets ID and CreatedAt.
+	// Admission tokens (TickeTing). Their codes are credentials: the store
+	// keeps a keyed hash of each (TokenByCode finds a token by its code),
+	// never the code, and reads never fill AdmissionToken.Code. CreateToken
+	// sets ID and CreatedAt; a token created without a code has none until
+	// RevealTokenCode gives it one.
 	CreateToken(ctx context.Context, t *AdmissionToken) error
+	// RevealTokenCode gives a token of the event that has no code yet the
+	// given code, and reports whether it did (false: the token has one, or
+	// another call gave it first). A code already taken: EConflict.
+	RevealTokenCode(ctx context.Context, eventID, id int64, code string) (bool, error)
 	Token(ctx context.Context, eventID, id int64) (*AdmissionToken, error)
 	TokenByCode(ctx context.Context, code string) (*AdmissionToken, error)
 	// Tokens lists an event's tokens, the global one first, then in issue

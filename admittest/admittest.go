@@ -85,9 +85,14 @@ func DSN(t testing.TB) string {
 	return filepath.Join(t.TempDir(), "admit.db")
 }
 
-// Logger logs to the test's log, warnings and errors only.
+// Logger logs to the test's log, warnings and errors only; a fuzz test's
+// to stderr (a fuzz target may not call its testing.F's Log).
 func Logger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var w io.Writer = testWriter{t}
+	if _, ok := t.(*testing.F); ok {
+		w = os.Stderr
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 type testWriter struct{ t testing.TB }

@@ -228,16 +228,16 @@ func (h *Handler) deviceExtras(r *http.Request, org *admit.Organizer, ev *admit.
 	if err != nil {
 		return err
 	}
-	var tok *admit.AdmissionToken
-	if len(l.SectionIDs) == 0 {
-		tok, err = h.core.EnsureGlobalToken(ctx, ev)
-	} else {
-		tok, err = h.core.IssueToken(ctx, ev, l.SectionIDs)
-	}
-	if err != nil {
+	// A code shown now (codes are shown once, when made).
+	tok, err := h.core.TokenToShow(ctx, ev, l.SectionIDs)
+	switch {
+	case admit.ErrorCode(err) == admit.EConflict:
+		// No code to show: the global one was shown, and no section.
+	case err != nil:
 		return err
+	default:
+		out.TicketingCode = &tok.Code
 	}
-	out.TicketingCode = &tok.Code
 	return nil
 }
 

@@ -1,11 +1,11 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/admitdev/admit"
 	"github.com/admitdev/admit/reqid"
@@ -65,7 +65,12 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	msg := admit.ErrorMessage(err)
-	switch admit.ErrorCode(err) {
+	switch admit.RequestErrorCode(r.Context(), err) {
+	case admit.ECanceled:
+		// The client went away: nobody but a half-closed connection
+		// reads this answer.
+		h.log.Debug("api: request canceled", "method", r.Method, "route", r.Pattern)
+		h.problem(w, r, admit.StatusClientClosed, "canceled", "Request canceled", "The client closed the request.")
 	case admit.EInvalid:
 		h.problem(w, r, http.StatusUnprocessableEntity, "invalid", "Invalid input", msg)
 	case admit.ENotFound:
@@ -78,13 +83,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case admit.EConflict:
 		h.problem(w, r, http.StatusConflict, "conflict", "Conflict", msg)
 	case admit.ERateLimited:
+		w.Header().Set("Retry-After", strconv.Itoa(admit.RetryAfter(h.core.Now())))
 		h.problem(w, r, http.StatusTooManyRequests, "rate_limited", "Too many requests", msg)
 	default:
-		if r.Context().Err() != nil || errors.Is(err, context.Canceled) {
-			// The client went away: nobody reads this answer.
-			h.log.Debug("api: request canceled", "method", r.Method, "route", r.Pattern)
-			return
-		}
 		h.log.Error("api: request failed", "method", r.Method, "route", r.Pattern, "request_id", reqid.From(r.Context()), "err", err)
 		h.problem(w, r, http.StatusInternalServerError, "internal", "Internal error", "The server failed to answer; the error is logged.")
 	}

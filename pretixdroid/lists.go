@@ -97,6 +97,9 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request, s *scope) error
 	if utf8.RuneCountInString(query) < searchMinChars {
 		return h.writeJSON(w, ans)
 	}
+	if admit.TooLong(query, admit.MaxSearch) {
+		return admit.Errorf(admit.EInvalid, "The search query is longer than %d characters.", admit.MaxSearch)
+	}
 	fields := admit.SearchSecretPrefix
 	if s.key.AllowSearch {
 		fields |= admit.SearchName | admit.SearchOrderCodePrefix

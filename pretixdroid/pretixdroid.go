@@ -44,15 +44,41 @@ func New(core *admit.Core, opts Options) *Handler {
 
 // Register adds every route of the dialect to mux.
 func (h *Handler) Register(mux *http.ServeMux) {
+	for _, rt := range h.routes() {
+		mux.Handle(rt.pattern, h.api(rt.fn))
+	}
+}
+
+type route struct {
+	pattern string
+	fn      apiFunc
+}
+
+// routes is every route of the dialect: the one table Register and Routes
+// read.
+func (h *Handler) routes() []route {
+	var out []route
 	for _, base := range []string{
 		"/pretixdroid/api/{organizer}/{event}/",
 		"/pretixdroid/api/{organizer}/{event}/{subevent}/",
 	} {
-		mux.Handle("POST "+base+"redeem/{$}", h.api(h.redeem))
-		mux.Handle("GET "+base+"search/{$}", h.api(h.search))
-		mux.Handle("GET "+base+"status/{$}", h.api(h.status))
-		mux.Handle("GET "+base+"download/{$}", h.api(h.download))
+		out = append(out,
+			route{"POST " + base + "redeem/{$}", h.redeem},
+			route{"GET " + base + "search/{$}", h.search},
+			route{"GET " + base + "status/{$}", h.status},
+			route{"GET " + base + "download/{$}", h.download})
 	}
+	return out
+}
+
+// Routes lists the pattern of every route, for the tests that must cover
+// them all.
+func (h *Handler) Routes() []string {
+	var out []string
+	for _, rt := range h.routes() {
+		out = append(out, rt.pattern)
+	}
+	return out
 }
 
 // scope is what a request's URL and key resolve to.
@@ -193,7 +219,13 @@ func (h *Handler) resolveSubevent(r *http.Request, s *scope) (*admit.Subevent, e
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status := http.StatusInternalServerError
 	msg := "Internal server error"
-	switch admit.ErrorCode(err) {
+	switch admit.RequestErrorCode(r.Context(), err) {
+	case admit.ECanceled:
+		// The client went away: no error of ours.
+		status, msg = admit.StatusClientClosed, "Request canceled"
+	case admit.ERateLimited:
+		status, msg = http.StatusTooManyRequests, admit.ErrorMessage(err)
+		w.Header().Set("Retry-After", strconv.Itoa(admit.RetryAfter(h.core.Now())))
 	case admit.EInvalid:
 		status, msg = http.StatusBadRequest, admit.ErrorMessage(err)
 	case admit.ENotFound:

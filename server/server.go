@@ -59,7 +59,7 @@ func New(core *admit.Core, cfg Config) http.Handler {
 	wh.Register(mux)
 	api.New(core, api.Options{Logger: cfg.Logger, PublicURL: cfg.PublicURL, Live: core.Live, Session: wh.Caller}).Register(mux)
 	return observe(cfg.Logger, cfg.Metrics, cfg.TrustedProxies,
-		realClient(cfg.TrustedProxies, recoverer(cfg.Logger, routed(mux))))
+		realClient(cfg.TrustedProxies, recoverer(cfg.Logger, withClient(routed(dialectAnswers(mux))))))
 }
 
 // recoverer turns a panic into a logged 500, so that one bad request never

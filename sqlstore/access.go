@@ -150,7 +150,8 @@ func (s *Store) RevokeTokenKeys(ctx context.Context, tokenID int64) error {
 // ---------------------------------------------------------------------------
 // Admission tokens.
 
-const tokenCols = `id, event_id, code, global, created_at`
+// tokenCols leaves the code out: only its hash is stored (tokencode.go).
+const tokenCols = `id, event_id, global, created_at, code_hash LIKE 'unshown:%'`
 
 // tokens loads the tokens where cond holds, with their sections.
 func (s *Store) tokens(ctx context.Context, x dbx, cond string, args ...any) ([]*admit.AdmissionToken, error) {
@@ -161,7 +162,7 @@ func (s *Store) tokens(ctx context.Context, x dbx, cond string, args ...any) ([]
 	var out []*admit.AdmissionToken
 	for rows.Next() {
 		var t admit.AdmissionToken
-		if err := rows.Scan(&t.ID, &t.EventID, &t.Code, &t.Global, tm{&t.CreatedAt}); err != nil {
+		if err := rows.Scan(&t.ID, &t.EventID, &t.Global, tm{&t.CreatedAt}, &t.NoCode); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -241,17 +242,21 @@ func (s *Store) setTokenSections(ctx context.Context, x dbx, id int64, sectionID
 	return nil
 }
 
-// CreateToken stores t (a code is made if empty) and sets ID and CreatedAt.
+// CreateToken stores t with the keyed hash of its code (none yet if empty:
+// see RevealTokenCode), and sets ID and CreatedAt. t.Code is the only time
+// the code is seen.
 func (s *Store) CreateToken(ctx context.Context, t *admit.AdmissionToken) error {
-	if t.Code == "" {
-		t.Code = admit.NewTokenCode()
+	hash := unshownPrefix + admit.NewUUID()
+	t.NoCode = t.Code == ""
+	if t.Code != "" {
+		hash = s.codeHash(t.Code)
 	}
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = now()
 	}
 	return s.inTx(ctx, "admission token", func(x dbx) error {
-		if err := x.row(ctx, `INSERT INTO admission_tokens (event_id, code, global, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
-			t.EventID, t.Code, t.Global, s.ts(t.CreatedAt)).Scan(&t.ID); err != nil {
+		if err := x.row(ctx, `INSERT INTO admission_tokens (event_id, code_hash, global, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+			t.EventID, hash, t.Global, s.ts(t.CreatedAt)).Scan(&t.ID); err != nil {
 			return err
 		}
 		return s.setTokenSections(ctx, x, t.ID, t.SectionIDs)
@@ -263,7 +268,7 @@ func (s *Store) Token(ctx context.Context, eventID, id int64) (*admit.AdmissionT
 }
 
 func (s *Store) TokenByCode(ctx context.Context, code string) (*admit.AdmissionToken, error) {
-	return s.oneToken(ctx, s.reader(), `WHERE code = $1`, code)
+	return s.oneToken(ctx, s.reader(), `WHERE code_hash = $1`, s.codeHash(code))
 }
 
 func (s *Store) Tokens(ctx context.Context, eventID int64, global *bool, limit, offset int) ([]*admit.AdmissionToken, int, error) {

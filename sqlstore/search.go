@@ -103,6 +103,11 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 	if f.Query == "" {
 		return nil, nil
 	}
+	if admit.TooLong(f.Query, admit.MaxSearch) {
+		// The doors refuse it first; a database refuses a LIKE pattern
+		// far longer than any search (a 500 otherwise).
+		return nil, admit.Errorf(admit.EInvalid, "a search text has at most %d characters", admit.MaxSearch)
+	}
 	fields := f.Fields
 	if fields == 0 {
 		fields = ^admit.SearchFields(0)

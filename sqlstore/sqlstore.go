@@ -52,7 +52,9 @@ var migrations embed.FS
 // Store is an admit.Store on SQLite or PostgreSQL.
 type Store struct {
 	sqlite bool
-	log    *slog.Logger
+	// codeKey is the key of admission token codes' hashes (tokencode.go).
+	codeKey []byte
+	log     *slog.Logger
 
 	// wdb takes every write; rdb every read outside a write transaction. On
 	// SQLite wdb is a single connection and rdb a read-only pool; on
@@ -147,6 +149,10 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 		return nil, err
 	}
 	if err := s.migrate(ctx); err != nil {
+		s.closeDBs()
+		return nil, err
+	}
+	if err := s.loadCodeKey(ctx); err != nil {
 		s.closeDBs()
 		return nil, err
 	}
@@ -299,27 +305,9 @@ func (s *Store) openPostgres(ctx context.Context, dsn string) error {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	dir, dialect := "migrations/postgres", goose.DialectPostgres
-	var opts []goose.ProviderOption
-	if s.sqlite {
-		dir, dialect = "migrations/sqlite", goose.DialectSQLite3
-	} else {
-		// Several nodes may start at once: one migrates, the others wait on
-		// a session-level advisory lock.
-		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 600))
-		if err != nil {
-			return admit.WrapInternal(err, "migration lock")
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
-	}
-	fsys, err := fs.Sub(migrations, dir)
+	p, err := s.migrations(true)
 	if err != nil {
-		return admit.WrapInternal(err, "migrations")
-	}
-	opts = append(opts, goose.WithSlog(s.log), goose.WithDisableGlobalRegistry(true))
-	p, err := goose.NewProvider(dialect, s.wdb, fsys, opts...)
-	if err != nil {
-		return admit.WrapInternal(err, "migrations")
+		return err
 	}
 	res, err := p.Up(ctx)
 	if err != nil {
@@ -332,6 +320,36 @@ func (s *Store) migrate(ctx context.Context) error {
 		s.schema = max(s.schema, src.Version)
 	}
 	return nil
+}
+
+// migrations returns the schema's migrations: the SQL files of the
+// engine, and those written in Go (tokencode.go). locked: on PostgreSQL,
+// under an advisory lock.
+func (s *Store) migrations(locked bool) (*goose.Provider, error) {
+	dir, dialect := "migrations/postgres", goose.DialectPostgres
+	var opts []goose.ProviderOption
+	if s.sqlite {
+		dir, dialect = "migrations/sqlite", goose.DialectSQLite3
+	} else if locked {
+		// Several nodes may start at once: one migrates, the others wait on
+		// a session-level advisory lock.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 600))
+		if err != nil {
+			return nil, admit.WrapInternal(err, "migration lock")
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return nil, admit.WrapInternal(err, "migrations")
+	}
+	opts = append(opts, goose.WithSlog(s.log), goose.WithDisableGlobalRegistry(true),
+		goose.WithGoMigrations(s.migration8()))
+	p, err := goose.NewProvider(dialect, s.wdb, fsys, opts...)
+	if err != nil {
+		return nil, admit.WrapInternal(err, "migrations")
+	}
+	return p, nil
 }
 
 // Close stops the live feed, drains the queued scans, stops the writer and

@@ -113,7 +113,7 @@ var tables = []string{"web_sessions", "signin_tokens", "area_counts", "rate_hits
 	"sections", "subevents", "events", "organizers"}
 
 // kept are the tables a new database starts with rows in.
-var kept = []string{"goose_db_version", "catalog_version"}
+var kept = []string{"goose_db_version", "catalog_version", "secrets"}
 
 func emptyTables(db *sql.DB) error {
 	ctx := context.Background()

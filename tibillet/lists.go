@@ -2,6 +2,7 @@ package tibillet
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -221,6 +222,10 @@ func (h *Handler) searchTicket(w http.ResponseWriter, r *http.Request, d *admit.
 	search = strings.TrimSpace(search)
 	if search == "" {
 		fail(w, http.StatusBadRequest, msgSearchRequired)
+		return
+	}
+	if admit.TooLong(search, admit.MaxSearch) {
+		h.writeError(w, r, &fieldError{"search", fmt.Sprintf("Ensure this field has no more than %d characters.", admit.MaxSearch)})
 		return
 	}
 	ts, _, err := h.core.Store.FindTickets(r.Context(), admit.TicketFilter{

@@ -91,30 +91,39 @@ const (
 // organizer named by its {org} slug.
 const OrgPrefix = "/o/{org}"
 
+// route is one route of the dialect, served with and without its trailing
+// slash; orgOnly: only under OrgPrefix (it needs the organizer).
+type route struct {
+	method, path string
+	handler      http.HandlerFunc
+	orgOnly      bool
+}
+
+// paths are the paths a route is served at: bare and under OrgPrefix.
+func (rt route) paths() []string {
+	if rt.orgOnly {
+		return []string{OrgPrefix + rt.path}
+	}
+	return []string{rt.path, OrgPrefix + rt.path}
+}
+
+// Routes lists the pattern of every route ("METHOD /path"; each is also
+// served with a trailing slash), for the tests that must cover them all.
+func (h *Handler) Routes() []string {
+	var out []string
+	for _, rt := range h.routes() {
+		for _, p := range rt.paths() {
+			out = append(out, rt.method+" "+p)
+		}
+	}
+	return out
+}
+
 // Register adds every route of the dialect to mux.
 func (h *Handler) Register(mux *http.ServeMux) {
-	routes := []struct {
-		method, path string
-		handler      http.HandlerFunc
-		orgOnly      bool // only under OrgPrefix: it needs the organizer
-	}{
-		{http.MethodGet, "/scan/{token}/pair", h.pair, false},
-		{http.MethodGet, "/scan/test_api", h.device(h.testAPI), false},
-		{http.MethodGet, "/scan/check_api_scan", h.device(h.checkAPIScan), false},
-		{http.MethodPost, "/scan/check_ticket", h.scanner(h.checkTicket), false},
-		{http.MethodPost, "/scan/ticket", h.scanner(h.scanTicket), false},
-		{http.MethodPost, "/scan/list_tickets", h.device(h.listTickets), false},
-		{http.MethodPost, "/scan/search_ticket", h.device(h.searchTicket), false},
-		{http.MethodGet, "/api/events", h.listEvents, true},
-		{http.MethodGet, "/api/events/{uuid}", h.getEvent, true},
-	}
-	for _, rt := range routes {
-		prefixes := []string{"", OrgPrefix}
-		if rt.orgOnly {
-			prefixes = prefixes[1:]
-		}
-		for _, prefix := range prefixes {
-			for _, path := range []string{prefix + rt.path, prefix + rt.path + "/{$}"} {
+	for _, rt := range h.routes() {
+		for _, prefixed := range rt.paths() {
+			for _, path := range []string{prefixed, prefixed + "/{$}"} {
 				mux.Handle(rt.method+" "+path, cors(rt.handler))
 				// The same path with any other method: a CORS preflight, or 405.
 				mux.Handle(path, otherMethod(rt.method))
@@ -125,6 +134,22 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	// answered in JSON too.
 	for _, path := range []string{"/scan/", OrgPrefix + "/scan/", OrgPrefix + "/api/"} {
 		mux.Handle(path, cors(http.HandlerFunc(notFound)))
+	}
+}
+
+// routes is every route of the dialect: the one table Register and Routes
+// read.
+func (h *Handler) routes() []route {
+	return []route{
+		{http.MethodGet, "/scan/{token}/pair", h.pair, false},
+		{http.MethodGet, "/scan/test_api", h.device(h.testAPI), false},
+		{http.MethodGet, "/scan/check_api_scan", h.device(h.checkAPIScan), false},
+		{http.MethodPost, "/scan/check_ticket", h.scanner(h.checkTicket), false},
+		{http.MethodPost, "/scan/ticket", h.scanner(h.scanTicket), false},
+		{http.MethodPost, "/scan/list_tickets", h.device(h.listTickets), false},
+		{http.MethodPost, "/scan/search_ticket", h.device(h.searchTicket), false},
+		{http.MethodGet, "/api/events", h.listEvents, true},
+		{http.MethodGet, "/api/events/{uuid}", h.getEvent, true},
 	}
 }
 
@@ -197,7 +222,13 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		return
 	}
 	msg := admit.ErrorMessage(err)
-	switch admit.ErrorCode(err) {
+	switch admit.RequestErrorCode(r.Context(), err) {
+	case admit.ECanceled:
+		// The client went away: no error of ours.
+		writeJSON(w, admit.StatusClientClosed, errorBody{Error: "Request canceled"})
+	case admit.ERateLimited:
+		w.Header().Set("Retry-After", strconv.Itoa(admit.RetryAfter(h.core.Now())))
+		writeJSON(w, http.StatusTooManyRequests, errorBody{Error: msg, Detail: msg})
 	case admit.EUnauthorized:
 		writeJSON(w, http.StatusForbidden, errorBody{Error: msgNoApp, Detail: msgNoApp})
 	case admit.EForbidden:

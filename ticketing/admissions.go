@@ -103,8 +103,10 @@ type admissionBody struct {
 	Serials  []string `json:"serials"`
 }
 
-// maxSerials bounds the serials of one request.
-const maxSerials = 500
+// maxSerials bounds the serials of one request, and so the scan log rows
+// one request writes (each a few hundred bytes at most: its strings are
+// bounded by admit.MaxLabel).
+const maxSerials = 100
 
 // admissionJSON is one admission record.
 func admissionJSON(redeemer, device string, t *admit.Ticket, at time.Time) map[string]any {
@@ -135,8 +137,10 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var serials []string
+	seen := map[string]bool{}
 	for _, s := range b.Serials {
-		if s = strings.TrimSpace(s); s != "" && !slices.Contains(serials, s) {
+		if s = strings.TrimSpace(s); s != "" && !seen[s] && len(serials) <= maxSerials {
+			seen[s] = true
 			serials = append(serials, s)
 		}
 	}
@@ -148,7 +152,19 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, admit.Errorf(admit.EInvalid, "At most %d serials may be admitted in one request.", maxSerials))
 		return
 	}
+	for _, s := range serials {
+		if len(s) > admit.MaxCode {
+			h.fail(w, r, admit.Errorf(admit.EInvalid, "A serial is longer than %d characters.", admit.MaxCode))
+			return
+		}
+	}
 	redeemer, device := strings.TrimSpace(b.Redeemer), strings.TrimSpace(b.Device)
+	for _, a := range []struct{ name, v string }{{"redeemer", redeemer}, {"device", device}} {
+		if admit.TooLong(a.v, admit.MaxLabel) {
+			h.fail(w, r, admit.Errorf(admit.EInvalid, "The argument %s is longer than %d characters.", a.name, admit.MaxLabel))
+			return
+		}
+	}
 	out := []map[string]any{}
 	var failed error
 	full := false // a serial was refused because its area is full
@@ -161,6 +177,10 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			// One serial failing does not lose the admissions already
 			// recorded: it is answered as not admitted, and logged.
+			if code := admit.RequestErrorCode(r.Context(), err); code != admit.EInternal {
+				failed = err
+				break // the client went away, or the request is refused whole
+			}
 			h.log.Error("ticketing: admit failed", "event", ev.ID, "err", err)
 			failed = err
 			continue

@@ -51,21 +51,46 @@ func New(core *admit.Core, opts Options) *Handler {
 // Prefix is where the API is mounted; URIs in answers are relative to it.
 const Prefix = "/v3"
 
+type route struct {
+	pattern string
+	fn      http.HandlerFunc
+}
+
+// routes is every route of the dialect: the one table Register and Routes
+// read.
+func (h *Handler) routes() []route {
+	return []route{
+		{"GET /v3/events", h.listEvents},
+		{"GET /v3/events/{event}", h.getEvent},
+		{"GET /v3/events/{event}/sections/{section}", h.getSection},
+		{"POST /v3/events/{event}/tokens", h.issueToken},
+		{"GET /v3/events/{event}/tokens", h.listTokens},
+		{"GET /v3/events/{event}/tokens/{token}", h.getToken},
+		{"PUT /v3/events/{event}/tokens/{token}", h.updateToken},
+		{"DELETE /v3/events/{event}/tokens/{token}", h.deleteToken},
+		{"GET /v3/tokens/{code}", h.login},
+		{"GET /v3/events/{event}/tickets", h.listTickets},
+		{"POST /v3/events/{event}/admissions", h.admit},
+		{"GET /v3/events/{event}/admissions", h.listAdmissions},
+	}
+}
+
+// Routes lists the pattern of every route, for the tests that must cover
+// them all.
+func (h *Handler) Routes() []string {
+	var out []string
+	for _, rt := range h.routes() {
+		out = append(out, rt.pattern)
+	}
+	return out
+}
+
 // Register adds every route of the dialect to mux: everything under /v3/.
 func (h *Handler) Register(mux *http.ServeMux) {
 	in := http.NewServeMux()
-	in.HandleFunc("GET /v3/events", h.listEvents)
-	in.HandleFunc("GET /v3/events/{event}", h.getEvent)
-	in.HandleFunc("GET /v3/events/{event}/sections/{section}", h.getSection)
-	in.HandleFunc("POST /v3/events/{event}/tokens", h.issueToken)
-	in.HandleFunc("GET /v3/events/{event}/tokens", h.listTokens)
-	in.HandleFunc("GET /v3/events/{event}/tokens/{token}", h.getToken)
-	in.HandleFunc("PUT /v3/events/{event}/tokens/{token}", h.updateToken)
-	in.HandleFunc("DELETE /v3/events/{event}/tokens/{token}", h.deleteToken)
-	in.HandleFunc("GET /v3/tokens/{code}", h.login)
-	in.HandleFunc("GET /v3/events/{event}/tickets", h.listTickets)
-	in.HandleFunc("POST /v3/events/{event}/admissions", h.admit)
-	in.HandleFunc("GET /v3/events/{event}/admissions", h.listAdmissions)
+	for _, rt := range h.routes() {
+		in.HandleFunc(rt.pattern, rt.fn)
+	}
 	in.HandleFunc("/v3/", h.unknownEndpoint)
 	h.mux = in
 	mux.Handle("/v3/", http.HandlerFunc(h.serve))
@@ -168,7 +193,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	msg := admit.ErrorMessage(err)
 	status := http.StatusInternalServerError
 	both := false
-	switch admit.ErrorCode(err) {
+	switch admit.RequestErrorCode(r.Context(), err) {
+	case admit.ECanceled:
+		// The client went away: no error of ours.
+		status, msg = admit.StatusClientClosed, "The request was canceled."
 	case admit.EInvalid:
 		status = http.StatusBadRequest
 	case admit.ENotFound:
@@ -185,7 +213,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	case admit.ERateLimited:
 		status = http.StatusTooManyRequests
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfter(h.core.Now())))
+		w.Header().Set("Retry-After", strconv.Itoa(admit.RetryAfter(h.core.Now())))
 	default:
 		// The route pattern, not the path: a path may hold a token's code.
 		h.log.Error("ticketing: request failed", "method", r.Method, "route", r.Pattern, "err", err)
@@ -196,12 +224,6 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		body["message"] = msg
 	}
 	writeJSON(w, status, body)
-}
-
-// retryAfter is the number of seconds until the current guessing window ends.
-func retryAfter(now time.Time) int {
-	end := now.Truncate(admit.CodeGuessWindow).Add(admit.CodeGuessWindow)
-	return max(1, int(end.Sub(now).Seconds()+0.999))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

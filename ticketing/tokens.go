@@ -12,15 +12,29 @@ import (
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
+// hiddenCode stands for a token's code in every answer but the one that
+// shows it: codes are stored hashed and cannot be read back.
+const hiddenCode = "********"
+
 // tokenJSON is a token: {"self", "code", "global", "sections"}, sections as
-// full URIs (the global token's: every section of the event).
+// full URIs (the global token's: every section of the event). The code is
+// shown once: in the answer that issued the token, and for the global
+// token (made without one) in the first answer that holds it; else it is
+// hiddenCode.
 func (h *Handler) tokenJSON(ctx context.Context, t *admit.AdmissionToken) (map[string]any, error) {
 	ids, err := h.core.TokenSectionIDs(ctx, t)
 	if err != nil {
 		return nil, err
 	}
+	if err := h.core.ShowTokenCode(ctx, t); err != nil {
+		return nil, err
+	}
+	code := t.Code
+	if code == "" {
+		code = hiddenCode
+	}
 	return map[string]any{
-		"self": tokenURI(t.EventID, t.ID), "code": t.Code, "global": t.Global,
+		"self": tokenURI(t.EventID, t.ID), "code": code, "global": t.Global,
 		"sections": sectionURIs(t.EventID, ids),
 	}, nil
 }

@@ -65,11 +65,16 @@ func TestTokens(t *testing.T) {
 			t.Fatalf("tokens %v", es)
 		}
 	})
-	t.Run("a token reads back as issued", func(t *testing.T) {
+	t.Run("a token reads back as issued, its code hidden: a code is shown once", func(t *testing.T) {
 		r := f.do(t, "GET", "/v3"+self, f.key, nil)
 		want(t, r, 200)
-		if got := r.JSON(t); got["code"] != tok["code"] || got["self"] != self || got["global"] != false {
+		if got := r.JSON(t); got["code"] != "********" || got["self"] != self || got["global"] != false {
 			t.Fatalf("token %v", got)
+		}
+		for _, e := range entries(t, f.do(t, "GET", f.evPath("/tokens"), f.key, nil)) {
+			if e["code"] != "********" {
+				t.Fatalf("a listing shows a code: %v", e)
+			}
 		}
 	})
 	t.Run("PUT replaces the sections", func(t *testing.T) {
@@ -150,21 +155,34 @@ func TestTokens(t *testing.T) {
 func TestGlobalTokenIsMadeOnce(t *testing.T) {
 	f := start(t)
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var shown []string // the global token's code, in the one answer that shows it
 	for range 8 {
 		wg.Go(func() {
 			r := f.do(t, "GET", f.evPath("/tokens"), f.key, nil)
 			if r.Status != 200 {
 				t.Errorf("status %d: %s", r.Status, r.Body)
+				return
+			}
+			for _, e := range entries(t, r) {
+				if c := e["code"].(string); e["global"] == true && c != "********" {
+					mu.Lock()
+					shown = append(shown, c)
+					mu.Unlock()
+				}
 			}
 		})
 	}
 	wg.Wait()
 	es := entries(t, f.do(t, "GET", f.evPath("/tokens?global=true"), f.key, nil))
-	if len(es) != 1 {
-		t.Fatalf("%d global tokens", len(es))
+	if len(es) != 1 || es[0]["code"] != "********" {
+		t.Fatalf("global tokens %v", es)
+	}
+	if len(shown) != 1 || !reCode.MatchString(shown[0]) {
+		t.Fatalf("the global token's code was shown %d times: %v", len(shown), shown)
 	}
 	// Its code logs staff in for every section.
-	r := f.do(t, "GET", "/v3/tokens/"+es[0]["code"].(string), "", nil)
+	r := f.do(t, "GET", "/v3/tokens/"+shown[0], "", nil)
 	want(t, r, 200)
 	if got := uris(r.JSON(t)["sections"]); len(got) != 3 {
 		t.Fatalf("global login sections %v", got)

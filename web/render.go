@@ -75,10 +75,11 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p *
 // mistakes, a generic one (and a log line) for internal errors.
 func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, s *admit.Session, err error) {
 	status, title := statusOf(err)
+	if status == admit.StatusClientClosed || status == http.StatusInternalServerError && r.Context().Err() != nil {
+		w.WriteHeader(admit.StatusClientClosed) // the client went away
+		return
+	}
 	if status == http.StatusInternalServerError {
-		if r.Context().Err() != nil {
-			return // the client went away
-		}
 		h.log.Error("web: internal error", "route", r.Pattern, "err", err)
 	}
 	p := &page{Title: title, View: "error", Data: map[string]string{"Message": admit.ErrorMessage(err)}}
@@ -105,6 +106,10 @@ func statusOf(err error) (int, string) {
 		return http.StatusForbidden, "Refused"
 	case admit.ESigninExpired:
 		return http.StatusGone, "Link expired"
+	case admit.ERateLimited:
+		return http.StatusTooManyRequests, "Too many attempts"
+	case admit.ECanceled:
+		return admit.StatusClientClosed, "Canceled"
 	}
 	return http.StatusInternalServerError, "Server error"
 }

@@ -253,19 +253,52 @@ func testTokens(t *testing.T, st admit.Store) {
 	must(t, st.CreateToken(ctx, g))
 	b := &admit.AdmissionToken{EventID: ev, SectionIDs: []int64{floor}}
 	must(t, st.CreateToken(ctx, b))
-	if a.ID == 0 || g.ID == 0 || b.ID == 0 || a.CreatedAt.IsZero() || len(b.Code) != 8 {
+	if a.ID == 0 || g.ID == 0 || b.ID == 0 || a.CreatedAt.IsZero() || b.Code != "" || !b.NoCode || a.NoCode {
 		t.Fatalf("created %+v %+v %+v", a, g, b)
 	}
+	if got, err := st.Token(ctx, ev, b.ID); err != nil || !got.NoCode {
+		t.Fatalf("a token made without a code reads back %+v %v", got, err)
+	}
+	// A token made without a code gets one once; no code finds it before.
+	if ok, err := st.RevealTokenCode(ctx, ev+1000, b.ID, "BBBB0001"); err != nil || ok {
+		t.Fatalf("RevealTokenCode of another event's token: %v %v", ok, err)
+	}
+	if ok, err := st.RevealTokenCode(ctx, ev, b.ID, "BBBB0001"); err != nil || !ok {
+		t.Fatalf("RevealTokenCode: %v %v", ok, err)
+	}
+	if ok, err := st.RevealTokenCode(ctx, ev, b.ID, "BBBB0002"); err != nil || ok {
+		t.Fatalf("RevealTokenCode a second time: %v %v", ok, err)
+	}
+	if ok, err := st.RevealTokenCode(ctx, ev, a.ID, "BBBB0003"); err != nil || ok {
+		t.Fatalf("RevealTokenCode of a token made with its code: %v %v", ok, err)
+	}
+	if got, err := st.TokenByCode(ctx, "BBBB0001"); err != nil || got.ID != b.ID || got.NoCode {
+		t.Fatalf("TokenByCode of a revealed code: %+v %v", got, err)
+	}
+	_, err = st.TokenByCode(ctx, "BBBB0002")
+	wantCode(t, err, admit.ENotFound)
 	got, err := st.Token(ctx, ev, a.ID)
 	must(t, err)
-	if got.ID != a.ID || got.Code != "AAAA0001" || got.Global || got.EventID != ev ||
+	// A code is never read back: only its keyed hash is stored.
+	if got.ID != a.ID || got.Code != "" || got.Global || got.EventID != ev ||
 		!slices.Equal(got.SectionIDs, []int64{min(floor, balcony), max(floor, balcony)}) {
 		t.Errorf("Token %+v", got)
 	}
 	got, err = st.TokenByCode(ctx, "GLOBAL01")
 	must(t, err)
-	if got.ID != g.ID || !got.Global || len(got.SectionIDs) != 0 {
+	if got.ID != g.ID || !got.Global || len(got.SectionIDs) != 0 || got.Code != "" {
 		t.Errorf("TokenByCode %+v", got)
+	}
+	// A code typed in lower case finds its token; a near miss does not.
+	got, err = st.TokenByCode(ctx, "aaaa0001")
+	must(t, err)
+	if got.ID != a.ID {
+		t.Errorf("TokenByCode in lower case %+v", got)
+	}
+	_, err = st.TokenByCode(ctx, "AAAA0002")
+	wantCode(t, err, admit.ENotFound)
+	if ts, _, err := st.Tokens(ctx, ev, nil, 0, 0); err != nil || len(ts) != 3 || ts[0].Code != "" || ts[1].Code != "" {
+		t.Errorf("Tokens %v %v: codes must not be read back", ts, err)
 	}
 	// Scoped to the event.
 	_, err = st.Token(ctx, ev+1000, a.ID)
@@ -311,7 +344,7 @@ func testTokens(t *testing.T, st admit.Store) {
 
 	up, err := st.UpdateTokenSections(ctx, ev, a.ID, []int64{balcony})
 	must(t, err)
-	if up.ID != a.ID || !slices.Equal(up.SectionIDs, []int64{balcony}) || up.Code != a.Code {
+	if up.ID != a.ID || !slices.Equal(up.SectionIDs, []int64{balcony}) || up.Code != "" {
 		t.Errorf("updated %+v", up)
 	}
 	up, err = st.UpdateTokenSections(ctx, ev, a.ID, nil)
