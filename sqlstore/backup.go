@@ -260,6 +260,9 @@ func newestMigration() int64 {
 			n = max(n, v)
 		}
 	}
+	for _, m := range (&Store{sqlite: true}).goMigrations() {
+		n = max(n, m.Version)
+	}
 	return n
 }
 

@@ -322,6 +322,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
+// goMigrations are the migrations written in Go, beside the SQL files.
+func (s *Store) goMigrations() []*goose.Migration {
+	return []*goose.Migration{s.migration8()}
+}
+
 // migrations returns the schema's migrations: the SQL files of the
 // engine, and those written in Go (tokencode.go). locked: on PostgreSQL,
 // under an advisory lock.
@@ -344,7 +349,7 @@ func (s *Store) migrations(locked bool) (*goose.Provider, error) {
 		return nil, admit.WrapInternal(err, "migrations")
 	}
 	opts = append(opts, goose.WithSlog(s.log), goose.WithDisableGlobalRegistry(true),
-		goose.WithGoMigrations(s.migration8()))
+		goose.WithGoMigrations(s.goMigrations()...))
 	p, err := goose.NewProvider(dialect, s.wdb, fsys, opts...)
 	if err != nil {
 		return nil, admit.WrapInternal(err, "migrations")
