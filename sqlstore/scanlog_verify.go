@@ -63,8 +63,10 @@ func (s *Store) readTx(ctx context.Context) (*sql.Tx, error) {
 }
 
 // VerifyScanLog recomputes the tree from the scans and checks it against
-// every stored leaf, hash and checkpoint.
-func (s *Store) VerifyScanLog(ctx context.Context) (*ScanLogReport, error) {
+// every stored leaf, hash and checkpoint, and against kept, the signed
+// checkpoints kept outside the server (notes as admit log checkpoint
+// prints them).
+func (s *Store) VerifyScanLog(ctx context.Context, kept ...string) (*ScanLogReport, error) {
 	_, verifier, err := s.scanLogSigner(ctx)
 	if err != nil {
 		return nil, err
@@ -184,24 +186,43 @@ func (s *Store) VerifyScanLog(ctx context.Context) (*ScanLogReport, error) {
 	}
 
 	// Every checkpoint against the recomputed tree.
+	type checkpoint struct {
+		size int64
+		msg  string
+	}
+	var cps []checkpoint
 	rows, err = x.query(ctx, `SELECT size, note FROM scanlog_checkpoints ORDER BY size`)
 	if err != nil {
 		return nil, s.dbErr(err, "scan log")
 	}
-	defer rows.Close()
-	good := int64(0)
 	for rows.Next() {
-		var size int64
-		var msg string
-		if err := rows.Scan(&size, &msg); err != nil {
+		var c checkpoint
+		if err := rows.Scan(&c.size, &c.msg); err != nil {
+			rows.Close()
 			return nil, s.dbErr(err, "scan log")
 		}
+		cps = append(cps, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, s.dbErr(err, "scan log")
+	}
+	for _, msg := range kept {
+		cps = append(cps, checkpoint{size: -1, msg: msg})
+	}
+	good := int64(0)
+	for _, c := range cps {
+		size, msg := c.size, c.msg
 		rep.Checkpoints++
+		outside := size < 0
 		bad := func(problem string) *ScanLogReport {
-			if good < rep.Leaves {
+			if !outside && good < rep.Leaves {
 				rep.FirstScan = leafIDs[good]
 			}
-			rep.Problem = fmt.Sprintf("checkpoint of size %d: %s (the first scan after the last good checkpoint is named)", size, problem)
+			rep.Problem = fmt.Sprintf("checkpoint of size %d: %s", size, problem)
+			if outside {
+				rep.Problem = fmt.Sprintf("kept checkpoint of size %d: %s", size, problem)
+			}
 			return rep
 		}
 		nt, err := note.Open([]byte(msg), note.VerifierList(verifier))
@@ -211,6 +232,9 @@ func (s *Store) VerifyScanLog(ctx context.Context) (*ScanLogReport, error) {
 		tree, err := tlog.ParseTree([]byte(nt.Text))
 		if err != nil {
 			return bad("unreadable"), nil
+		}
+		if outside {
+			size = tree.N
 		}
 		if tree.N != size || size > rep.Leaves {
 			return bad(fmt.Sprintf("tree of %d leaves, %d in the log", tree.N, rep.Leaves)), nil
@@ -222,10 +246,9 @@ func (s *Store) VerifyScanLog(ctx context.Context) (*ScanLogReport, error) {
 		if root != tree.Hash {
 			return bad("root hash differs from the rows"), nil
 		}
-		good = size
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.dbErr(err, "scan log")
+		if !outside {
+			good = size
+		}
 	}
 	rep.OK = true
 	return rep, nil

@@ -2,14 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"os"
 	"strconv"
 	"strings"
 
 	"github.com/admitdev/admit/sqlstore"
 )
 
-const logUsage = `usage: admit log verify|checkpoint|proof SCAN_ID [--db admit.db]`
+const logUsage = `usage: admit log verify [--checkpoint FILE]... | checkpoint | proof SCAN_ID  [--db admit.db]`
 
 // errLogBroken: admit log verify found the log altered (the report is on
 // stdout).
@@ -23,6 +25,23 @@ func cmdLog(ctx context.Context, env *cmdEnv, args []string) error {
 	sub := args[0]
 	fs := newFlags("log "+sub, env)
 	db := dbFlag(fs, env)
+	var kept []string
+	if sub == "verify" {
+		fs.Func("checkpoint", "a checkpoint kept outside the server (a file: the note, or admit log checkpoint's output); repeatable", func(path string) error {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			var out struct {
+				Checkpoint string `json:"checkpoint"`
+			}
+			if json.Unmarshal(b, &out) == nil && out.Checkpoint != "" {
+				b = []byte(out.Checkpoint)
+			}
+			kept = append(kept, string(b))
+			return nil
+		})
+	}
 	pos, err := parseFlags(fs, args[1:])
 	if err != nil {
 		return err
@@ -38,7 +57,7 @@ func cmdLog(ctx context.Context, env *cmdEnv, args []string) error {
 			return err
 		}
 		defer st.Close()
-		rep, err := st.VerifyScanLog(ctx)
+		rep, err := st.VerifyScanLog(ctx, kept...)
 		if err != nil {
 			return err
 		}

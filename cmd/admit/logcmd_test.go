@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +59,13 @@ func TestLogCommands(t *testing.T) {
 	if err != nil || !strings.Contains(out, sqlstore.ScanLogName) {
 		t.Fatalf("checkpoint: %v %s", err, out)
 	}
+	kept := filepath.Join(t.TempDir(), "checkpoint.json")
+	if err := os.WriteFile(kept, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, err := runCLI(t, "log", "verify", "--checkpoint", kept, "--db", dsn); err != nil || !strings.Contains(out, `"checkpoints": 2`) {
+		t.Fatalf("verify with the kept checkpoint: %v %s", err, out)
+	}
 	out, _, err = runCLI(t, "log", "proof", "2", "--db", dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -78,5 +87,28 @@ func TestLogCommands(t *testing.T) {
 	out, errOut, err = runCLI(t, "log", "verify", "--db", dsn)
 	if !errors.Is(err, errLogBroken) || !strings.Contains(out, `"first_scan": 3`) || !strings.Contains(errOut, "does not verify") {
 		t.Fatalf("tampered verify: %v %s %s", err, out, errOut)
+	}
+
+	// Whoever holds the file can rebuild and re-sign the whole tree (the
+	// key is in it): the stored log then verifies, a kept checkpoint does not.
+	for _, q := range []string{`DELETE FROM scanlog_leaves`, `DELETE FROM scanlog_hashes`, `DELETE FROM scanlog_checkpoints`} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err = sqlstore.Open(ctx, dsn, admittest.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AppendScanLog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if _, _, err := runCLI(t, "log", "verify", "--db", dsn); err != nil {
+		t.Fatalf("rebuilt log: %v", err)
+	}
+	out, _, err = runCLI(t, "log", "verify", "--checkpoint", kept, "--db", dsn)
+	if !errors.Is(err, errLogBroken) || !strings.Contains(out, "kept checkpoint") {
+		t.Fatalf("rebuilt log against the kept checkpoint: %v %s", err, out)
 	}
 }
