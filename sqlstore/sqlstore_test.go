@@ -108,7 +108,7 @@ func postgresOpener(t *testing.T) func(t *testing.T) admit.Store {
 }
 
 // tables lists every table of the schema, children before parents.
-var tables = []string{"web_sessions", "signin_tokens", "area_counts", "rate_hits", "api_keys", "token_sections", "admission_tokens", "scans", "checkin_state",
+var tables = []string{"scanlog_checkpoints", "scanlog_hashes", "scanlog_leaves", "web_sessions", "signin_tokens", "area_counts", "rate_hits", "api_keys", "token_sections", "admission_tokens", "scans", "checkin_state",
 	"devices", "list_sections", "list_products", "checkin_lists", "tickets", "orders", "variations", "products",
 	"sections", "subevents", "events", "organizers"}
 

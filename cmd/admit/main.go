@@ -34,6 +34,9 @@ commands:
   bench                 run the load benchmark
   backup FILE           copy the SQLite database to FILE, consistent, while a server runs
   restore FILE          make the SQLite database a copy of the backup FILE (the server stopped)
+  log verify            recompute the scan log's Merkle tree from the rows and check every checkpoint (non-zero exit if altered)
+  log checkpoint        print the latest signed checkpoint of the scan log and the key that checks it
+  log proof SCAN_ID     print an inclusion proof of a scan against the latest checkpoint
   version               print the version, the commit and the Go version
   healthcheck           exit 0 if the server at ADMIT_LISTEN (or --url) answers /healthz ([--ready]: /readyz)
 
@@ -99,6 +102,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return cmdBackup(ctx, env, rest)
 	case "restore":
 		return cmdRestore(ctx, env, rest)
+	case "log":
+		return cmdLog(ctx, env, rest)
 	case "version":
 		return cmdVersion(env, rest)
 	case "healthcheck":

@@ -201,6 +201,14 @@ func serve(ctx context.Context, env *cmdEnv, core *admit.Core, ln net.Listener, 
 		hello["metrics"] = "http://" + mln.Addr().String()
 		log.Info("metrics listening", "addr", hello["metrics"])
 	}
+	// The scan log's Merkle tree, appended off the scans' path.
+	lctx, stopLog := context.WithCancel(context.Background())
+	logDone := make(chan struct{})
+	go func() {
+		defer close(logDone)
+		st.store.RunScanLog(lctx, 2*time.Second)
+	}()
+	defer func() { stopLog(); <-logDone }()
 	if st.backups.every > 0 {
 		bctx, stopBackups := context.WithCancel(context.Background())
 		done := make(chan struct{})

@@ -1,0 +1,287 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/admitdev/admit"
+)
+
+// The scan log as an append-only Merkle tree (RFC 6962): every row of
+// table scans, in id order, is a leaf; its content is ScanLogRecord's
+// canonical encoding of the row. AppendScanLog, run in the background by
+// the server, appends the rows not yet in the tree, keeps the tree's
+// stored hashes and signs a checkpoint (a note: tree size and root hash)
+// with the server's Ed25519 key (table secrets). VerifyScanLog recomputes
+// the tree from the rows and checks every stored hash and checkpoint.
+
+// scanLogKeyName names the signing key of checkpoints in table secrets.
+const scanLogKeyName = "scanlog-signer"
+
+// ScanLogName is the name of the key that signs checkpoints.
+const ScanLogName = "admit-scanlog"
+
+// scanLogDelay: on PostgreSQL a scan's id is given before its transaction
+// commits, so a row with a smaller id may appear after a larger one; the
+// appender takes only rows logged at least this long ago.
+const scanLogDelay = 10 * time.Second
+
+// scanLogBatch bounds the rows appended by one call.
+const scanLogBatch = 5000
+
+// scanLogLock is the key of the advisory lock of the appender (PostgreSQL).
+const scanLogLock = 7150452302
+
+const qScanLogRows = `SELECT id, ticket_id, event_id, list_id, device_id, device_name, redeemer, source,
+	type, result, nonce, device_time, server_time, forced, offline, device_verdict, clock_offset_ms, conflict
+	FROM scans`
+
+var scanLogFields = []string{"id", "ticket_id", "event_id", "list_id", "device_id", "device_name", "redeemer", "source",
+	"type", "result", "nonce", "device_time", "server_time", "forced", "offline", "device_verdict", "clock_offset_ms", "conflict"}
+
+// scanRecord reads one row of qScanLogRows: its id and its leaf content,
+// the same on both engines: one line per field, "name value", integers and
+// times (unix microseconds) in decimal, booleans 0 or 1, strings quoted
+// (Go syntax), NULL as null.
+func scanRecord(rows *sql.Rows) (int64, []byte, error) {
+	vals := make([]any, len(scanLogFields))
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		return 0, nil, err
+	}
+	var b strings.Builder
+	b.WriteString("admit scan v1\n")
+	var id int64
+	for i, v := range vals {
+		b.WriteString(scanLogFields[i])
+		b.WriteByte(' ')
+		switch x := v.(type) {
+		case nil:
+			b.WriteString("null")
+		case int64:
+			if i == 0 {
+				id = x
+			}
+			if f := scanLogFields[i]; f == "forced" || f == "offline" {
+				x = min(x, 1)
+			}
+			b.WriteString(strconv.FormatInt(x, 10))
+		case int32:
+			b.WriteString(strconv.FormatInt(int64(x), 10))
+		case bool:
+			if x {
+				b.WriteString("1")
+			} else {
+				b.WriteString("0")
+			}
+		case time.Time:
+			b.WriteString(strconv.FormatInt(x.UnixMicro(), 10))
+		case string:
+			b.WriteString(strconv.Quote(x))
+		case []byte:
+			b.WriteString(strconv.Quote(string(x)))
+		default:
+			return 0, nil, fmt.Errorf("sqlstore: scan log: field %s: unexpected %T", scanLogFields[i], v)
+		}
+		b.WriteByte('\n')
+	}
+	return id, []byte(b.String()), nil
+}
+
+// scanLogSigner returns the server's signer of checkpoints, made on first
+// use and kept in table secrets.
+func (s *Store) scanLogSigner(ctx context.Context) (note.Signer, note.Verifier, error) {
+	var key []byte
+	err := s.wdb.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = $1`, scanLogKeyName).Scan(&key)
+	if err == sql.ErrNoRows {
+		skey, vkey, gerr := note.GenerateKey(rand.Reader, ScanLogName)
+		if gerr != nil {
+			return nil, nil, admit.WrapInternal(gerr, "scan log key")
+		}
+		if _, err := s.wdb.ExecContext(ctx, `INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`,
+			scanLogKeyName, []byte(skey+"\n"+vkey)); err != nil {
+			return nil, nil, s.dbErr(err, "scan log key")
+		}
+		err = s.wdb.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = $1`, scanLogKeyName).Scan(&key)
+	}
+	if err != nil {
+		return nil, nil, s.dbErr(err, "scan log key")
+	}
+	skey, vkey, ok := strings.Cut(string(key), "\n")
+	if !ok {
+		return nil, nil, admit.Errorf(admit.EInternal, "the scan log key is malformed")
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		return nil, nil, admit.WrapInternal(err, "scan log key")
+	}
+	verifier, err := note.NewVerifier(vkey)
+	if err != nil {
+		return nil, nil, admit.WrapInternal(err, "scan log key")
+	}
+	return signer, verifier, nil
+}
+
+// ScanLogVerifierKey returns the public key that checks the checkpoints
+// (note.NewVerifier's form).
+func (s *Store) ScanLogVerifierKey(ctx context.Context) (string, error) {
+	var key []byte
+	if _, _, err := s.scanLogSigner(ctx); err != nil {
+		return "", err
+	}
+	err := s.wdb.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = $1`, scanLogKeyName).Scan(&key)
+	if err != nil {
+		return "", s.dbErr(err, "scan log key")
+	}
+	_, vkey, _ := strings.Cut(string(key), "\n")
+	return vkey, nil
+}
+
+// hashReader reads stored hashes through x.
+func (s *Store) hashReader(ctx context.Context, x dbx) tlog.HashReaderFunc {
+	return func(indexes []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(indexes))
+		for i, idx := range indexes {
+			var h []byte
+			if err := x.row(ctx, `SELECT hash FROM scanlog_hashes WHERE idx = $1`, idx).Scan(&h); err != nil {
+				return nil, fmt.Errorf("stored hash %d: %w", idx, err)
+			}
+			if len(h) != tlog.HashSize {
+				return nil, fmt.Errorf("stored hash %d: %d bytes", idx, len(h))
+			}
+			copy(out[i][:], h)
+		}
+		return out, nil
+	}
+}
+
+// AppendScanLog appends the scans not yet in the tree (on PostgreSQL, those
+// logged at least scanLogDelay ago), at most a batch, and signs a
+// checkpoint if the tree grew. It returns the tree's size. On PostgreSQL
+// one node appends at a time: another node's call returns at once.
+func (s *Store) AppendScanLog(ctx context.Context) (int64, error) {
+	signer, _, err := s.scanLogSigner(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var size int64
+	err = s.inTx(ctx, "scan log", func(x dbx) error {
+		if !s.sqlite {
+			var ok bool
+			if err := x.row(ctx, `SELECT pg_try_advisory_xact_lock(CAST($1 AS BIGINT))`, int64(scanLogLock)).Scan(&ok); err != nil {
+				return err
+			}
+			if !ok {
+				return nil
+			}
+		}
+		var last int64
+		if err := x.row(ctx, `SELECT COUNT(*), COALESCE(MAX(scan_id), 0) FROM scanlog_leaves`).Scan(&size, &last); err != nil {
+			return err
+		}
+		q := qScanLogRows + ` WHERE id > $1`
+		args := []any{last}
+		if !s.sqlite {
+			q += ` AND server_time < $2`
+			args = append(args, s.ts(time.Now().Add(-scanLogDelay)))
+		}
+		q += ` ORDER BY id LIMIT ` + strconv.Itoa(scanLogBatch)
+		rows, err := x.query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		type leaf struct {
+			id   int64
+			data []byte
+		}
+		var leaves []leaf
+		for rows.Next() {
+			id, data, err := scanRecord(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			leaves = append(leaves, leaf{id, data})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(leaves) == 0 {
+			return nil
+		}
+		// Hashes computed but not yet stored are read from pending.
+		pending := map[int64]tlog.Hash{}
+		stored := s.hashReader(ctx, x)
+		reader := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
+			out := make([]tlog.Hash, len(indexes))
+			for i, idx := range indexes {
+				if h, ok := pending[idx]; ok {
+					out[i] = h
+					continue
+				}
+				hs, err := stored([]int64{idx})
+				if err != nil {
+					return nil, err
+				}
+				out[i] = hs[0]
+			}
+			return out, nil
+		})
+		for _, l := range leaves {
+			hashes, err := tlog.StoredHashes(size, l.data, reader)
+			if err != nil {
+				return err
+			}
+			base := tlog.StoredHashIndex(0, size)
+			for i, h := range hashes {
+				pending[base+int64(i)] = h
+				if _, err := x.exec(ctx, `INSERT INTO scanlog_hashes (idx, hash) VALUES ($1, $2)`, base+int64(i), h[:]); err != nil {
+					return err
+				}
+			}
+			if _, err := x.exec(ctx, `INSERT INTO scanlog_leaves (n, scan_id) VALUES ($1, $2)`, size, l.id); err != nil {
+				return err
+			}
+			size++
+		}
+		root, err := tlog.TreeHash(size, reader)
+		if err != nil {
+			return err
+		}
+		msg, err := note.Sign(&note.Note{Text: string(tlog.FormatTree(tlog.Tree{N: size, Hash: root}))}, signer)
+		if err != nil {
+			return err
+		}
+		_, err = x.exec(ctx, `INSERT INTO scanlog_checkpoints (size, note) VALUES ($1, $2)`, size, string(msg))
+		return err
+	})
+	return size, err
+}
+
+// RunScanLog appends to the scan log every interval until ctx ends.
+func (s *Store) RunScanLog(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := s.AppendScanLog(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("scan log: append", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
