@@ -173,20 +173,29 @@ func offlineOf(s *admit.OfflineSnapshot) *offlineOut {
 	for _, sec := range s.Sections {
 		out.Sections[strconv.FormatInt(sec.ID, 10)] = sec.Name
 	}
-	classes := map[offlineClass]int{}
+	// A class's key holds its window as values: equal windows make one class.
+	type classKey struct {
+		product, section, subevent int64
+		status                     admit.OrderStatus
+		blocked                    bool
+		from, until                int64 // unix µs; -1: none
+	}
+	micro := func(t *time.Time) int64 {
+		if t == nil {
+			return -1
+		}
+		return t.UnixMicro()
+	}
+	classes := map[classKey]int{}
 	var groups []*strings.Builder
 	for _, t := range s.Tickets {
-		k := offlineClass{Product: t.ProductID, Section: t.SectionID, Subevent: t.SubeventID,
-			Status: string(t.OrderStatus), Blocked: t.Blocked, ValidFrom: t.ValidFrom, ValidUntil: t.ValidUntil}
-		// Times as values: equal windows make one class.
-		key := k
-		key.ValidFrom, key.ValidUntil = nil, nil
-		key.Status += "|" + timeKey(t.ValidFrom) + "|" + timeKey(t.ValidUntil)
+		key := classKey{t.ProductID, t.SectionID, t.SubeventID, t.OrderStatus, t.Blocked, micro(t.ValidFrom), micro(t.ValidUntil)}
 		i, ok := classes[key]
 		if !ok {
 			i = len(out.Classes)
 			classes[key] = i
-			out.Classes = append(out.Classes, k)
+			out.Classes = append(out.Classes, offlineClass{Product: t.ProductID, Section: t.SectionID, Subevent: t.SubeventID,
+				Status: string(t.OrderStatus), Blocked: t.Blocked, ValidFrom: t.ValidFrom, ValidUntil: t.ValidUntil})
 			groups = append(groups, &strings.Builder{})
 		}
 		groups[i].WriteString(compactUUID(t.UUID))
@@ -209,13 +218,6 @@ func offlineOf(s *admit.OfflineSnapshot) *offlineOut {
 	}
 	out.Inside, out.Used, out.Outside = inside.String(), used.String(), outside.String()
 	return out
-}
-
-func timeKey(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	return strconv.FormatInt(t.UnixMicro(), 10)
 }
 
 func nonNil(ids []int64) []int64 {
