@@ -24,6 +24,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -318,6 +320,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		l.tickets, l.forged = tickets, forged
 		l.rate, l.duration, l.warmup, l.maxScans = cfg.Rate, cfg.Duration, cfg.Warmup, cfg.MaxScans
 		l.dupFrac, l.forgeFrac, l.seed = cfg.Duplicates, cfg.ForgedShare, seed
+		if procs := rep.procs; len(procs) > 0 && slices.Equal(bases, procURLs(procs)) {
+			l.serverCPU = func() time.Duration {
+				var sum time.Duration
+				for _, p := range procs {
+					sum += procCPU(p.cmd.Process.Pid)
+				}
+				return sum
+			}
+		}
 		return l, nil
 	}
 
@@ -683,6 +694,16 @@ func startProfile(path string) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
+	if strings.HasSuffix(path, ".trace") {
+		if err := trace.Start(f); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("trace: %w", err)
+		}
+		return func() {
+			trace.Stop()
+			f.Close()
+		}, nil
+	}
 	if err := pprof.StartCPUProfile(f); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("cpu profile: %w", err)
@@ -727,6 +748,14 @@ func machineInfo() Machine {
 }
 
 // procStatusKB reads a "Name:   123 kB" line of a /proc file.
+func procURLs(procs []*proc) []string {
+	var urls []string
+	for _, p := range procs {
+		urls = append(urls, p.url)
+	}
+	return urls
+}
+
 func procStatusKB(path, name string) int64 {
 	b, err := os.ReadFile(path)
 	if err != nil {

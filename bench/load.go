@@ -77,6 +77,9 @@ type load struct {
 	forgeFrac float64
 	seed      uint64
 	freshFrom int // the first fresh ticket's index (an earlier round took those before)
+	// serverCPU, when set, is the CPU time the servers (child processes,
+	// --spawn) have used so far.
+	serverCPU func() time.Duration
 
 	answered atomic.Int64 // scans answered so far (for a progress bar)
 }
@@ -115,6 +118,7 @@ type answers struct {
 	freshNext   int // the next fresh ticket's index after this phase
 	intentLat   [numIntents][]time.Duration
 	cpu, wall   time.Duration // this process's CPU time during the phase, and the phase's length
+	serverCPU   time.Duration // the child servers' CPU time during the phase (--spawn)
 }
 
 type workerStats struct {
@@ -149,6 +153,10 @@ func (l *load) run(ctx context.Context) *answers {
 	defer cancel()
 
 	cpu0, wall0 := cpuTime(), time.Now()
+	var srv0 time.Duration
+	if l.serverCPU != nil {
+		srv0 = l.serverCPU()
+	}
 	stats := make([]*workerStats, l.workers)
 	var wg sync.WaitGroup
 	for w := range l.workers {
@@ -260,6 +268,9 @@ func (l *load) run(ctx context.Context) *answers {
 	}
 	wg.Wait()
 	a.cpu, a.wall = cpuTime()-cpu0, time.Since(wall0)
+	if l.serverCPU != nil {
+		a.serverCPU = l.serverCPU() - srv0
+	}
 	for _, ws := range stats {
 		for i := range numIntents {
 			for o := range numOutcomes {

@@ -1,9 +1,11 @@
 package bench
 
 import (
+	"bytes"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -117,6 +119,10 @@ type Phase struct {
 	CPUSeconds       float64 `json:"cpu_seconds"`
 	CPUMicrosPerScan float64 `json:"cpu_us_per_scan"`
 	CPUCores         float64 `json:"cpu_cores_busy"`
+	// ServerCPU* are the same for the child servers alone (--spawn): the
+	// load generator's share left out.
+	ServerCPUMicrosPerScan float64 `json:"server_cpu_us_per_scan,omitempty"`
+	ServerCPUCores         float64 `json:"server_cpu_cores_busy,omitempty"`
 }
 
 // Latency is a latency distribution in milliseconds.
@@ -194,6 +200,10 @@ func phaseReport(name string, cfg *Config, a *answers) *Phase {
 	if a.wall > 0 {
 		p.CPUCores = round(a.cpu.Seconds()/a.wall.Seconds(), 2)
 	}
+	if a.serverCPU > 0 && p.TotalScans > 0 && a.wall > 0 {
+		p.ServerCPUMicrosPerScan = round(float64(a.serverCPU.Microseconds())/float64(p.TotalScans), 1)
+		p.ServerCPUCores = round(a.serverCPU.Seconds()/a.wall.Seconds(), 2)
+	}
 	return p
 }
 
@@ -243,6 +253,31 @@ func startRSSSampler(r *Report) *rssSampler {
 func (s *rssSampler) stop() {
 	close(s.stopc)
 	s.done.Wait()
+}
+
+// procCPU is the user and system CPU time process pid has used so far
+// (/proc/PID/stat, in clock ticks of 10 ms), 0 if unknown.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(procPath(pid, "stat"))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses and may
+	// hold spaces: state is field 3, utime 14 and stime 15.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
 func procPath(pid int, file string) string {

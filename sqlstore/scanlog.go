@@ -171,103 +171,145 @@ func (s *Store) hashReader(ctx context.Context, x dbx) tlog.HashReaderFunc {
 // checkpoint if the tree grew. It returns the tree's size. On PostgreSQL
 // one node appends at a time: another node's call returns at once.
 func (s *Store) AppendScanLog(ctx context.Context) (int64, error) {
+	size, _, err := s.appendScanLog(ctx)
+	return size, err
+}
+
+// scanLogChunk bounds the rows one transaction of the appender adds: on
+// SQLite the transaction holds the one writer connection, and the scans
+// committed by the group writer wait for it; 64 rows hold it about a
+// millisecond, where 5,000 held it for a quarter of a second, a stall
+// every scan arriving meanwhile waited for.
+const scanLogChunk = 64
+
+// appendScanLog appends at most scanLogBatch rows, in transactions of
+// scanLogChunk rows, and signs a checkpoint in the last. more reports that
+// rows were left for the next call.
+func (s *Store) appendScanLog(ctx context.Context) (size int64, more bool, err error) {
 	signer, _, err := s.scanLogSigner(ctx)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	var size int64
-	err = s.inTx(ctx, "scan log", func(x dbx) error {
-		if !s.sqlite {
-			var ok bool
-			if err := x.row(ctx, `SELECT pg_try_advisory_xact_lock(CAST($1 AS BIGINT))`, int64(scanLogLock)).Scan(&ok); err != nil {
-				return err
-			}
-			if !ok {
-				return nil
-			}
-		}
-		var last int64
-		if err := x.row(ctx, `SELECT COUNT(*), COALESCE(MAX(scan_id), 0) FROM scanlog_leaves`).Scan(&size, &last); err != nil {
+	for done := 0; done < scanLogBatch; {
+		n := min(scanLogChunk, scanLogBatch-done)
+		var added int
+		var lastChunk bool
+		err = s.inTx(ctx, "scan log", func(x dbx) error {
+			var err error
+			size, added, lastChunk, err = s.appendScanLogChunk(ctx, x, signer, n, done+n >= scanLogBatch, done > 0)
 			return err
-		}
-		q := qScanLogRows + ` WHERE id > $1`
-		args := []any{last}
-		if !s.sqlite {
-			q += ` AND server_time < $2`
-			args = append(args, s.ts(time.Now().Add(-scanLogDelay)))
-		}
-		q += ` ORDER BY id LIMIT ` + strconv.Itoa(scanLogBatch)
-		rows, err := x.query(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		type leaf struct {
-			id   int64
-			data []byte
-		}
-		var leaves []leaf
-		for rows.Next() {
-			id, data, err := scanRecord(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			leaves = append(leaves, leaf{id, data})
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(leaves) == 0 {
-			return nil
-		}
-		// Hashes computed but not yet stored are read from pending.
-		pending := map[int64]tlog.Hash{}
-		stored := s.hashReader(ctx, x)
-		reader := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
-			out := make([]tlog.Hash, len(indexes))
-			for i, idx := range indexes {
-				if h, ok := pending[idx]; ok {
-					out[i] = h
-					continue
-				}
-				hs, err := stored([]int64{idx})
-				if err != nil {
-					return nil, err
-				}
-				out[i] = hs[0]
-			}
-			return out, nil
 		})
-		for _, l := range leaves {
-			hashes, err := tlog.StoredHashes(size, l.data, reader)
+		if err != nil {
+			return size, false, err
+		}
+		done += added
+		if lastChunk {
+			return size, added == n && done >= scanLogBatch, nil
+		}
+	}
+	return size, true, nil
+}
+
+// appendScanLogChunk appends at most n rows in the transaction x. It signs
+// a checkpoint when it found fewer than n rows (the log is caught up), or
+// when sign is set (the call's last chunk), if the tree grew in this chunk
+// or, grew set, in an earlier chunk of the call; last reports that it
+// signed or had nothing to add or sign.
+func (s *Store) appendScanLogChunk(ctx context.Context, x dbx, signer note.Signer, n int, sign, grew bool) (size int64, added int, last bool, err error) {
+	if !s.sqlite {
+		var ok bool
+		if err := x.row(ctx, `SELECT pg_try_advisory_xact_lock(CAST($1 AS BIGINT))`, int64(scanLogLock)).Scan(&ok); err != nil {
+			return 0, 0, true, err
+		}
+		if !ok {
+			return 0, 0, true, nil
+		}
+	}
+	// The leaves are numbered from 0 without gaps: the next is one past
+	// the greatest (an index read; counting them read them all).
+	var lastID int64
+	if err := x.row(ctx, `SELECT COALESCE(MAX(n) + 1, 0), COALESCE(MAX(scan_id), 0) FROM scanlog_leaves`).Scan(&size, &lastID); err != nil {
+		return 0, 0, true, err
+	}
+	q := qScanLogRows + ` WHERE id > $1`
+	args := []any{lastID}
+	if !s.sqlite {
+		q += ` AND server_time < $2`
+		args = append(args, s.ts(time.Now().Add(-scanLogDelay)))
+	}
+	q += ` ORDER BY id LIMIT ` + strconv.Itoa(n)
+	rows, err := x.query(ctx, q, args...)
+	if err != nil {
+		return size, 0, true, err
+	}
+	type leaf struct {
+		id   int64
+		data []byte
+	}
+	var leaves []leaf
+	for rows.Next() {
+		id, data, err := scanRecord(rows)
+		if err != nil {
+			rows.Close()
+			return size, 0, true, err
+		}
+		leaves = append(leaves, leaf{id, data})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return size, 0, true, err
+	}
+	if len(leaves) == 0 && !grew {
+		return size, 0, true, nil
+	}
+	// Hashes computed but not yet stored are read from pending.
+	pending := map[int64]tlog.Hash{}
+	stored := s.hashReader(ctx, x)
+	reader := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(indexes))
+		for i, idx := range indexes {
+			if h, ok := pending[idx]; ok {
+				out[i] = h
+				continue
+			}
+			hs, err := stored([]int64{idx})
 			if err != nil {
-				return err
+				return nil, err
 			}
-			base := tlog.StoredHashIndex(0, size)
-			for i, h := range hashes {
-				pending[base+int64(i)] = h
-				if _, err := x.exec(ctx, `INSERT INTO scanlog_hashes (idx, hash) VALUES ($1, $2)`, base+int64(i), h[:]); err != nil {
-					return err
-				}
-			}
-			if _, err := x.exec(ctx, `INSERT INTO scanlog_leaves (n, scan_id) VALUES ($1, $2)`, size, l.id); err != nil {
-				return err
-			}
-			size++
+			out[i] = hs[0]
 		}
-		root, err := tlog.TreeHash(size, reader)
-		if err != nil {
-			return err
-		}
-		msg, err := note.Sign(&note.Note{Text: string(tlog.FormatTree(tlog.Tree{N: size, Hash: root}))}, signer)
-		if err != nil {
-			return err
-		}
-		_, err = x.exec(ctx, `INSERT INTO scanlog_checkpoints (size, note) VALUES ($1, $2)`, size, string(msg))
-		return err
+		return out, nil
 	})
-	return size, err
+	for _, l := range leaves {
+		hashes, err := tlog.StoredHashes(size, l.data, reader)
+		if err != nil {
+			return size, 0, true, err
+		}
+		base := tlog.StoredHashIndex(0, size)
+		for i, h := range hashes {
+			pending[base+int64(i)] = h
+			if _, err := x.exec(ctx, `INSERT INTO scanlog_hashes (idx, hash) VALUES ($1, $2)`, base+int64(i), h[:]); err != nil {
+				return size, 0, true, err
+			}
+		}
+		if _, err := x.exec(ctx, `INSERT INTO scanlog_leaves (n, scan_id) VALUES ($1, $2)`, size, l.id); err != nil {
+			return size, 0, true, err
+		}
+		size++
+	}
+	if len(leaves) == n && !sign {
+		return size, len(leaves), false, nil
+	}
+	root, err := tlog.TreeHash(size, reader)
+	if err != nil {
+		return size, 0, true, err
+	}
+	msg, err := note.Sign(&note.Note{Text: string(tlog.FormatTree(tlog.Tree{N: size, Hash: root}))}, signer)
+	if err != nil {
+		return size, 0, true, err
+	}
+	_, err = x.exec(ctx, `INSERT INTO scanlog_checkpoints (size, note) VALUES ($1, $2)`, size, string(msg))
+	return size, len(leaves), true, err
 }
 
 // RunScanLog appends to the scan log every interval until ctx ends.
@@ -275,8 +317,16 @@ func (s *Store) RunScanLog(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if _, err := s.AppendScanLog(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("scan log: append", "err", err)
+		// A call appends at most scanLogBatch rows: more arrive between two
+		// ticks under load, so call again until the log has caught up.
+		for ctx.Err() == nil {
+			_, more, err := s.appendScanLog(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.log.Error("scan log: append", "err", err)
+			}
+			if err != nil || !more {
+				break
+			}
 		}
 		select {
 		case <-ctx.Done():

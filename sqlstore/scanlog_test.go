@@ -200,3 +200,36 @@ func TestScanLogStoredTreeTamperingIsCaught(t *testing.T) {
 		})
 	}
 }
+
+// The appender works in short transactions (so that scans never wait long
+// for the writer): a call that spans several of them, ending inside one or
+// on the boundary of one, still leaves one signed checkpoint of the whole
+// tree, and the log verifies and proves.
+func TestScanLogAppendSpanningTransactions(t *testing.T) {
+	ctx := context.Background()
+	st, raw, pg := scanLogDB(t)
+	addScans(t, raw, pg, 1, 150) // two full transactions and part of a third
+	appendAll(t, st, 150)
+	addScans(t, raw, pg, 151, 278) // exactly two full transactions
+	appendAll(t, st, 278)
+	rep, err := st.VerifyScanLog(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK || rep.Leaves != 278 || rep.Checkpoints != 2 {
+		t.Fatalf("log appended over several transactions: %+v", rep)
+	}
+	for _, id := range []int64{1, 64, 65, 150, 151, 278} {
+		p, err := st.ProveScan(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tree, err := tlog.ParseTree([]byte(p.Checkpoint[:strings.Index(p.Checkpoint, "\n\n")+1]))
+		if err != nil || tree.N != 278 {
+			t.Fatalf("scan %d proved against %q: %v", id, p.Checkpoint, err)
+		}
+		if err := tlog.CheckRecord(p.Proof, tree.N, tree.Hash, p.Leaf, tlog.RecordHash([]byte(p.Record))); err != nil {
+			t.Fatalf("proof of scan %d: %v", id, err)
+		}
+	}
+}
