@@ -578,9 +578,10 @@ func newDialect(name string, ev *admit.Event, pool []ticketRef) (dialect, []stri
 
 // node is an in-process server.
 type node struct {
-	url   string
-	srv   *http.Server
-	store admit.Store // its own store, closed with it (nil: shared)
+	url     string
+	srv     *http.Server
+	store   admit.Store // its own store, closed with it (nil: shared)
+	stopLog func()      // stops its scan log appender
 }
 
 // startNodes starts cfg.Nodes in-process servers: the first on core's
@@ -627,13 +628,36 @@ func startNodes(ctx context.Context, cfg *Config, core *admit.Core, log *slog.Lo
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		}
 		go srv.Serve(ln)
-		nodes = append(nodes, &node{url: url, srv: srv, store: own})
+		n := &node{url: url, srv: srv, store: own}
+		// The scan log's appender runs beside the scans, as in admit serve
+		// (the floor, which writes no scans, has nothing to append).
+		if sl, ok := st.(scanLogger); ok && !floor {
+			lctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				sl.RunScanLog(lctx, scanLogEvery)
+			}()
+			n.stopLog = func() { cancel(); <-done }
+		}
+		nodes = append(nodes, n)
 	}
 	return nodes, nil
 }
 
+// scanLogger is the store's scan log appender (sqlstore).
+type scanLogger interface {
+	RunScanLog(ctx context.Context, every time.Duration)
+}
+
+// scanLogEvery is how often admit serve appends to the scan log.
+const scanLogEvery = 2 * time.Second
+
 func stopNodes(nodes []*node) {
 	for _, n := range nodes {
+		if n.stopLog != nil {
+			n.stopLog()
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		n.srv.Shutdown(ctx)
 		cancel()

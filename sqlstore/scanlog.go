@@ -280,6 +280,7 @@ func (s *Store) appendScanLogChunk(ctx context.Context, x dbx, signer note.Signe
 		}
 		return out, nil
 	})
+	var hashRows, leafRows []any
 	for _, l := range leaves {
 		hashes, err := tlog.StoredHashes(size, l.data, reader)
 		if err != nil {
@@ -288,14 +289,18 @@ func (s *Store) appendScanLogChunk(ctx context.Context, x dbx, signer note.Signe
 		base := tlog.StoredHashIndex(0, size)
 		for i, h := range hashes {
 			pending[base+int64(i)] = h
-			if _, err := x.exec(ctx, `INSERT INTO scanlog_hashes (idx, hash) VALUES ($1, $2)`, base+int64(i), h[:]); err != nil {
-				return size, 0, true, err
-			}
+			hashRows = append(hashRows, base+int64(i), h[:])
 		}
-		if _, err := x.exec(ctx, `INSERT INTO scanlog_leaves (n, scan_id) VALUES ($1, $2)`, size, l.id); err != nil {
-			return size, 0, true, err
-		}
+		leafRows = append(leafRows, size, l.id)
 		size++
+	}
+	// A few statements of many rows each: a statement per row cost about
+	// as much as the scan it logs.
+	if err := insertRows(ctx, x, `INSERT INTO scanlog_hashes (idx, hash) VALUES `, 2, hashRows); err != nil {
+		return size, 0, true, err
+	}
+	if err := insertRows(ctx, x, `INSERT INTO scanlog_leaves (n, scan_id) VALUES `, 2, leafRows); err != nil {
+		return size, 0, true, err
 	}
 	if len(leaves) == n && !sign {
 		return size, len(leaves), false, nil
@@ -310,6 +315,35 @@ func (s *Store) appendScanLogChunk(ctx context.Context, x dbx, signer note.Signe
 	}
 	_, err = x.exec(ctx, `INSERT INTO scanlog_checkpoints (size, note) VALUES ($1, $2)`, size, string(msg))
 	return size, len(leaves), true, err
+}
+
+// insertRows inserts the rows of ncol values each in vals with the INSERT
+// head, many rows per statement.
+func insertRows(ctx context.Context, x dbx, head string, ncol int, vals []any) error {
+	const perStatement = 128 // rows
+	for len(vals) > 0 {
+		n := min(len(vals)/ncol, perStatement)
+		var b strings.Builder
+		b.WriteString(head)
+		for r := range n {
+			if r > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(")
+			for c := range ncol {
+				if c > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString("$" + strconv.Itoa(r*ncol+c+1))
+			}
+			b.WriteString(")")
+		}
+		if _, err := x.exec(ctx, b.String(), vals[:n*ncol]...); err != nil {
+			return err
+		}
+		vals = vals[n*ncol:]
+	}
+	return nil
 }
 
 // RunScanLog appends to the scan log every interval until ctx ends.
