@@ -77,6 +77,10 @@ type Store interface {
 	// ScanLeaves returns the leaf index in the scan log's tree of each of
 	// the scans ids that is in the tree (not those not appended yet).
 	ScanLeaves(ctx context.Context, ids []int64) (map[int64]int64, error)
+	// ProveScanAt proves that scan scanID is a leaf of the tree of the
+	// stored checkpoint of size treeSize (0: the latest); ENotFound if the
+	// scan, or that checkpoint, is not there, or the scan not under it.
+	ProveScanAt(ctx context.Context, scanID, treeSize int64) (*LogProof, error)
 	// Conflicts lists an event's offline scans in conflict with the
 	// server, ordered by ticket uuid, device time, device name and id, at
 	// most limit, with their total; each with the scan before it that
@@ -200,6 +204,20 @@ type LogCheckpoint struct {
 	Note        string
 	Size        int64
 	VerifierKey string
+}
+
+// LogProof proves that scan ScanID (of event EventID) is leaf Leaf of the
+// tree of Checkpoint: golang.org/x/mod/sumdb/tlog.CheckRecord(Proof,
+// TreeSize, RootHash, Leaf, tlog.RecordHash(Record)). Hashes are 32 bytes.
+type LogProof struct {
+	ScanID, EventID int64
+	Leaf            int64
+	Record          string
+	TreeSize        int64
+	RootHash        []byte
+	Proof           [][]byte
+	Checkpoint      string
+	VerifierKey     string
 }
 
 // TicketFilter selects tickets. Zero fields do not filter.

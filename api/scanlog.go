@@ -397,3 +397,48 @@ func csvSafe(s string) string {
 	}
 	return s
 }
+
+// logProof is an inclusion proof of a scan on the API: hashes in base64.
+type logProof struct {
+	ScanID      int64    `json:"scan_id"`
+	Leaf        int64    `json:"leaf"`
+	Record      string   `json:"record"`
+	TreeSize    int64    `json:"tree_size"`
+	RootHash    []byte   `json:"root_hash"`
+	Proof       [][]byte `json:"proof"`
+	Checkpoint  string   `json:"checkpoint"`
+	VerifierKey string   `json:"verifier_key"`
+}
+
+// proveScan answers an inclusion proof of one of the event's scans in the
+// tree of the latest checkpoint, or with tree_size=N of the checkpoint of
+// that size (an export's).
+func (h *Handler) proveScan(w http.ResponseWriter, r *http.Request, c *admit.Caller) {
+	ev, err := h.event(r.Context(), r, c)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("scan"), 10, 64)
+	if err != nil || id <= 0 {
+		h.fail(w, r, admit.Errorf(admit.ENotFound, "no scan %q", clip(r.PathValue("scan"))))
+		return
+	}
+	var size int64
+	if v := r.URL.Query().Get("tree_size"); v != "" {
+		if size, err = strconv.ParseInt(v, 10, 64); err != nil || size < 1 {
+			h.fail(w, r, bad("tree_size: a checkpoint's tree size (a positive whole number), not "+clip(v)))
+			return
+		}
+	}
+	p, err := h.core.Store.ProveScanAt(r.Context(), id, size)
+	if err == nil && p.EventID != ev.ID {
+		err = admit.Errorf(admit.ENotFound, "no scan %d in this event", id)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, logProof{ScanID: p.ScanID, Leaf: p.Leaf, Record: p.Record, TreeSize: p.TreeSize,
+		RootHash: p.RootHash, Proof: p.Proof, Checkpoint: p.Checkpoint, VerifierKey: p.VerifierKey})
+}

@@ -120,25 +120,33 @@ func TestTheExportCarriesItsCheckpoint(t *testing.T) {
 		if r.Leaf == nil || *r.Leaf != int64(i) || !r.Covered {
 			t.Fatalf("row %d: %+v", i, r)
 		}
-		// The row's leaf is in the export's tree: its record, proved.
-		p, err := st.ProveScan(ctx, r.ID)
-		if err != nil {
-			t.Fatal(err)
+		// The row's leaf is in the export's tree: its record, proved by
+		// the API against the export's checkpoint (its root, not the answer's).
+		pa := f.call(t, f.admin, "GET", fmt.Sprintf("%s/%d/proof?tree_size=%d", ev, r.ID, tree.N), nil)
+		var p sqlstore.ScanLogProof
+		if pa.Status != 200 || json.Unmarshal(pa.Body, &p) != nil {
+			t.Fatalf("proof of scan %d: %d %s", r.ID, pa.Status, pa.Body)
 		}
-		proof, err := tlog.ProveRecord(tree.N, *r.Leaf, tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
-			return storedHashes(t, raw, idx), nil
-		}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(p.Record, "\nid "+strconv.FormatInt(r.ID, 10)+"\n") ||
-			tlog.CheckRecord(proof, tree.N, tree.Hash, *r.Leaf, tlog.RecordHash([]byte(p.Record))) != nil {
-			t.Fatalf("row %d (scan %d, leaf %d) is not in the export's tree", i, r.ID, *r.Leaf)
+		if p.Leaf != *r.Leaf || p.Checkpoint != string(msg) || !strings.Contains(p.Record, "\nid "+strconv.FormatInt(r.ID, 10)+"\n") ||
+			tlog.CheckRecord(p.Proof, tree.N, tree.Hash, *r.Leaf, tlog.RecordHash([]byte(p.Record))) != nil {
+			t.Fatalf("row %d (scan %d, leaf %d) is not in the export's tree: %s", i, r.ID, *r.Leaf, pa.Body)
 		}
 		other := tlog.RecordHash([]byte(strings.Replace(p.Record, `"test"`, `"forged"`, 1)))
-		if tlog.CheckRecord(proof, tree.N, tree.Hash, *r.Leaf, other) == nil {
+		if tlog.CheckRecord(p.Proof, tree.N, tree.Hash, *r.Leaf, other) == nil {
 			t.Fatalf("row %d: the proof checks an altered record", i)
 		}
+	}
+	for _, path := range []string{
+		fmt.Sprintf("%s/%d/proof", ev, rows[4].ID),             // not in the tree yet
+		fmt.Sprintf("%s/%d/proof?tree_size=3", ev, rows[0].ID), // no checkpoint of that size
+		ev + "/999/proof", ev + "/x/proof",
+	} {
+		if a := f.call(t, f.admin, "GET", path, nil); a.Status != 404 {
+			t.Fatalf("%s: %d %s", path, a.Status, a.Body)
+		}
+	}
+	if a := f.callBad(t, f.admin, "GET", ev+"/1/proof?tree_size=0", nil); a.Status != 400 {
+		t.Fatalf("tree_size=0: %d %s", a.Status, a.Body)
 	}
 	if r := rows[4]; r.Leaf != nil || r.Covered {
 		t.Fatalf("a row not in the tree: %+v", r)
@@ -157,18 +165,4 @@ func TestTheExportCarriesItsCheckpoint(t *testing.T) {
 	if recs[0][last-1] != "leaf" || recs[1][last-1] != "0" || recs[1][last] != "true" || recs[5][last-1] != "" || recs[5][last] != "false" {
 		t.Fatalf("csv %v", recs)
 	}
-}
-
-// storedHashes reads the tree's stored hashes straight from the database.
-func storedHashes(t *testing.T, raw *sql.DB, idx []int64) []tlog.Hash {
-	t.Helper()
-	out := make([]tlog.Hash, len(idx))
-	for i, x := range idx {
-		var h []byte
-		if err := raw.QueryRow(`SELECT hash FROM scanlog_hashes WHERE idx = $1`, x).Scan(&h); err != nil {
-			t.Fatalf("hash %d: %v", x, err)
-		}
-		copy(out[i][:], h)
-	}
-	return out
 }

@@ -293,54 +293,84 @@ func (s *Store) LatestScanLogCheckpoint(ctx context.Context) (string, error) {
 // ProveScan proves that scan scanID is in the tree of the latest
 // checkpoint (ENotFound if the scan is not in the log yet).
 func (s *Store) ProveScan(ctx context.Context, scanID int64) (*ScanLogProof, error) {
-	vkey, err := s.ScanLogVerifierKey(ctx)
+	p, _, err := s.proveScan(ctx, scanID, 0)
+	return p, err
+}
+
+// ProveScanAt proves that scan scanID is in the tree of the stored
+// checkpoint of size treeSize (0: the latest).
+func (s *Store) ProveScanAt(ctx context.Context, scanID, treeSize int64) (*admit.LogProof, error) {
+	p, eventID, err := s.proveScan(ctx, scanID, treeSize)
 	if err != nil {
 		return nil, err
 	}
+	out := &admit.LogProof{ScanID: p.ScanID, EventID: eventID, Leaf: p.Leaf, Record: p.Record, TreeSize: p.TreeSize,
+		RootHash: p.RootHash[:], Proof: make([][]byte, len(p.Proof)), Checkpoint: p.Checkpoint, VerifierKey: p.Verifier}
+	for i, h := range p.Proof {
+		out.Proof[i] = h[:]
+	}
+	return out, nil
+}
+
+func (s *Store) proveScan(ctx context.Context, scanID, treeSize int64) (*ScanLogProof, int64, error) {
+	vkey, err := s.ScanLogVerifierKey(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
 	tx, err := s.readTx(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer tx.Rollback()
 	x := dbx{s: s, db: s.rdb, tx: tx}
 	p := &ScanLogProof{ScanID: scanID, Verifier: vkey}
-	if err := x.row(ctx, `SELECT note FROM scanlog_checkpoints ORDER BY size DESC LIMIT 1`).Scan(&p.Checkpoint); err != nil {
-		return nil, s.dbErr(err, "scan log checkpoint")
+	q, args := `SELECT note FROM scanlog_checkpoints ORDER BY size DESC LIMIT 1`, []any{}
+	if treeSize > 0 {
+		q, args = `SELECT note FROM scanlog_checkpoints WHERE size = $1`, []any{treeSize}
+	}
+	if err := x.row(ctx, q, args...).Scan(&p.Checkpoint); err != nil {
+		return nil, 0, s.dbErr(err, "scan log checkpoint")
 	}
 	if err := x.row(ctx, `SELECT n FROM scanlog_leaves WHERE scan_id = $1`, scanID).Scan(&p.Leaf); err != nil {
-		return nil, s.dbErr(err, "scan in the log")
+		return nil, 0, s.dbErr(err, "scan in the log")
 	}
 	verifier, err := note.NewVerifier(vkey)
 	if err != nil {
-		return nil, admit.WrapInternal(err, "scan log key")
+		return nil, 0, admit.WrapInternal(err, "scan log key")
 	}
 	nt, err := note.Open([]byte(p.Checkpoint), note.VerifierList(verifier))
 	if err != nil {
-		return nil, admit.WrapInternal(err, "scan log checkpoint")
+		return nil, 0, admit.WrapInternal(err, "scan log checkpoint")
 	}
 	tree, err := tlog.ParseTree([]byte(nt.Text))
 	if err != nil {
-		return nil, admit.WrapInternal(err, "scan log checkpoint")
+		return nil, 0, admit.WrapInternal(err, "scan log checkpoint")
 	}
 	if p.Leaf >= tree.N {
-		return nil, admit.Errorf(admit.ENotFound, "scan %d is not under the latest checkpoint yet", scanID)
+		return nil, 0, admit.Errorf(admit.ENotFound, "scan %d is not under the latest checkpoint yet", scanID)
 	}
 	p.TreeSize, p.RootHash = tree.N, tree.Hash
+	// The scan's event (none if the row is gone: the proof then has no record).
+	var of sql.NullInt64
+	if err := x.row(ctx, `SELECT event_id FROM scans WHERE id = $1`, scanID).Scan(&of); err != nil && err != sql.ErrNoRows {
+		return nil, 0, s.dbErr(err, "scan")
+	}
+	eventID := of.Int64
 	rows, err := x.query(ctx, qScanLogRows+` WHERE id = $1`, scanID)
 	if err != nil {
-		return nil, s.dbErr(err, "scan")
+		return nil, 0, s.dbErr(err, "scan")
 	}
 	if rows.Next() {
 		_, data, err := scanRecord(rows)
 		if err != nil {
 			rows.Close()
-			return nil, s.dbErr(err, "scan")
+			return nil, 0, s.dbErr(err, "scan")
 		}
 		p.Record = string(data)
 	}
 	rows.Close()
 	if p.Proof, err = tlog.ProveRecord(tree.N, p.Leaf, s.hashReader(ctx, x)); err != nil {
-		return nil, admit.WrapInternal(err, "scan log proof")
+		return nil, 0, admit.WrapInternal(err, "scan log proof")
 	}
-	return p, nil
+	return p, eventID, nil
 }
