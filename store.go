@@ -71,6 +71,16 @@ type Store interface {
 	Scan(ctx context.Context, a *ScanAttempt) (*ScanOutcome, error)
 	// Scans lists scan log rows that match f, newest last, with their total.
 	Scans(ctx context.Context, f ScanFilter) ([]*Scan, int, error)
+	// LatestLogCheckpoint returns the scan log's latest signed checkpoint
+	// (ENotFound before the first).
+	LatestLogCheckpoint(ctx context.Context) (*LogCheckpoint, error)
+	// ScanLeaves returns the leaf index in the scan log's tree of each of
+	// the scans ids that is in the tree (not those not appended yet).
+	ScanLeaves(ctx context.Context, ids []int64) (map[int64]int64, error)
+	// ProveScanAt proves that scan scanID is a leaf of the tree of the
+	// stored checkpoint of size treeSize (0: the latest); ENotFound if the
+	// scan, or that checkpoint, is not there, or the scan not under it.
+	ProveScanAt(ctx context.Context, scanID, treeSize int64) (*LogProof, error)
 	// Conflicts lists an event's offline scans in conflict with the
 	// server, ordered by ticket uuid, device time, device name and id, at
 	// most limit, with their total; each with the scan before it that
@@ -185,6 +195,29 @@ type ImportResult struct {
 	// Created counts the tickets the import created, Updated the stored
 	// ones it changed (the others were already as the file says).
 	Created, Updated int
+}
+
+// LogCheckpoint is a signed checkpoint of the scan log's Merkle tree: Note
+// is the signed note (golang.org/x/mod/sumdb/note) of the tree's size and
+// root hash, Size its size, VerifierKey the public key that checks it.
+type LogCheckpoint struct {
+	Note        string
+	Size        int64
+	VerifierKey string
+}
+
+// LogProof proves that scan ScanID (of event EventID) is leaf Leaf of the
+// tree of Checkpoint: golang.org/x/mod/sumdb/tlog.CheckRecord(Proof,
+// TreeSize, RootHash, Leaf, tlog.RecordHash(Record)). Hashes are 32 bytes.
+type LogProof struct {
+	ScanID, EventID int64
+	Leaf            int64
+	Record          string
+	TreeSize        int64
+	RootHash        []byte
+	Proof           [][]byte
+	Checkpoint      string
+	VerifierKey     string
 }
 
 // TicketFilter selects tickets. Zero fields do not filter.

@@ -102,5 +102,5 @@ func FuzzRoutes(f *testing.F, routes []string, path func(w *World, pattern strin
 // ticket, and a trailing {$} removed.
 func (w *World) Fill(pattern, event string) string {
 	return strings.NewReplacer("{organizer}", "acme", "{event}", event, "{subevent}", "1", "{section}", "1",
-		"{token}", "1", "{code}", "ZZZZ0000", "{ticket}", w.Ticket.UUID, "{device}", w.Ticket.UUID, "{$}", "").Replace(pattern)
+		"{token}", "1", "{scan}", "1", "{code}", "ZZZZ0000", "{ticket}", w.Ticket.UUID, "{device}", w.Ticket.UUID, "{$}", "").Replace(pattern)
 }

@@ -86,6 +86,7 @@ func (h *Handler) routes() []route {
 		{"POST /api/v1/events/{event}/scans", true, false, h.scan},
 		{"GET /api/v1/events/{event}/scans", true, false, h.listScans},
 		{"POST /api/v1/events/{event}/scans/offline", true, false, h.uploadOffline},
+		{"GET /api/v1/events/{event}/scans/{scan}/proof", true, false, h.proveScan},
 		{"GET /api/v1/events/{event}/offline", true, false, h.offlineSnapshot},
 		{"GET /api/v1/events/{event}/conflicts", true, false, h.listConflicts},
 		{"GET /api/v1/events/{event}/tickets", true, false, h.searchTickets},

@@ -290,7 +290,8 @@ func TestTheScanLogPagesAndExports(t *testing.T) {
 			t.Fatalf("csv: %d %s", a.Status, a.Header.Get("Content-Type"))
 		}
 		rows, err := csv.NewReader(bytes.NewReader(a.Body)).ReadAll()
-		if err != nil || len(rows) != 7 || rows[0][0] != "id" || rows[1][2] != "Ann Archer" || rows[6][10] != "exit" {
+		if err != nil || len(rows) != 7 || rows[0][0] != "id" || rows[1][2] != "Ann Archer" || rows[6][10] != "exit" ||
+			rows[0][len(rows[0])-1] != "covered" || rows[1][len(rows[1])-1] != "false" {
 			t.Fatalf("csv rows %v, %v", rows, err)
 		}
 	}
@@ -299,6 +300,12 @@ func TestTheScanLogPagesAndExports(t *testing.T) {
 	n := 0
 	for sc.Scan() {
 		var s map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &s); err == nil && s["id"] == nil {
+			if _, ok := s["tree_size"]; !ok {
+				t.Fatalf("ndjson end %q", sc.Text())
+			}
+			continue // the last line: the checkpoint
+		}
 		if err := json.Unmarshal(sc.Bytes(), &s); err != nil || s["result"] != "ok" {
 			t.Fatalf("ndjson line %q: %v", sc.Text(), err)
 		}
@@ -323,9 +330,10 @@ func TestTheExportStreamsPastOneChunk(t *testing.T) {
 	}
 	a := f.call(t, f.admin, "GET", "/api/v1/events/"+f.event+"/scans?format=ndjson", nil)
 	lines := bytes.Split(bytes.TrimSpace(a.Body), []byte("\n"))
-	if len(lines) != n {
-		t.Fatalf("%d rows, want %d", len(lines), n)
+	if len(lines) != n+1 || !bytes.Contains(lines[n], []byte(`"tree_size"`)) {
+		t.Fatalf("%d lines, want %d rows and the checkpoint", len(lines), n)
 	}
+	lines = lines[:n]
 	last := -1.0
 	for _, l := range lines {
 		var s map[string]any

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
 	"net/http"
@@ -244,17 +245,61 @@ func (h *Handler) listScans(w http.ResponseWriter, r *http.Request, c *admit.Cal
 
 var csvHeader = []string{"id", "ticket", "attendee_name", "product", "list", "section", "device", "device_uuid", "source",
 	"redeemer", "type", "result", "reason", "forced", "offline", "device_time", "server_time",
-	"device_verdict", "clock_offset_ms", "conflict"}
+	"device_verdict", "clock_offset_ms", "conflict", "leaf", "covered"}
+
+// exportRow is a row of the export: a scan, its leaf index in the scan
+// log's Merkle tree (null: not appended yet) and whether the export's
+// checkpoint covers it (leaf < the checkpoint's tree size).
+type exportRow struct {
+	scanOut
+	Leaf    *int64 `json:"leaf"`
+	Covered bool   `json:"covered"`
+}
+
+// exportEnd is the NDJSON export's last line: the checkpoint the rows are
+// consistent with (null before the first), and the key that checks it. A
+// file without it was cut short.
+type exportEnd struct {
+	Checkpoint  *string `json:"checkpoint"`
+	TreeSize    int64   `json:"tree_size"`
+	VerifierKey string  `json:"verifier_key"`
+}
+
+// Headers of the export: the checkpoint (base64 of the signed note) and
+// the key that checks it.
+const (
+	HeaderLogCheckpoint = "Admit-Log-Checkpoint"
+	HeaderLogKey        = "Admit-Log-Key"
+)
 
 // exportScans streams every row that f matches, a chunk at a time.
 func (h *Handler) exportScans(w http.ResponseWriter, r *http.Request, ev *admit.Event, f admit.ScanFilter, names *logNames, format string) {
 	ctx := r.Context()
 	f.Limit = exportChunk
 	// The first chunk before the header: an error there is still a problem answer.
+	// The checkpoint before the rows: the log only grows, so every row it
+	// covers is read as it covers it; rows appended since are not covered.
+	cp, err := h.core.Store.LatestLogCheckpoint(ctx)
+	if admit.IsNotFound(err) {
+		cp, err = &admit.LogCheckpoint{}, nil
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	scans, _, err := h.core.Store.Scans(ctx, f)
 	if err != nil {
 		h.fail(w, r, err)
 		return
+	}
+	leaves, err := h.leavesOf(r, scans)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if cp.Note != "" {
+		w.Header().Set(HeaderLogCheckpoint, base64.StdEncoding.EncodeToString([]byte(cp.Note)))
+		w.Header().Set(HeaderLogKey, cp.VerifierKey)
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var cw *csv.Writer
@@ -272,7 +317,10 @@ func (h *Handler) exportScans(w http.ResponseWriter, r *http.Request, ev *admit.
 	w.WriteHeader(http.StatusOK)
 	for {
 		for _, sc := range scans {
-			o := names.scan(sc)
+			o := exportRow{scanOut: names.scan(sc)}
+			if n, ok := leaves[sc.ID]; ok {
+				o.Leaf, o.Covered = &n, n < cp.Size
+			}
 			if cw != nil {
 				cw.Write(csvRow(&o))
 			} else if err := enc.Encode(o); err != nil {
@@ -286,17 +334,36 @@ func (h *Handler) exportScans(w http.ResponseWriter, r *http.Request, ev *admit.
 			break
 		}
 		f.AfterID = scans[len(scans)-1].ID
-		if scans, _, err = h.core.Store.Scans(ctx, f); err != nil {
+		if scans, _, err = h.core.Store.Scans(ctx, f); err == nil {
+			leaves, err = h.leavesOf(r, scans)
+		}
+		if err != nil {
 			if ctx.Err() == nil {
 				h.log.Error("api: export failed midway", "event", ev.UUID, "err", err)
 			}
 			return // the answer is cut short: the client sees a truncated file
 		}
 	}
+	if cw == nil {
+		end := exportEnd{TreeSize: cp.Size, VerifierKey: cp.VerifierKey}
+		if cp.Note != "" {
+			end.Checkpoint = &cp.Note
+		}
+		enc.Encode(end)
+	}
 	bw.Flush()
 }
 
-func csvRow(o *scanOut) []string {
+// leavesOf returns the leaf indexes of scans in the scan log's tree.
+func (h *Handler) leavesOf(r *http.Request, scans []*admit.Scan) (map[int64]int64, error) {
+	ids := make([]int64, len(scans))
+	for i, sc := range scans {
+		ids[i] = sc.ID
+	}
+	return h.core.Store.ScanLeaves(r.Context(), ids)
+}
+
+func csvRow(o *exportRow) []string {
 	s := func(p *string) string {
 		if p == nil {
 			return ""
@@ -309,6 +376,10 @@ func csvRow(o *scanOut) []string {
 		}
 		return p.UTC().Format(time.RFC3339Nano)
 	}
+	leaf := ""
+	if o.Leaf != nil {
+		leaf = strconv.FormatInt(*o.Leaf, 10)
+	}
 	ms := ""
 	if o.ClockOffsetMS != nil {
 		ms = strconv.FormatInt(*o.ClockOffsetMS, 10)
@@ -316,7 +387,7 @@ func csvRow(o *scanOut) []string {
 	return []string{strconv.FormatInt(o.ID, 10), s(o.Ticket), csvSafe(o.AttendeeName), csvSafe(o.Product), csvSafe(o.List),
 		csvSafe(o.Section), csvSafe(o.Device), s(o.DeviceUUID), o.Source, csvSafe(o.Redeemer), o.Type, o.Result, s(o.Reason),
 		strconv.FormatBool(o.Forced), strconv.FormatBool(o.Offline), t(o.DeviceTime), t(&o.ServerTime),
-		s(o.DeviceVerdict), ms, s(o.Conflict)}
+		s(o.DeviceVerdict), ms, s(o.Conflict), leaf, strconv.FormatBool(o.Covered)}
 }
 
 // csvSafe keeps a spreadsheet from reading a name as a formula.
@@ -325,4 +396,49 @@ func csvSafe(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// logProof is an inclusion proof of a scan on the API: hashes in base64.
+type logProof struct {
+	ScanID      int64    `json:"scan_id"`
+	Leaf        int64    `json:"leaf"`
+	Record      string   `json:"record"`
+	TreeSize    int64    `json:"tree_size"`
+	RootHash    []byte   `json:"root_hash"`
+	Proof       [][]byte `json:"proof"`
+	Checkpoint  string   `json:"checkpoint"`
+	VerifierKey string   `json:"verifier_key"`
+}
+
+// proveScan answers an inclusion proof of one of the event's scans in the
+// tree of the latest checkpoint, or with tree_size=N of the checkpoint of
+// that size (an export's).
+func (h *Handler) proveScan(w http.ResponseWriter, r *http.Request, c *admit.Caller) {
+	ev, err := h.event(r.Context(), r, c)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("scan"), 10, 64)
+	if err != nil || id <= 0 {
+		h.fail(w, r, admit.Errorf(admit.ENotFound, "no scan %q", clip(r.PathValue("scan"))))
+		return
+	}
+	var size int64
+	if v := r.URL.Query().Get("tree_size"); v != "" {
+		if size, err = strconv.ParseInt(v, 10, 64); err != nil || size < 1 {
+			h.fail(w, r, bad("tree_size: a checkpoint's tree size (a positive whole number), not "+clip(v)))
+			return
+		}
+	}
+	p, err := h.core.Store.ProveScanAt(r.Context(), id, size)
+	if err == nil && p.EventID != ev.ID {
+		err = admit.Errorf(admit.ENotFound, "no scan %d in this event", id)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, logProof{ScanID: p.ScanID, Leaf: p.Leaf, Record: p.Record, TreeSize: p.TreeSize,
+		RootHash: p.RootHash, Proof: p.Proof, Checkpoint: p.Checkpoint, VerifierKey: p.VerifierKey})
 }

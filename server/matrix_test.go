@@ -88,6 +88,7 @@ var matrix = map[string]string{
 	"POST /api/v1/events/{event}/scans":                                "401 401 401 403 404 401 404 401 404 400",
 	"GET /api/v1/events/{event}/scans":                                 "401 401 401 403 404 401 404 401 404 200",
 	"POST /api/v1/events/{event}/scans/offline":                        "401 401 401 403 404 401 404 401 404 400",
+	"GET /api/v1/events/{event}/scans/{scan}/proof":                    "401 401 401 403 404 401 404 401 404 404",
 	"GET /api/v1/events/{event}/offline":                               "401 401 401 403 404 401 404 401 404 200",
 	"GET /api/v1/events/{event}/conflicts":                             "401 401 401 403 404 401 404 401 404 200",
 	"GET /api/v1/events/{event}/tickets":                               "401 401 401 403 404 401 404 401 404 200",

@@ -233,3 +233,71 @@ func TestScanLogAppendSpanningTransactions(t *testing.T) {
 		}
 	}
 }
+
+// Verifying for one event checks the whole tree (one tree over every
+// event) and says where the first damage lies: in the event's rows, in
+// another event's, or where no event can be told. Damage anywhere fails.
+func TestScanLogEventAccount(t *testing.T) {
+	cases := []struct {
+		name    string
+		tamper  []string
+		first   int64
+		damage1 string // seen from event 1 (odd ids)
+		damage2 string // seen from event 2 (even ids)
+	}{
+		{"clean", nil, 0, "", ""},
+		{"result changed in event 1", []string{`UPDATE scans SET result = 'ok' WHERE id = 3`}, 3,
+			sqlstore.DamageEvent, sqlstore.DamageOtherEvent},
+		{"device renamed in event 2", []string{`UPDATE scans SET device_name = 'Gate B' WHERE id = 8`}, 8,
+			sqlstore.DamageOtherEvent, sqlstore.DamageEvent},
+		{"row deleted", []string{`DELETE FROM scans WHERE id = 4`}, 4,
+			sqlstore.DamageUnattributed, sqlstore.DamageUnattributed},
+		{"two rows swapped", []string{
+			`UPDATE scans SET id = -2 WHERE id = 2`,
+			`UPDATE scans SET id = 2 WHERE id = 5`,
+			`UPDATE scans SET id = 5 WHERE id = -2`,
+		}, 2, sqlstore.DamageEvent, sqlstore.DamageOtherEvent}, // row 2 now holds scan 5, of event 1
+		{"stored hash rewritten", []string{
+			`UPDATE scanlog_hashes SET hash = (SELECT hash FROM scanlog_hashes WHERE idx = 0) WHERE idx = 2`,
+		}, 0, sqlstore.DamageUnattributed, sqlstore.DamageUnattributed},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			st, raw, pg := scanLogDB(t)
+			addScans(t, raw, pg, 1, 9)
+			if _, err := raw.Exec(`UPDATE scans SET event_id = 2 WHERE id IN (2, 4, 6, 8)`); err != nil {
+				t.Fatal(err)
+			}
+			appendAll(t, st, 9)
+			addScans(t, raw, pg, 10, 11) // event 1, not in the tree yet
+			for _, q := range c.tamper {
+				if _, err := raw.Exec(q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			for _, ev := range []struct {
+				id            int64
+				damage        string
+				scans, covers int64
+			}{{1, c.damage1, 7, 5}, {2, c.damage2, 4, 4}} {
+				rep, err := st.VerifyScanLogEvent(ctx, ev.id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rep.Event == nil {
+					t.Fatalf("event %d: no account: %+v", ev.id, rep)
+				}
+				if c.tamper == nil {
+					if !rep.OK || rep.Event.Scans != ev.scans || rep.Event.Covered != ev.covers || rep.Event.Damage != "" {
+						t.Fatalf("clean, event %d: %+v %+v", ev.id, rep, rep.Event)
+					}
+					continue
+				}
+				if rep.OK || rep.FirstScan != c.first || rep.Event.Damage != ev.damage || rep.Event.Covered != 0 {
+					t.Fatalf("event %d: %+v %+v, want damage %q at scan %d", ev.id, rep, rep.Event, ev.damage, c.first)
+				}
+			}
+		})
+	}
+}

@@ -34,7 +34,7 @@ commands:
   bench                 run the load benchmark
   backup FILE           copy the SQLite database to FILE, consistent, while a server runs
   restore FILE          make the SQLite database a copy of the backup FILE (the server stopped)
-  log verify            recompute the scan log's Merkle tree from the rows and check every checkpoint (non-zero exit if altered)
+  log verify            recompute the scan log's Merkle tree from the rows and check every checkpoint (non-zero exit if altered; [--event ORG/EVENT]: also account for one event)
   log checkpoint        print the latest signed checkpoint of the scan log and the key that checks it
   log proof SCAN_ID     print an inclusion proof of a scan against the latest checkpoint
   version               print the version, the commit and the Go version
