@@ -188,7 +188,10 @@ func (b *browser) waitFor(what, predicate string, timeout time.Duration) {
 		if err == nil {
 			return
 		}
-		navigated := strings.Contains(err.Error(), "navigated or closed") || strings.Contains(err.Error(), "context was destroyed")
+		// A page that navigates (the sign-in page posts its form by script)
+		// loses the context the poll ran in, under one name or another.
+		navigated := strings.Contains(err.Error(), "navigated or closed") || strings.Contains(err.Error(), "context was destroyed") ||
+			strings.Contains(err.Error(), "Cannot find context with specified id")
 		if !navigated || time.Now().After(deadline) {
 			b.t.Fatalf("waiting %s for %s (%s): %v", timeout, what, predicate, err)
 		}
