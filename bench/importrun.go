@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/admitdev/admit"
+	"github.com/admitdev/admit/sqlstore"
 )
 
 // ImportConfig is an import benchmark: a generated file of Tickets
@@ -24,6 +26,7 @@ type ImportConfig struct {
 	CSV      bool   // a CSV file into an existing event, else JSON
 	DB       string // SQLite file or postgres:// URL; "" a temporary SQLite file
 	Admit    string // the admit executable
+	NoBulk   bool   // skip the bulk reference
 	Progress io.Writer
 }
 
@@ -40,6 +43,23 @@ type ImportReport struct {
 	VmHWMMB   float64 `json:"vmhwm_mb"`
 	// The child's own report: its counts and times.
 	Output json.RawMessage `json:"admit_import"`
+	// Bulk is the reference, measured in the same run right after the
+	// import: the import's own rows read out, deleted and inserted again
+	// by the plainest fast way of the engine, in a child process too
+	// (`admit bench --bulk-reference`), with its peak resident memory.
+	Bulk *BulkReport `json:"bulk,omitempty"`
+	// ImportToBulkRatio is Seconds (the whole `admit import`: reading,
+	// checking, signing and writing) divided by the bulk insert's time:
+	// how many times longer the import takes than inserting its rows.
+	ImportToBulkRatio float64 `json:"import_to_bulk_ratio,omitempty"`
+}
+
+// BulkReport is the bulk reference's child: its own figures and its peak
+// resident memory.
+type BulkReport struct {
+	PeakRSSMB float64         `json:"peak_rss_mb"`
+	Output    json.RawMessage `json:"admit_bench_bulk_reference"`
+	Insert    float64         `json:"insert_seconds"`
 }
 
 // RunImport generates the file in a temporary directory and times the
@@ -117,7 +137,42 @@ func RunImport(ctx context.Context, cfg ImportConfig) (*ImportReport, error) {
 	rep.PeakRSSMB = round(float64(rss)/1024, 1)
 	rep.VmHWMMB = round(float64(hwm)/1024, 1)
 	rep.Output = out
+	if !cfg.NoBulk {
+		progress("admit bench --bulk-reference %s/%s (the same rows inserted again)", Organizer, slug)
+		bout, brss, err := runChild(ctx, cfg.Admit, "bench", "--bulk-reference", Organizer+"/"+slug, "--db", db)
+		if err != nil {
+			return nil, err
+		}
+		var br sqlstore.BulkResult
+		if err := json.Unmarshal(bout, &br); err != nil {
+			return nil, fmt.Errorf("bulk reference: %v", err)
+		}
+		rep.Bulk = &BulkReport{PeakRSSMB: round(float64(brss)/1024, 1), Output: bout, Insert: round(br.InsertSeconds, 3)}
+		if br.InsertSeconds > 0 {
+			rep.ImportToBulkRatio = round(rep.Seconds/br.InsertSeconds, 2)
+		}
+	}
 	return rep, nil
+}
+
+// BulkReference is `admit bench --bulk-reference ORGANIZER/EVENT`: the
+// event's orders and tickets read out, deleted and inserted again in one
+// transaction (sqlstore.BulkReinsert).
+func BulkReference(ctx context.Context, db, orgSlug, evSlug string, log *slog.Logger) (*sqlstore.BulkResult, error) {
+	store, err := sqlstore.Open(ctx, db, log)
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	org, err := store.OrganizerBySlug(ctx, orgSlug)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := store.EventBySlug(ctx, org.ID, evSlug)
+	if err != nil {
+		return nil, err
+	}
+	return store.BulkReinsert(ctx, ev.ID)
 }
 
 func writeFile(name string, write func(io.Writer) error) error {

@@ -99,8 +99,7 @@ func (s *Store) importTx(ctx context.Context, x dbx, src admit.ImportSource, opt
 	if at.IsZero() {
 		at = time.Now()
 	}
-	im := &importer{s: s, x: x, src: src, h: src.Header(), opts: opts, now: at.UTC().Truncate(time.Microsecond),
-		seenOrders: idSet{}, touched: idSet{}}
+	im := &importer{s: s, x: x, src: src, h: src.Header(), opts: opts, now: at.UTC().Truncate(time.Microsecond)}
 	defer im.close()
 	sum, err := im.run(ctx)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"runtime"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,19 +14,55 @@ import (
 	"github.com/admitdev/admit"
 )
 
-// idSet is a set of row ids, a bit each, in pages of 65,536 ids.
-type idSet map[int64]*[1024]uint64
+// idSet is a set of row ids: the rows the import created, as runs of
+// consecutive ids (their ids come in ascending order: one run on SQLite,
+// and on PostgreSQL unless a concurrent transaction takes ids between
+// two of its inserts), and stored rows, a bit each in pages of 65,536 ids.
+// An import that only creates rows keeps a few bytes, whatever its size;
+// one that matches stored rows a bit per row id at most (125 kB a
+// million).
+type idSet struct {
+	runs []idRun // ascending, disjoint
+	bits map[int64]*[1024]uint64
+}
 
-func (s idSet) has(id int64) bool {
-	p := s[id>>16]
+type idRun struct{ lo, hi int64 }
+
+func (s *idSet) has(id int64) bool {
+	i := sort.Search(len(s.runs), func(i int) bool { return s.runs[i].hi >= id })
+	if i < len(s.runs) && s.runs[i].lo <= id {
+		return true
+	}
+	p := s.bits[id>>16]
 	return p != nil && p[(id>>6)&1023]&(1<<(id&63)) != 0
 }
 
-func (s idSet) add(id int64) {
-	p := s[id>>16]
+// addCreated adds the id of a row the import created, above the ones it
+// created before.
+func (s *idSet) addCreated(id int64) {
+	if n := len(s.runs); n > 0 && id <= s.runs[n-1].hi+1 {
+		if id == s.runs[n-1].hi+1 {
+			s.runs[n-1].hi = id
+			return
+		}
+		if id >= s.runs[n-1].lo {
+			return
+		}
+		s.add(id) // out of order: not expected, but kept right
+		return
+	}
+	s.runs = append(s.runs, idRun{id, id})
+}
+
+// add adds the id of a stored row.
+func (s *idSet) add(id int64) {
+	if s.bits == nil {
+		s.bits = map[int64]*[1024]uint64{}
+	}
+	p := s.bits[id>>16]
 	if p == nil {
 		p = new([1024]uint64)
-		s[id>>16] = p
+		s.bits[id>>16] = p
 	}
 	p[(id>>6)&1023] |= 1 << (id & 63)
 }
@@ -274,8 +311,13 @@ func (im *importer) ordersChunk(ctx context.Context, fos []*admit.ImportOrder) (
 	if err := ins.flush(ctx); err != nil {
 		return nil, err
 	}
+	ids := make([]int64, 0, len(fresh))
 	for _, o := range fresh {
-		im.seenOrders.add(o.ID)
+		ids = append(ids, o.ID)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		im.seenOrders.addCreated(id)
 	}
 	im.orders += len(fos)
 	return out, nil
@@ -495,7 +537,7 @@ func (im *importer) ticketsChunk(ctx context.Context, fos []*admit.ImportOrder, 
 			return err
 		}
 		batch[uuid].ID = id
-		im.touched.add(id)
+		im.touched.addCreated(id)
 		return nil
 	}
 	for _, addons := range []bool{false, true} {

@@ -25,6 +25,8 @@ Open loop at a set rate:        admit bench --rate 2000 --duration 20s
 Closed loop, as fast as it can: admit bench --concurrency 64 --skip-write
 PostgreSQL, two nodes:          admit bench --db postgres://... --nodes 2
 Import time and peak memory:    admit bench --import 1000000 [--csv] [--db ...]
+  (then the same rows inserted again by the engine's plainest fast way, and
+  import_to_bulk_ratio: the import's time / that insert's time)
 `
 
 func cmdBench(ctx context.Context, env *cmdEnv, args []string) error {
@@ -58,6 +60,8 @@ func cmdBench(ctx context.Context, env *cmdEnv, args []string) error {
 	genImport := fs.String("gen-import", "", "only write the generated event's import file (JSON) to this file, or - for stdout, and exit")
 	importN := fs.Int("import", 0, "only time `admit import` (a child process) of a generated file of this many tickets, and its peak resident memory, and exit")
 	importCSV := fs.Bool("csv", false, "with --import: a CSV file into an existing event (else JSON)")
+	noBulk := fs.Bool("no-bulk", false, "with --import: skip the bulk reference (the same rows inserted again by the engine's plainest fast way, timed after the import)")
+	bulkRef := fs.String("bulk-reference", "", "only read out the orders and tickets of event `ORGANIZER/EVENT` (of --db; it must have no scans), delete them, insert the same rows again in one transaction (SQLite: prepared INSERTs, PostgreSQL: COPY), print the times as JSON, and exit: --import's reference")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -83,12 +87,23 @@ func cmdBench(ctx context.Context, env *cmdEnv, args []string) error {
 		}
 		return f.Close()
 	}
+	if *bulkRef != "" {
+		org, ev, ok := strings.Cut(*bulkRef, "/")
+		if !ok || org == "" || ev == "" || cfg.DB == "" {
+			return errUsage("--bulk-reference needs ORGANIZER/EVENT and --db")
+		}
+		res, err := bench.BulkReference(ctx, cfg.DB, org, ev, quietLogger(env))
+		if err != nil {
+			return err
+		}
+		return printJSON(env.stdout, res)
+	}
 	if *importN > 0 {
 		exe, err := os.Executable()
 		if err != nil {
 			return err
 		}
-		rep, err := bench.RunImport(ctx, bench.ImportConfig{Tickets: *importN, CSV: *importCSV, DB: cfg.DB, Admit: exe, Progress: env.stderr})
+		rep, err := bench.RunImport(ctx, bench.ImportConfig{Tickets: *importN, CSV: *importCSV, DB: cfg.DB, Admit: exe, NoBulk: *noBulk, Progress: env.stderr})
 		if err != nil {
 			return err
 		}
