@@ -77,6 +77,7 @@ type searchPlan struct {
 	eventID int64
 	mode    searchMode
 	ids     []int64 // searchIDs
+	walked  bool    // ids found by searchWalk
 	// SQLite, a query shorter than a trigram (short): the index's terms
 	// that start with it, whose rows are the candidates (none: no FTS
 	// candidate).
@@ -123,6 +124,18 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 		sp.mode = searchScan
 	case fields&containsFields != 0 && utf8.RuneCountInString(sp.q) < minTrigramQuery:
 		sp.mode = searchScan
+		if fast && walkable(f, sp) {
+			// As a rule, a short query matches many tickets: a page of
+			// them is found by walking the tickets in order (searchWalk).
+			ids, ok, err := s.searchWalk(ctx, f, sp)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				sp.mode, sp.ids, sp.walked = searchIDs, ids, true
+				return sp, nil
+			}
+		}
 		if s.sqlite {
 			terms, docs, ok, err := s.shortTerms(ctx, sp.q, len(sp.ftsColumns()) > 0)
 			if err != nil {
@@ -756,7 +769,8 @@ func (s *Store) searchTop(ctx context.Context, f admit.TicketFilter, sp *searchP
 // noneBefore reports whether the event has no ticket of kth's code with
 // an id past readID (before it, if desc) that comes before kth in the order
 // (after it, if desc): then no candidate left to read can enter the page.
-// It reads the index on (lower(last_name), event_id), across the code's
+// It reads the index on (event_id, lower(last_name)) (migration 00010:
+// partial, hence "last_name IS NOT NULL"), across the code's
 // range of last names, or a part of it.
 func (s *Store) noneBefore(ctx context.Context, eventID int64, kth topHit, readID int64, desc bool) (bool, error) {
 	lo, hi, hasHi := codeRange(kth.code)
@@ -785,7 +799,7 @@ func (s *Store) noneBefore(ctx context.Context, eventID int64, kth topHit, readI
 	x := s.reader()
 	for _, c := range checks {
 		var one int
-		err := x.row(ctx, `SELECT 1 FROM tickets WHERE `+c.where+` LIMIT 1`, c.args...).Scan(&one)
+		err := x.row(ctx, `SELECT 1 FROM tickets WHERE last_name IS NOT NULL AND `+c.where+` LIMIT 1`, c.args...).Scan(&one)
 		if err == nil {
 			return false, nil
 		}
