@@ -387,13 +387,14 @@ func TestSQLiteShortSearchUsesTheIndex(t *testing.T) {
 			t.Errorf("the index emptied: %q: %v, want %v", q, got, want)
 		}
 	}
-	// With the walk, a page of a short query reads the tickets, not the
-	// index: the same answers as the index gave before it was emptied.
+	// With the walk, a page of a one-character query reads the tickets, not
+	// the index: the same answers as the index gave before it was emptied.
+	// (Two characters: the index first, the walk only if it has many.)
 	restore()
 	for _, c := range []struct {
 		q    string
 		want []string
-	}{{"xu", []string{"Jürgen", "Alice"}}, {"10", []string{"Alice"}}, {"ü", []string{"Jürgen"}}, {"k", []string{"Bob"}}, {"s\x01", nil}, {"x", []string{"Bob", "Jürgen", "Alice"}}} {
+	}{{"ü", []string{"Jürgen"}}, {"k", []string{"Bob"}}, {"x", []string{"Bob", "Jürgen", "Alice"}}} {
 		mode, _, _, err := st.SearchPlan(ctx, admit.TicketFilter{EventID: ev, Query: c.q, Fields: fields, OrderBy: admit.OrderByLastName, Limit: 50})
 		if err != nil {
 			t.Fatal(err)
