@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/admitdev/admit"
@@ -26,31 +27,70 @@ type SearchReport struct {
 
 type searchQuery struct{ kind, q string }
 
-// searchQueries returns n queries of the kinds a door's search gets: a
-// last name, a first and last name, an email, the start of a ticket uuid,
-// and (pretixdroid) the start of an order code or a secret.
+// The kinds of search the doors get (issue 17): what a person at the door
+// types.
+const (
+	kindLastName    = "last_name"    // a holder's last name
+	kindFullName    = "full_name"    // first and last name
+	kindEmail       = "email"        // a whole email
+	kindEmailPrefix = "email_prefix" // the start of an email, dots included ("nora.xu.12")
+	kindEmailMiss   = "email_miss"   // a last name, a dot, three letters: an email start nobody has ("xu.rar")
+	kindUUIDPrefix  = "uuid_prefix"  // the start of a ticket uuid (tibillet), 4 to 8 characters
+	kindSecret      = "secret_prefix"
+	kindOrderCode   = "order_code_prefix"
+	kindChar1       = "char_1" // one letter or digit
+	kindChar2       = "char_2" // two letters
+)
+
+// searchQueries returns n queries, an equal share of each kind the dialect
+// searches: names, emails, email starts (present or not), the start of a
+// ticket uuid (tibillet) or of a secret or order code (pretixdroid), and
+// (tibillet; pretixdroid answers nothing under 4 characters) queries of
+// one and two characters.
 func searchQueries(dialect string, tickets []ticketRef, n int) []searchQuery {
 	rng := rand.New(rand.NewPCG(7, 11))
+	kinds := []string{kindLastName, kindFullName, kindEmail, kindEmailPrefix, kindEmailMiss}
+	if dialect == "pretixdroid" {
+		kinds = append(kinds, kindSecret, kindOrderCode)
+	} else {
+		kinds = append(kinds, kindUUIDPrefix, kindChar1, kindChar2)
+	}
+	const letters = "abcdefghijklmnopqrstuvwxyz"
+	const alnum = letters + "0123456789"
 	qs := make([]searchQuery, 0, n)
 	for len(qs) < n {
 		i := rng.IntN(len(tickets))
 		first, last, email := holder(i)
-		var q searchQuery
-		switch rng.IntN(4) {
-		case 0:
-			q = searchQuery{"last_name", last}
-		case 1:
-			q = searchQuery{"full_name", first + " " + last}
-		case 2:
-			q = searchQuery{"email", email}
-		case 3:
-			if dialect == "pretixdroid" {
-				q = searchQuery{"secret_prefix", tickets[i].Code[:min(8, len(tickets[i].Code))]}
-			} else {
-				q = searchQuery{"uuid_prefix", tickets[i].UUID[:8]}
+		local := email[:strings.IndexByte(email, '@')]
+		var q string
+		kind := kinds[len(qs)%len(kinds)]
+		switch kind {
+		case kindLastName:
+			q = last
+		case kindFullName:
+			q = first + " " + last
+		case kindEmail:
+			q = email
+		case kindEmailPrefix:
+			q = local[:4+rng.IntN(len(local)-3)]
+		case kindEmailMiss:
+			b := []byte(strings.ToLower(asciiFold(last)) + ".")
+			for range 3 {
+				b = append(b, letters[rng.IntN(len(letters))])
 			}
+			q = string(b)
+		case kindUUIDPrefix:
+			q = tickets[i].UUID[:4+rng.IntN(5)]
+		case kindSecret:
+			q = tickets[i].Code[:min(4+rng.IntN(5), len(tickets[i].Code))]
+		case kindOrderCode:
+			q = OrderCode(i * 2 / 5)[:4+rng.IntN(3)]
+		case kindChar1:
+			q = string(alnum[rng.IntN(len(alnum))])
+		case kindChar2:
+			q = string([]byte{letters[rng.IntN(len(letters))], letters[rng.IntN(len(letters))]})
 		}
-		qs = append(qs, q)
+		qs = append(qs, searchQuery{kind, q})
 	}
 	return qs
 }

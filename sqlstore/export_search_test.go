@@ -18,7 +18,8 @@ func (s *Store) MigrateDownTo(ctx context.Context, v int64) error {
 }
 
 // SearchPlan returns how the search of f is made: "scan" (every ticket of
-// the event read), "indexed", "ids" (a page found by searchTop) or "none";
+// the event read), "indexed", "ids" (a page found by searchTop), "walk" (a
+// page found by searchWalk) or "none";
 // short reports a query looked up by the trigrams that start with it, of
 // which terms are the index's.
 func (s *Store) SearchPlan(ctx context.Context, f admit.TicketFilter) (mode string, short bool, terms []string, err error) {
@@ -26,6 +27,16 @@ func (s *Store) SearchPlan(ctx context.Context, f admit.TicketFilter) (mode stri
 	if err != nil || sp == nil {
 		return "", false, nil, err
 	}
+	if sp.walked {
+		return "walk", false, nil, nil
+	}
 	return [...]string{searchScan: "scan", searchIndexed: "indexed", searchIDs: "ids", searchNone: "none"}[sp.mode],
 		sp.short, sp.terms, nil
+}
+
+// SearchWalk turns the walk of a short query's page (searchWalk) on or
+// off, and returns a function that restores it.
+func SearchWalk(on bool) (restore func()) {
+	was := walkOff.Swap(!on)
+	return func() { walkOff.Store(was) }
 }

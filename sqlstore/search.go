@@ -77,6 +77,7 @@ type searchPlan struct {
 	eventID int64
 	mode    searchMode
 	ids     []int64 // searchIDs
+	walked  bool    // ids found by searchWalk
 	// SQLite, a query shorter than a trigram (short): the index's terms
 	// that start with it, whose rows are the candidates (none: no FTS
 	// candidate).
@@ -123,13 +124,40 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 		sp.mode = searchScan
 	case fields&containsFields != 0 && utf8.RuneCountInString(sp.q) < minTrigramQuery:
 		sp.mode = searchScan
-		if s.sqlite {
+		// One character: the index's terms that start with it are too
+		// many to look up at all as a rule (hundreds; reading them alone
+		// took 300 ms over 1,000,000 tickets): the walk first.
+		oneChar := utf8.RuneCountInString(sp.q) == 1
+		lookup := func() error {
 			terms, docs, ok, err := s.shortTerms(ctx, sp.q, len(sp.ftsColumns()) > 0)
+			if ok {
+				sp.mode, sp.short, sp.terms, sp.docs = searchIndexed, true, terms, docs
+			}
+			return err
+		}
+		walkFirst := oneChar && fast && walkable(f, sp)
+		if s.sqlite && !walkFirst {
+			if err := lookup(); err != nil {
+				return nil, err
+			}
+		}
+		// A short query the index finds few candidates of takes them (SQLite);
+		// one with many, or none the index can look up, finds its page by
+		// walking the tickets in order (searchWalk), a page of them found
+		// among the first few hundred as a rule.
+		if fast && walkable(f, sp) && (sp.mode == searchScan || sp.docs > shortScanFloor) {
+			ids, ok, err := s.searchWalk(ctx, f, sp)
 			if err != nil {
 				return nil, err
 			}
 			if ok {
-				sp.mode, sp.short, sp.terms, sp.docs = searchIndexed, true, terms, docs
+				sp.mode, sp.ids, sp.walked = searchIDs, ids, true
+				return sp, nil
+			}
+		}
+		if s.sqlite && walkFirst { // a rare character: its few terms, perhaps
+			if err := lookup(); err != nil {
+				return nil, err
 			}
 		}
 	default:
@@ -591,6 +619,12 @@ func (sp *searchPlan) postgresCond(s *Store, b *binder) string {
 			where = " WHERE true"
 		}
 		order, _ := ticketOrder(*f)
+		// Sorted by expressions no index has: the page is cut from the
+		// matches the trigram bitmaps give, never by walking the last-name
+		// index of migration 00010 and filtering (every ticket read for a
+		// query that matches few, or late in the order).
+		order = strings.Replace(order, "LOWER(t.last_name)", "(LOWER(t.last_name) || '')", 1)
+		order = strings.ReplaceAll(order, "t.id", "(t.id + 0)")
 		inner = `SELECT t.id FROM tickets t` + where + ` AND t.event_id = ` + ev() + ` AND ` + match + order +
 			` LIMIT ` + strconv.Itoa(f.Offset+f.Limit)
 	}
@@ -756,7 +790,8 @@ func (s *Store) searchTop(ctx context.Context, f admit.TicketFilter, sp *searchP
 // noneBefore reports whether the event has no ticket of kth's code with
 // an id past readID (before it, if desc) that comes before kth in the order
 // (after it, if desc): then no candidate left to read can enter the page.
-// It reads the index on (lower(last_name), event_id), across the code's
+// It reads the index on (event_id, lower(last_name)) (migration 00010),
+// across the code's
 // range of last names, or a part of it.
 func (s *Store) noneBefore(ctx context.Context, eventID int64, kth topHit, readID int64, desc bool) (bool, error) {
 	lo, hi, hasHi := codeRange(kth.code)
@@ -785,7 +820,7 @@ func (s *Store) noneBefore(ctx context.Context, eventID int64, kth topHit, readI
 	x := s.reader()
 	for _, c := range checks {
 		var one int
-		err := x.row(ctx, `SELECT 1 FROM tickets WHERE `+c.where+` LIMIT 1`, c.args...).Scan(&one)
+		err := x.row(ctx, `SELECT 1 FROM tickets`+s.lastIndex()+` WHERE `+c.where+` LIMIT 1`, c.args...).Scan(&one)
 		if err == nil {
 			return false, nil
 		}

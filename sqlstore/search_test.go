@@ -306,6 +306,10 @@ func TestPostgresImportLeavesNoPendingTrigrams(t *testing.T) {
 func TestSQLiteShortSearchUsesTheIndex(t *testing.T) {
 	ctx := context.Background()
 	st := openSQLite(t).(*sqlstore.Store)
+	// The index lookups, not the walk of a short query's page (tested
+	// below, at the end).
+	restore := sqlstore.SearchWalk(false)
+	defer restore()
 	// Bob's last name has 300 trigrams that start with "k".
 	var long strings.Builder
 	for i := range 300 {
@@ -381,6 +385,33 @@ func TestSQLiteShortSearchUsesTheIndex(t *testing.T) {
 	for q, want := range map[string][]string{"xu": nil, "10": nil, "x": nil, "ü": {"Jürgen"}} {
 		if got := searchNames(t, st, ev, q); !slices.Equal(got, want) {
 			t.Errorf("the index emptied: %q: %v, want %v", q, got, want)
+		}
+	}
+	// With the walk, a page of a one-character query reads the tickets, not
+	// the index: the same answers as the index gave before it was emptied.
+	// (Two characters: the index first, the walk only if it has many.)
+	restore()
+	for _, c := range []struct {
+		q    string
+		want []string
+	}{{"ü", []string{"Jürgen"}}, {"k", []string{"Bob"}}, {"x", []string{"Bob", "Jürgen", "Alice"}}} {
+		mode, _, _, err := st.SearchPlan(ctx, admit.TicketFilter{EventID: ev, Query: c.q, Fields: fields, OrderBy: admit.OrderByLastName, Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode != "walk" {
+			t.Errorf("%q: %s, want walk", c.q, mode)
+		}
+		page, _, err := st.FindTickets(ctx, admit.TicketFilter{EventID: ev, Query: c.q, Fields: fields, OrderBy: admit.OrderByLastName, Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, tk := range page {
+			got = append(got, tk.FirstName)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("walked, the index emptied: %q: %v, want %v", c.q, got, c.want)
 		}
 	}
 }

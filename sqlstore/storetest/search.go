@@ -299,6 +299,13 @@ func testFindTicketsSearchPages(t *testing.T, st admit.Store) {
 		inList[tk.ID] = true
 	}
 	some := all[len(all)/2]
+	emailStart := "nobody."
+	for _, tk := range all[len(all)/4:] {
+		if i := strings.LastIndex(tk.Email, "."); i > 0 && strings.Count(tk.Email[:i], ".") > 0 {
+			emailStart = tk.Email[:i]
+			break
+		}
+	}
 	email := "nobody@example.org"
 	for _, tk := range all[len(all)/3:] {
 		if strings.ContainsAny(tk.Email, "0123456789") {
@@ -309,7 +316,10 @@ func testFindTicketsSearchPages(t *testing.T, st admit.Store) {
 	tibillet := admit.SearchUUIDPrefix | admit.SearchName | admit.SearchEmail | admit.SearchPrice | admit.SearchProduct | admit.SearchOrderUUIDPrefix
 	pretixdroid := admit.SearchSecretPrefix | admit.SearchName | admit.SearchOrderCodePrefix
 	queries := []string{"martin", "MART", "art", "engel", "xu", "tin m", "zimm", "0%", "_1", "ü", "martín", "x",
-		"example", email, "7@example.org", some.UUID[:5], strings.ToUpper(some.Secret[:4]), "o1", "shirt", "nobody"}
+		"example", email, "7@example.org", some.UUID[:5], strings.ToUpper(some.Secret[:4]), "o1", "shirt", "nobody",
+		// Short queries that match many tickets (a page found by walking the
+		// tickets in order), LIKE's wildcards alone, an email's start with dots.
+		"a", "E", "e.", "%", "_", ".", "\\", emailStart}
 	type page struct {
 		fields        admit.SearchFields
 		order         admit.TicketOrder

@@ -1,0 +1,149 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"sync/atomic"
+
+	"github.com/admitdev/admit"
+)
+
+// A page of a search that matches many tickets, found by walking the
+// event's tickets in the page's order (an index range scan on both engines:
+// tickets_event_last, migration 00010, or the primary key), a chunk at a time, each ticket checked against the exact
+// predicate and the filter's other conditions, until the page is full. The
+// tickets walked are the first ones of the order, so the page's matches are
+// the first ones of all: the answer is the one of the plain query.
+//
+// It serves the queries the trigram indexes cannot look up, or look up
+// only slowly: those of one or two characters, which match a large share
+// of the tickets as a rule ("a", "e", "ma": the page is full after a few
+// hundred tickets, where reading every match or every ticket took seconds).
+// A query that matches few tickets stops the walk early: once the matches
+// found so far say that the page would need more than walkBudget tickets
+// walked, the search goes on as before (the indexes, or every ticket).
+
+// walkOff turns the walk off (the tests of the index lookups).
+var walkOff atomic.Bool
+
+// walkBudget bounds the tickets a walk reads.
+const walkBudget = 4096
+
+// walkChunk is the size of a walk's first chunk; each next one is four
+// times larger, up to what is left of the budget.
+const walkChunk = 256
+
+// walkable reports whether f's page can be found by a walk: a page, in
+// last-name or id order, without a count.
+func walkable(f admit.TicketFilter, sp *searchPlan) bool {
+	if walkOff.Load() || sp.eventID == 0 || sp.mode == searchNone || f.Count || f.Limit <= 0 || f.Offset < 0 || f.Offset+f.Limit > maxTopPage {
+		return false
+	}
+	return f.OrderBy == admit.OrderByLastName || f.OrderBy == admit.OrderByID
+}
+
+// searchWalk returns the ids of f's page, in order, found by walking the
+// event's tickets; ok is false if the walk gave up (the budget).
+func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *searchPlan) (ids []int64, ok bool, err error) {
+	k := f.Offset + f.Limit
+	byName := f.OrderBy == admit.OrderByLastName
+	// The condition on t, o, p: the filter's others and the exact predicate.
+	base := f
+	base.Query = ""
+	const head = 4 // $1 event, $2 key bound, $3 id bound, $4 chunk size
+	args := make([]any, head)
+	where, args := s.ticketWhere(base, nil, args)
+	b := &binder{args: args}
+	check := sp.exact(b)
+	if where == "" {
+		where = " WHERE " + check
+	} else {
+		where += " AND " + check
+	}
+	args = b.args
+	args[0] = sp.eventID
+
+	lt, dir := ">", ""
+	if f.Desc {
+		lt, dir = "<", " DESC"
+	}
+	keyCol, order := "''", "id"+dir
+	if byName {
+		// The index of migration 00010, named on SQLite (an error rather
+		// than a plan that sorts every ticket, should it not apply).
+		keyCol, order = "LOWER(last_name)", "LOWER(last_name)"+dir+", id"+dir
+	}
+	idx := ""
+	if byName {
+		idx = s.lastIndex()
+	}
+	chunk := func(first bool) string {
+		// A bound not compared is used all the same, by a condition that
+		// holds (PostgreSQL needs a type for every placeholder).
+		used2, used3 := ` AND CAST($2 AS TEXT) IS NOT NULL`, ` AND CAST($3 AS BIGINT) IS NOT NULL`
+		bound := used2 + used3
+		if !first {
+			if byName {
+				bound = ` AND LOWER(last_name) ` + lt + `= $2 AND (LOWER(last_name) ` + lt + ` $2 OR id ` + lt + ` $3)`
+			} else {
+				bound = used2 + ` AND id ` + lt + ` $3`
+			}
+		}
+		return `SELECT w.id, w.k, EXISTS (SELECT 1` + ticketJoins + where + ` AND t.id = w.id)
+			FROM (SELECT id, ` + keyCol + ` AS k FROM tickets` + idx + ` WHERE event_id = $1` + bound + `
+				ORDER BY ` + order + ` LIMIT $4) w ORDER BY w.k` + dir + `, w.id` + dir
+	}
+	x := s.reader()
+	var lastKey string
+	var lastID int64
+	read := 0
+	for size, first := walkChunk, true; ; size, first = min(4*size, walkBudget-read), false {
+		args[1], args[2], args[3] = lastKey, lastID, size
+		rows, err := x.query(ctx, chunk(first), args...)
+		if err != nil {
+			return nil, false, s.dbErr(err, "tickets")
+		}
+		n := 0
+		for rows.Next() {
+			var id int64
+			var key sql.NullString
+			var match bool
+			if err := rows.Scan(&id, &key, &match); err != nil {
+				rows.Close()
+				return nil, false, s.dbErr(err, "tickets")
+			}
+			n++
+			lastKey, lastID = key.String, id
+			if match {
+				ids = append(ids, id)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, false, s.dbErr(err, "tickets")
+		}
+		read += n
+		if len(ids) >= k || n < size {
+			// The page is full, or every ticket of the event was walked
+			// (the rows come in the order wanted: see the query).
+			break
+		}
+		left := walkBudget - read
+		if left <= 0 || len(ids) == 0 ||
+			len(ids) > 0 && int64(k-len(ids))*int64(read)/int64(len(ids)) > int64(left) {
+			return nil, false, nil
+		}
+	}
+	if len(ids) > k {
+		ids = ids[:k]
+	}
+	return ids, true, nil
+}
+
+// lastIndex names the index of migration 00010 for SQLite (INDEXED BY).
+func (s *Store) lastIndex() string {
+	if s.sqlite {
+		return " INDEXED BY tickets_event_last"
+	}
+	return ""
+}
