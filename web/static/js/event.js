@@ -18,6 +18,12 @@ const state = {
   seen: new Set(), // scan ids in the feed
   buckets: new Map(), // bucket start (ms) → arrivals
   devices: new Map(), // device name → row data
+  counted: new Set(), // scan ids counted in the arrivals chart
+  // Scans the live stream delivered before the first loads answered: the
+  // loads' snapshots may or may not hold them, so they are applied again
+  // once a snapshot is in (each count guards against counting twice).
+  early: [],
+  loaded: { recent: false, devices: false },
 };
 
 // --- Occupancy -------------------------------------------------------------
@@ -73,7 +79,8 @@ function renderOccupancy(o) {
 // --- Arrivals chart ---------------------------------------------------------
 
 function countArrival(s) {
-  if (s.type !== 'entry' || s.result !== 'ok') return;
+  if (s.type !== 'entry' || s.result !== 'ok' || state.counted.has(s.id)) return;
+  state.counted.add(s.id);
   const t = new Date(s.server_time).getTime();
   const b = Math.floor(t / BUCKET) * BUCKET;
   state.buckets.set(b, (state.buckets.get(b) || 0) + 1);
@@ -159,10 +166,14 @@ function renderDevices() {
   }));
 }
 
+// countDevice adds a live scan to its device's row, unless the row's
+// snapshot already holds it: the snapshot counts every scan up to its
+// last_seen, so only a later scan adds.
 function countDevice(s) {
   if (!s.device) return;
   let d = state.devices.get(s.device);
-  if (!d) { d = { name: s.device, scans: 0, refusals: 0, last_seen: null }; state.devices.set(s.device, d); }
+  if (!d) { d = { name: s.device, scans: 0, refusals: 0, last_seen: null, base: -Infinity }; state.devices.set(s.device, d); }
+  if (new Date(s.server_time).getTime() <= d.base) return;
   d.scans++;
   if (s.result !== 'ok') d.refusals++;
   if (!d.last_seen || new Date(s.server_time) > new Date(d.last_seen)) d.last_seen = s.server_time;
@@ -181,14 +192,21 @@ async function loadRecent() {
     after = r.next;
   }
   state.buckets.clear();
+  state.counted.clear();
   for (const s of scans) countArrival(s);
   for (const s of scans.slice(-FEED_MAX)) addToFeed(s, false);
+  state.loaded.recent = true;
+  for (const s of state.early) countArrival(s);
   renderChart();
 }
 
 async function loadDevices() {
   const r = await api('GET', `${base}/devices`);
-  for (const d of r.devices || []) state.devices.set(d.name, { ...d });
+  for (const d of r.devices || []) {
+    state.devices.set(d.name, { ...d, base: d.last_seen ? new Date(d.last_seen).getTime() : -Infinity });
+  }
+  state.loaded.devices = true;
+  for (const s of state.early) countDevice(s);
   renderDevices();
 }
 
@@ -205,6 +223,7 @@ function connect() {
   es.addEventListener('occupancy', (e) => renderOccupancy(JSON.parse(e.data)));
   es.addEventListener('scan', (e) => {
     const s = JSON.parse(e.data);
+    if ((!state.loaded.recent || !state.loaded.devices) && state.early.length < 10000) state.early.push(s);
     if (addToFeed(s, true)) {
       liveScan(s);
       countArrival(s);
@@ -225,6 +244,8 @@ async function start() {
     loadRecent(),
     loadDevices(),
   ]);
+  state.loaded.recent = state.loaded.devices = true;
+  state.early = [];
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) showError(errNode, `Could not load everything: ${failed.reason.message}`);
   renderChart();
