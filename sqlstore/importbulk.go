@@ -38,6 +38,7 @@ type bulkOrder struct {
 	ID, EventID                     int64
 	Code, UUID, Status, Email, Name string
 	CreatedAt, UpdatedAt            time.Time
+	TicketCount                     int64
 }
 
 type bulkTicket struct {
@@ -134,7 +135,7 @@ func (s *Store) bulkExport(ctx context.Context, eventID int64, w io.Writer, res 
 	if err := x.row(ctx, `SELECT COUNT(*) FROM tickets WHERE event_id = $1`, eventID).Scan(&res.Tickets); err != nil {
 		return err
 	}
-	rows, err := x.query(ctx, `SELECT id, event_id, code, uuid, status, email, name, created_at, updated_at
+	rows, err := x.query(ctx, `SELECT id, event_id, code, uuid, status, email, name, created_at, updated_at, ticket_count
 		FROM orders WHERE event_id = $1 ORDER BY id`, eventID)
 	if err != nil {
 		return err
@@ -142,7 +143,7 @@ func (s *Store) bulkExport(ctx context.Context, eventID int64, w io.Writer, res 
 	n := 0
 	for rows.Next() {
 		var o bulkOrder
-		if err := rows.Scan(&o.ID, &o.EventID, &o.Code, &o.UUID, &o.Status, &o.Email, &o.Name, tm{&o.CreatedAt}, tm{&o.UpdatedAt}); err != nil {
+		if err := rows.Scan(&o.ID, &o.EventID, &o.Code, &o.UUID, &o.Status, &o.Email, &o.Name, tm{&o.CreatedAt}, tm{&o.UpdatedAt}, &o.TicketCount); err != nil {
 			rows.Close()
 			return err
 		}
@@ -197,8 +198,8 @@ const bulkTicketCols = `id, event_id, uuid, secret, serial, qr_code, order_id, p
 
 func (s *Store) bulkInsertSQLite(ctx context.Context, dec *gob.Decoder, res *BulkResult) error {
 	return s.tryTx(ctx, "bulk insert", func(x dbx) error {
-		ord, err := x.tx.PrepareContext(ctx, `INSERT INTO orders (id, event_id, code, uuid, status, email, name, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		ord, err := x.tx.PrepareContext(ctx, `INSERT INTO orders (id, event_id, code, uuid, status, email, name, created_at, updated_at, ticket_count)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -215,7 +216,7 @@ func (s *Store) bulkInsertSQLite(ctx context.Context, dec *gob.Decoder, res *Bul
 				return err
 			}
 			if _, err := ord.ExecContext(ctx, o.ID, o.EventID, o.Code, o.UUID, o.Status, o.Email, o.Name,
-				s.ts(o.CreatedAt), s.ts(o.UpdatedAt)); err != nil {
+				s.ts(o.CreatedAt), s.ts(o.UpdatedAt), o.TicketCount); err != nil {
 				return err
 			}
 		}
@@ -270,10 +271,10 @@ func (s *Store) bulkCopyPostgres(ctx context.Context, dec *gob.Decoder, res *Bul
 		if err := dec.Decode(&o); err != nil {
 			return nil, err
 		}
-		return []any{o.ID, o.EventID, o.Code, o.UUID, o.Status, o.Email, o.Name, o.CreatedAt, o.UpdatedAt}, nil
+		return []any{o.ID, o.EventID, o.Code, o.UUID, o.Status, o.Email, o.Name, o.CreatedAt, o.UpdatedAt, o.TicketCount}, nil
 	}}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"orders"}, []string{"id", "event_id", "code", "uuid", "status", "email",
-		"name", "created_at", "updated_at"}, orders); err != nil {
+		"name", "created_at", "updated_at", "ticket_count"}, orders); err != nil {
 		return err
 	}
 	if orders.err != nil {

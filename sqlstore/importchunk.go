@@ -251,8 +251,8 @@ func (im *importer) ordersChunk(ctx context.Context, fos []*admit.ImportOrder) (
 	}
 	fresh := map[string]*importOrder{}
 	if im.orderIns == nil {
-		im.orderIns = &batchInsert{im: im, ncol: 8, size: 1000,
-			head: `INSERT INTO orders (event_id, code, uuid, status, email, name, created_at, updated_at) VALUES `,
+		im.orderIns = &batchInsert{im: im, ncol: 9, size: 1000,
+			head: `INSERT INTO orders (event_id, code, uuid, status, email, name, created_at, updated_at, ticket_count) VALUES `,
 			tail: ` RETURNING id, code`}
 	}
 	ins := im.orderIns
@@ -304,7 +304,13 @@ func (im *importer) ordersChunk(ctx context.Context, fos []*admit.ImportOrder) (
 			Email: fo.Email, Name: fo.Name, CreatedAt: im.now}, fresh: true}
 		fresh[o.Code] = o
 		out[i] = o
-		if err := ins.add(ctx, im.ev.ID, o.Code, o.UUID, string(o.Status), o.Email, o.Name, s.ts(im.now), s.ts(im.now)); err != nil {
+		// Every ticket of the order in the file becomes its ticket (made,
+		// or moved from another order), and none other can: its count.
+		n := len(fo.Tickets)
+		for j := range fo.Tickets {
+			n += len(fo.Tickets[j].Addons)
+		}
+		if err := ins.add(ctx, im.ev.ID, o.Code, o.UUID, string(o.Status), o.Email, o.Name, s.ts(im.now), s.ts(im.now), n); err != nil {
 			return nil, err
 		}
 	}
@@ -609,12 +615,51 @@ func (im *importer) ticketsChunk(ctx context.Context, fos []*admit.ImportOrder, 
 			return err
 		}
 	}
+	if err := im.recount(ctx, items); err != nil {
+		return err
+	}
 	if im.opts.Placed != nil {
 		ids := make([]int64, len(items))
 		for i := range items {
 			ids[i] = items[i].t.ID
 		}
 		if err := im.opts.Placed(ids); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recount counts again the tickets of the stored orders whose tickets the
+// chunk changed: a stored order given a new ticket, and both orders of a
+// ticket moved from one to the other. (A new order's count is set when it
+// is made.)
+func (im *importer) recount(ctx context.Context, items []item) error {
+	var ids []int64
+	for i := range items {
+		it := &items[i]
+		switch {
+		case it.ex == nil && !it.order.fresh:
+			ids = append(ids, it.order.ID)
+		case it.ex != nil && it.ex.orderID != it.t.OrderID:
+			ids = append(ids, it.ex.orderID)
+			if !it.order.fresh {
+				ids = append(ids, it.t.OrderID)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	update, err := im.prepared(ctx, "order ticket count", `UPDATE orders SET ticket_count =
+		(SELECT COUNT(*) FROM tickets WHERE order_id = $1) WHERE id = $1`)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := update.exec(ctx, id); err != nil {
 			return err
 		}
 	}

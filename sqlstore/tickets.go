@@ -75,9 +75,9 @@ func scanTicket(r interface{ Scan(...any) error }) (*admit.Ticket, error) {
 }
 
 // oneTicketSelect reads one ticket with the count of its order's tickets
-// and the catalog version, in one statement: one snapshot, one round trip.
-const oneTicketSelect = `SELECT ` + ticketCols + `,
-	(SELECT COUNT(*) FROM tickets ot WHERE ot.order_id = t.order_id),
+// (kept on the order by the imports) and the catalog version, in one
+// statement: one snapshot, one round trip.
+const oneTicketSelect = `SELECT ` + ticketCols + `, o.ticket_count,
 	(SELECT cv.version FROM catalog_version cv WHERE cv.id = 1)` + ticketJoins
 
 func (s *Store) oneTicket(ctx context.Context, where string, args ...any) (*admit.Ticket, error) {

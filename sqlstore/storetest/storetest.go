@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) admit.Store) {
 		{"Import/SignError", testImportSignError},
 		{"Import/CatalogVersion", testImportCatalogVersion},
 		{"Import/Counts", testImportCounts},
+		{"Import/OrderTicketCounts", testImportOrderTicketCounts},
 		{"NotFound", testNotFound},
 		{"Scan/SingleEntry", testScanSingleEntry},
 		{"Scan/MultipleEntries", testScanMultipleEntries},
