@@ -75,6 +75,9 @@ type Config struct {
 	// virtual machine the speed drifts by 20% within minutes.
 	Rounds   int
 	Searches int // search requests to time after the load (0: none)
+	// DiskProbe: after the load, time fsyncs of a scratch file beside the
+	// SQLite database for this long (disk.go; 0: not measured).
+	DiskProbe time.Duration
 
 	// CPUProfile: write a CPU profile of the durable phase here, and of the
 	// floor phase to the same name with ".floor" (in-process servers).
@@ -167,6 +170,12 @@ func (c *Config) defaults() error {
 	}
 	if c.SkipWrite && len(c.Spawn) > 0 {
 		return admit.Errorf(admit.EInvalid, "--skip-write needs in-process servers, not --spawn")
+	}
+	if c.DiskProbe < 0 || c.DiskProbe > 10*time.Minute {
+		return admit.Errorf(admit.EInvalid, "--disk-probe must be between 0 and 10m")
+	}
+	if c.DiskProbe > 0 && sqlstore.IsPostgres(c.DB) {
+		return admit.Errorf(admit.EInvalid, "--disk-probe measures the disk of a SQLite database, not PostgreSQL's")
 	}
 	if c.CPUProfile != "" && (len(c.Spawn) > 0 || len(c.Targets) > 0) {
 		return admit.Errorf(admit.EInvalid, "--cpuprofile profiles in-process servers only")
@@ -447,6 +456,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	if cfg.DiskProbe > 0 {
+		cfg.progress("timing fsyncs beside the database for %s", cfg.DiskProbe)
+		if rep.Disk, err = probeDisk(ctx, filepath.Dir(cfg.DB), cfg.DiskProbe); err != nil {
+			return nil, err
+		}
+		cfg.progress("disk: fsync p50 %.2f ms, p99 %.2f ms", rep.Disk.FsyncMS.P50, rep.Disk.FsyncMS.P99)
 	}
 	for _, p := range rep.procs {
 		p.stop()

@@ -42,8 +42,10 @@ type Report struct {
 	// FloorVerification checks the floor's answers only (it writes nothing).
 	FloorVerification *Verification `json:"floor_verification,omitempty"`
 	Search            *SearchReport `json:"search,omitempty"`
-	CPUProfile        string        `json:"cpu_profile,omitempty"`
-	FloorCPUProfile   string        `json:"floor_cpu_profile,omitempty"`
+	// Disk is the fsync latency of the database's disk (--disk-probe).
+	Disk            *DiskReport `json:"disk,omitempty"`
+	CPUProfile      string      `json:"cpu_profile,omitempty"`
+	FloorCPUProfile string      `json:"floor_cpu_profile,omitempty"`
 
 	// Verified: every admitted scan recorded exactly once, no duplicate or
 	// forged code admitted (durable and floor).
