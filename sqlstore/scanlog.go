@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -194,13 +195,17 @@ func (s *Store) appendScanLog(ctx context.Context) (size int64, more bool, err e
 		n := min(scanLogChunk, scanLogBatch-done)
 		var added int
 		var lastChunk bool
+		var edge *logEdge
 		err = s.inTx(ctx, "scan log", func(x dbx) error {
 			var err error
-			size, added, lastChunk, err = s.appendScanLogChunk(ctx, x, signer, n, done+n >= scanLogBatch, done > 0)
+			size, added, lastChunk, edge, err = s.appendScanLogChunk(ctx, x, signer, n, done+n >= scanLogBatch, done > 0)
 			return err
 		})
 		if err != nil {
 			return size, false, err
+		}
+		if edge != nil {
+			s.logEdge.Store(edge) // committed: the next chunk starts from it
 		}
 		done += added
 		if lastChunk {
@@ -210,26 +215,51 @@ func (s *Store) appendScanLog(ctx context.Context) (size int64, more bool, err e
 	return size, true, nil
 }
 
+// logEdge is the right edge of the tree of size leaves whose last leaf is
+// scan lastID: the stored hashes of its complete subtrees, which are all
+// that appending a leaf, or the root, reads of what is stored. The
+// appender keeps the edge of the tree it last committed, so that a chunk
+// reads no stored hash when the tree is still as it left it (a query per
+// hash cost more than the rest of the chunk); on PostgreSQL another node
+// may have appended since, and the chunk then reads them from the table.
+type logEdge struct {
+	size, lastID int64
+	hashes       map[int64]tlog.Hash
+}
+
+// edgeIndexes are the stored hash indexes of the complete subtrees on the
+// right edge of a tree of size leaves: one per bit set in size.
+func edgeIndexes(size int64) []int64 {
+	var out []int64
+	for level := 0; level < 63 && size>>level != 0; level++ {
+		if (size>>level)&1 == 1 {
+			out = append(out, tlog.StoredHashIndex(level, (size>>level)-1))
+		}
+	}
+	return out
+}
+
 // appendScanLogChunk appends at most n rows in the transaction x. It signs
 // a checkpoint when it found fewer than n rows (the log is caught up), or
 // when sign is set (the call's last chunk), if the tree grew in this chunk
 // or, grew set, in an earlier chunk of the call; last reports that it
-// signed or had nothing to add or sign.
-func (s *Store) appendScanLogChunk(ctx context.Context, x dbx, signer note.Signer, n int, sign, grew bool) (size int64, added int, last bool, err error) {
+// signed or had nothing to add or sign; edge is the tree's edge after
+// the chunk (nil if it appended nothing and signed nothing).
+func (s *Store) appendScanLogChunk(ctx context.Context, x dbx, signer note.Signer, n int, sign, grew bool) (size int64, added int, last bool, edge *logEdge, err error) {
 	if !s.sqlite {
 		var ok bool
 		if err := x.row(ctx, `SELECT pg_try_advisory_xact_lock(CAST($1 AS BIGINT))`, int64(scanLogLock)).Scan(&ok); err != nil {
-			return 0, 0, true, err
+			return 0, 0, true, nil, err
 		}
 		if !ok {
-			return 0, 0, true, nil
+			return 0, 0, true, nil, nil
 		}
 	}
 	// The leaves are numbered from 0 without gaps: the next is one past
 	// the greatest (an index read; counting them read them all).
 	var lastID int64
 	if err := x.row(ctx, `SELECT COALESCE(MAX(n) + 1, 0), COALESCE(MAX(scan_id), 0) FROM scanlog_leaves`).Scan(&size, &lastID); err != nil {
-		return 0, 0, true, err
+		return 0, 0, true, nil, err
 	}
 	q := qScanLogRows + ` WHERE id > $1`
 	args := []any{lastID}
@@ -240,7 +270,7 @@ func (s *Store) appendScanLogChunk(ctx context.Context, x dbx, signer note.Signe
 	q += ` ORDER BY id LIMIT ` + strconv.Itoa(n)
 	rows, err := x.query(ctx, q, args...)
 	if err != nil {
-		return size, 0, true, err
+		return size, 0, true, nil, err
 	}
 	type leaf struct {
 		id   int64
@@ -251,19 +281,24 @@ func (s *Store) appendScanLogChunk(ctx context.Context, x dbx, signer note.Signe
 		id, data, err := scanRecord(rows)
 		if err != nil {
 			rows.Close()
-			return size, 0, true, err
+			return size, 0, true, nil, err
 		}
 		leaves = append(leaves, leaf{id, data})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return size, 0, true, err
+		return size, 0, true, nil, err
 	}
 	if len(leaves) == 0 && !grew {
-		return size, 0, true, nil
+		return size, 0, true, nil, nil
 	}
-	// Hashes computed but not yet stored are read from pending.
+	// Hashes computed but not yet stored are read from pending, and so
+	// are those of the edge the appender committed last, if the tree is
+	// still that one.
 	pending := map[int64]tlog.Hash{}
+	if e := s.logEdge.Load(); e != nil && e.size == size && e.lastID == lastID {
+		maps.Copy(pending, e.hashes)
+	}
 	stored := s.hashReader(ctx, x)
 	reader := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(indexes))
@@ -284,7 +319,7 @@ func (s *Store) appendScanLogChunk(ctx context.Context, x dbx, signer note.Signe
 	for _, l := range leaves {
 		hashes, err := tlog.StoredHashes(size, l.data, reader)
 		if err != nil {
-			return size, 0, true, err
+			return size, 0, true, nil, err
 		}
 		base := tlog.StoredHashIndex(0, size)
 		for i, h := range hashes {
@@ -297,24 +332,37 @@ func (s *Store) appendScanLogChunk(ctx context.Context, x dbx, signer note.Signe
 	// A few statements of many rows each: a statement per row cost about
 	// as much as the scan it logs.
 	if err := insertRows(ctx, x, `INSERT INTO scanlog_hashes (idx, hash) VALUES `, 2, hashRows); err != nil {
-		return size, 0, true, err
+		return size, 0, true, nil, err
 	}
 	if err := insertRows(ctx, x, `INSERT INTO scanlog_leaves (n, scan_id) VALUES `, 2, leafRows); err != nil {
-		return size, 0, true, err
+		return size, 0, true, nil, err
+	}
+	edge = &logEdge{size: size, lastID: lastID, hashes: map[int64]tlog.Hash{}}
+	if len(leaves) > 0 {
+		edge.lastID = leaves[len(leaves)-1].id
+	}
+	for _, idx := range edgeIndexes(size) {
+		hs, err := reader([]int64{idx})
+		if err != nil {
+			return size, 0, true, nil, err
+		}
+		edge.hashes[idx] = hs[0]
 	}
 	if len(leaves) == n && !sign {
-		return size, len(leaves), false, nil
+		return size, len(leaves), false, edge, nil
 	}
 	root, err := tlog.TreeHash(size, reader)
 	if err != nil {
-		return size, 0, true, err
+		return size, 0, true, nil, err
 	}
 	msg, err := note.Sign(&note.Note{Text: string(tlog.FormatTree(tlog.Tree{N: size, Hash: root}))}, signer)
 	if err != nil {
-		return size, 0, true, err
+		return size, 0, true, nil, err
 	}
-	_, err = x.exec(ctx, `INSERT INTO scanlog_checkpoints (size, note) VALUES ($1, $2)`, size, string(msg))
-	return size, len(leaves), true, err
+	if _, err = x.exec(ctx, `INSERT INTO scanlog_checkpoints (size, note) VALUES ($1, $2)`, size, string(msg)); err != nil {
+		return size, 0, true, nil, err
+	}
+	return size, len(leaves), true, edge, nil
 }
 
 // insertRows inserts the rows of ncol values each in vals with the INSERT

@@ -20,6 +20,13 @@ import (
 // database, as someone with access to the file would have.
 func scanLogDB(t *testing.T) (*sqlstore.Store, *sql.DB, bool) {
 	t.Helper()
+	st, raw, pg, _ := scanLogDSN(t)
+	return st, raw, pg
+}
+
+// scanLogDSN is scanLogDB, with the database's DSN.
+func scanLogDSN(t *testing.T) (*sqlstore.Store, *sql.DB, bool, string) {
+	t.Helper()
 	dsn := admittest.DSN(t)
 	st, err := sqlstore.Open(context.Background(), dsn, admittest.Logger(t))
 	if err != nil {
@@ -36,7 +43,7 @@ func scanLogDB(t *testing.T) (*sqlstore.Store, *sql.DB, bool) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { raw.Close() })
-	return st, raw, pg
+	return st, raw, pg, dsn
 }
 
 // addScans writes scan rows ids from..to directly, logged an hour ago (so
@@ -299,5 +306,37 @@ func TestScanLogEventAccount(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The appender keeps the right edge of the tree it committed last, to read
+// no stored hash when it goes on: appends of every size in between (across
+// levels of the tree), and by two stores of the same database taking turns
+// (two nodes, or a second process), leave a tree that verifies, with a
+// checkpoint of each size.
+func TestScanLogAppendsOfOddSizesByTwoStoresVerify(t *testing.T) {
+	ctx := context.Background()
+	st, raw, pg, dsn := scanLogDSN(t)
+	other, err := sqlstore.Open(ctx, dsn, admittest.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	var size int64
+	for i, n := range []int64{1, 1, 2, 3, 57, 64, 1, 127, 2, 9, 70, 1, 192, 5} {
+		addScans(t, raw, pg, size+1, size+n)
+		size += n
+		who := st
+		if i%4 == 3 || i%4 == 2 && i > 8 {
+			who = other
+		}
+		appendAll(t, who, size)
+		rep, err := st.VerifyScanLog(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rep.OK || rep.Leaves != size || rep.Checkpoints != i+1 {
+			t.Fatalf("after appending %d rows (tree of %d): %+v", n, size, rep)
+		}
 	}
 }

@@ -91,6 +91,9 @@ type Store struct {
 
 	occTotals sync.Map // event id → *occupancyTotals (occupancy.go)
 
+	// logEdge: the scan log tree's edge the appender committed last (scanlog.go).
+	logEdge atomic.Pointer[logEdge]
+
 	// The live feed between nodes (PostgreSQL; see live.go).
 	liveMu     sync.Mutex
 	live       *pgLive
