@@ -3,8 +3,10 @@ package admit
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -26,8 +28,14 @@ type Core struct {
 	// Observer, when set, is told of scans and imports (observe.go).
 	Observer Observer
 
-	catalog catalog
-	guesses guessLimiter
+	// TicketCacheBytes, when > 0, keeps events' tickets in memory up to
+	// this many bytes (ticketcache.go). Set it before the first scan.
+	TicketCacheBytes int64
+
+	catalog    catalog
+	guesses    guessLimiter
+	tcacheOnce sync.Once
+	tcache     *ticketCache
 }
 
 // NewCore returns a core on store with default settings.
@@ -410,6 +418,9 @@ type RedeemRequest struct {
 	DeviceVerdict    string
 	ClockOffset      time.Duration
 	OfflineUnbounded bool
+
+	// noCache: the ticket is read from the store, not the ticket cache.
+	noCache bool
 }
 
 // at is when the scan happened: the device's time (corrected by its clock
@@ -439,6 +450,9 @@ type RedeemResult struct {
 	ServerTime time.Time
 	// Conflict: how an offline scan's device and the server disagree.
 	Conflict Conflict
+
+	// cached: Ticket came from the ticket cache, not from the store.
+	cached bool
 }
 
 // OK reports whether the ticket was (or, for a dry run, would be) admitted.
@@ -453,7 +467,27 @@ func (r *RedeemResult) OK() bool { return r.Reason == ReasonOK }
 // (one statement): if an import moved it, the scan is judged again on the
 // new catalog. A refusal that read no ticket checks the version with a query
 // of its own; one about the code's format needs no catalog at all.
+//
+// A ticket may come from the ticket cache (ticketcache.go): then the store
+// records the scan only if the catalog is still at the ticket's version,
+// else the scan is judged again from the store.
 func (c *Core) redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, error) {
+	res, err := c.redeemOnce(ctx, req)
+	if err != errStaleTicket {
+		return res, err
+	}
+	if tc := c.ticketCache(); tc != nil && res != nil && res.Ticket != nil {
+		tc.forget(res.Ticket.EventID)
+	}
+	again := *req
+	again.noCache = true
+	return c.redeemOnce(ctx, &again)
+}
+
+// errStaleTicket: a scan judged on a cached ticket found the catalog moved on.
+var errStaleTicket = errors.New("admit: cached ticket of an older catalog")
+
+func (c *Core) redeemOnce(ctx context.Context, req *RedeemRequest) (*RedeemResult, error) {
 	if req.Type == "" {
 		req.Type = ScanEntry
 	}
@@ -524,6 +558,9 @@ func (c *Core) redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 		LenientExit: req.LenientExit,
 		DeviceUUID:  req.DeviceUUID,
 	}
+	if res.cached {
+		a.CatalogVersion = res.Ticket.CatalogVersion
+	}
 	if res.Ticket != nil {
 		a.Scan.TicketID, a.Scan.EventID = res.Ticket.ID, res.Ticket.EventID
 	} else if req.EventID != 0 {
@@ -555,6 +592,9 @@ func (c *Core) redeem(ctx context.Context, req *RedeemRequest) (*RedeemResult, e
 	out, err := c.Store.Scan(ctx, a)
 	if err != nil {
 		return nil, err
+	}
+	if out.Stale {
+		return res, errStaleTicket
 	}
 	res.Reason, res.State, res.Replayed, res.ScanID = out.Result, out.State, out.Replayed, out.ScanID
 	res.Forced = res.Forced || out.Forced
@@ -669,12 +709,12 @@ func (c *Core) resolve(ctx context.Context, cv *catalogView, req *RedeemRequest,
 	var err error
 	switch req.Plain {
 	case PlainSecret:
-		t, err = c.Store.TicketBySecret(ctx, req.EventID, code)
+		t, err = c.ticketBy(ctx, cv, req, res, keySecret, code)
 	case PlainSerial:
-		t, err = c.Store.TicketBySerial(ctx, req.EventID, code)
+		t, err = c.ticketBy(ctx, cv, req, res, keySerial, code)
 	case PlainAny:
-		if t, err = c.Store.TicketBySecret(ctx, req.EventID, code); IsNotFound(err) {
-			t, err = c.Store.TicketBySerial(ctx, req.EventID, code)
+		if t, err = c.ticketBy(ctx, cv, req, res, keySecret, code); IsNotFound(err) {
+			t, err = c.ticketBy(ctx, cv, req, res, keySerial, code)
 		}
 	}
 	if IsNotFound(err) {
@@ -754,7 +794,9 @@ func (c *Core) resolveSigned(ctx context.Context, cv *catalogView, req *RedeemRe
 		res.Reason = ReasonUnknown
 		return nil, nil, nil
 	}
-	t, err := c.Store.TicketByUUID(ctx, pc.Claims.UUID)
+	scoped := *req
+	scoped.EventID = signer.ID
+	t, err := c.ticketBy(ctx, cv, &scoped, res, keyUUID, pc.Claims.UUID)
 	if IsNotFound(err) || (err == nil && t.EventID != signer.ID) {
 		res.Reason = ReasonUnknown
 		return nil, nil, nil
@@ -763,6 +805,30 @@ func (c *Core) resolveSigned(ctx context.Context, cv *catalogView, req *RedeemRe
 		return nil, nil, err
 	}
 	return t, signer, nil
+}
+
+// ticketBy finds a ticket of event req.EventID by uuid, secret or serial:
+// from the ticket cache at the catalog view's version when the scan may
+// (it will be recorded, and the store checks the version then), else from
+// the store. res.cached says which.
+func (c *Core) ticketBy(ctx context.Context, cv *catalogView, req *RedeemRequest, res *RedeemResult, kind byte, key string) (*Ticket, error) {
+	res.cached = false
+	if kind == keyUUID {
+		key = strings.ToLower(key)
+	}
+	if !req.noCache && !req.DryRun && !req.Offline {
+		if t, ok := c.cachedTicket(req.EventID, cv.version(), kind, key); ok {
+			res.cached = true
+			return t, nil
+		}
+	}
+	switch kind {
+	case keySecret:
+		return c.Store.TicketBySecret(ctx, req.EventID, key)
+	case keySerial:
+		return c.Store.TicketBySerial(ctx, req.EventID, key)
+	}
+	return c.Store.TicketByUUID(ctx, key)
 }
 
 // decide applies scope, list and the rules to a known ticket.

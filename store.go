@@ -52,6 +52,11 @@ type Store interface {
 	TicketByUUID(ctx context.Context, uuid string) (*Ticket, error)
 	TicketBySecret(ctx context.Context, eventID int64, secret string) (*Ticket, error)
 	TicketBySerial(ctx context.Context, eventID int64, serial string) (*Ticket, error)
+	// EventTickets calls fn for every ticket of an event, with the related
+	// fields and OrderTickets as the lookups fill them, all read at one
+	// state of the database, and returns the CatalogVersion of that state
+	// (set in each ticket too).
+	EventTickets(ctx context.Context, eventID int64, fn func(*Ticket) error) (int64, error)
 	// Addons lists the add-on positions of a ticket.
 	Addons(ctx context.Context, parentID int64) ([]*Ticket, error)
 	// FindTickets lists the tickets that match f, and their total count when
@@ -304,6 +309,11 @@ type ScanAttempt struct {
 	// DeviceUUID is Scan.DeviceID's uuid, the first device of a new entry;
 	// when empty the store looks it up.
 	DeviceUUID string
+	// CatalogVersion, when not 0, is the Store.CatalogVersion the scan was
+	// judged at without reading it (a ticket from the core's cache): if the
+	// catalog has moved on since, the store writes nothing and answers
+	// Stale, and the core judges the scan again from the store.
+	CatalogVersion int64
 }
 
 // ScanOutcome is what the store recorded.
@@ -314,6 +324,7 @@ type ScanOutcome struct {
 	Conflict Conflict      // an offline scan's, as recorded (the first time, for a replay)
 	State    *CheckinState // the state after the scan (nil if no ticket)
 	ScanID   int64
+	Stale    bool // ScanAttempt.CatalogVersion is no longer the catalog's: nothing written
 }
 
 // ScanFilter selects scan log rows.

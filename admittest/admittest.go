@@ -102,6 +102,10 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// TicketCacheBytes is the ticket cache of the cores OpenCore makes: admit
+// serve's default.
+const TicketCacheBytes = 128 << 20
+
 // OpenCore opens a store on dsn and a core on it, with the store's live
 // feed (Core.Live), closed when the test ends.
 func OpenCore(t testing.TB, dsn string) *admit.Core {
@@ -117,6 +121,9 @@ func OpenCore(t testing.TB, dsn string) *admit.Core {
 		hub.Close()
 	})
 	core := admit.NewCore(store, log)
+	// As admit serve runs by default; its loads end before the store closes.
+	core.TicketCacheBytes = TicketCacheBytes
+	t.Cleanup(core.WaitTicketCache)
 	if core.Live, err = store.Live(context.Background(), hub); err != nil {
 		t.Fatalf("live feed: %v", err)
 	}

@@ -78,6 +78,10 @@ type Config struct {
 	// DiskProbe: after the load, time fsyncs of a scratch file beside the
 	// SQLite database for this long (disk.go; 0: not measured).
 	DiskProbe time.Duration
+	// TicketCacheMB is each in-process node's ticket cache
+	// (admit.Core.TicketCacheBytes), in MiB; 0: none. Spawned nodes take
+	// admit serve's --ticket-cache-mb.
+	TicketCacheMB int
 
 	// CPUProfile: write a CPU profile of the durable phase here, and of the
 	// floor phase to the same name with ".floor" (in-process servers).
@@ -170,6 +174,9 @@ func (c *Config) defaults() error {
 	}
 	if c.SkipWrite && len(c.Spawn) > 0 {
 		return admit.Errorf(admit.EInvalid, "--skip-write needs in-process servers, not --spawn")
+	}
+	if c.TicketCacheMB < 0 {
+		return admit.Errorf(admit.EInvalid, "--ticket-cache-mb must not be negative")
 	}
 	if c.DiskProbe < 0 || c.DiskProbe > 10*time.Minute {
 		return admit.Errorf(admit.EInvalid, "--disk-probe must be between 0 and 10m")
@@ -627,7 +634,8 @@ func startNodes(ctx context.Context, cfg *Config, core *admit.Core, log *slog.Lo
 		}
 		// Keys of its own, as a process of its own has: the signatures one
 		// phase or node verified are not remembered by the next.
-		c := &admit.Core{Store: st, Keys: &admit.Keys{}, Log: core.Log, Now: core.Now, PairingTTL: core.PairingTTL}
+		c := &admit.Core{Store: st, Keys: &admit.Keys{}, Log: core.Log, Now: core.Now, PairingTTL: core.PairingTTL,
+			TicketCacheBytes: int64(cfg.TicketCacheMB) << 20}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			if own != nil {

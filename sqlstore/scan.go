@@ -103,11 +103,13 @@ const (
 	// qOfflineLock (PostgreSQL) serialises the uploads of one nonce.
 	qOfflineLock = `SELECT pg_advisory_xact_lock(CAST($1 % 2147483647 AS INTEGER), hashtext($2))`
 	qInsertScan  = qInsertScanExec + ` RETURNING id`
+
+	qCatalogVersion = `SELECT version FROM catalog_version WHERE id = 1`
 )
 
 // scanQueries are prepared on the SQLite writer at Open: the group commit
 // runs them inside its transactions, where nothing can be prepared.
-var scanQueries = []string{qReplay, qOfflineReplay, qFirstEntry, qInsertScanExec, qEnter, qForceEnter, qExitInside, qExit, qState, qInsertScan,
+var scanQueries = []string{qCatalogVersion, qReplay, qOfflineReplay, qFirstEntry, qInsertScanExec, qEnter, qForceEnter, qExitInside, qExit, qState, qInsertScan,
 	qClaim, qRelease, qAreaKnown, qHit, qPurgeHits,
 	"SAVEPOINT w", "RELEASE w", "ROLLBACK TO w"}
 
@@ -118,6 +120,13 @@ func (s *Store) Scan(ctx context.Context, a *admit.ScanAttempt) (*admit.ScanOutc
 		return nil, admit.Errorf(admit.EInvalid, "an admitted scan needs a ticket and a list")
 	}
 	att := *a // the caller may give up and reuse a while the writer runs it
+	if !s.sqlite && att.CatalogVersion != 0 {
+		// Checked before the statement, as a ticket read would have been.
+		if stale, err := s.staleCatalog(ctx, s.writer(), att.CatalogVersion); err != nil || stale {
+			return &admit.ScanOutcome{Stale: stale}, s.dbErr(err, "scan")
+		}
+		att.CatalogVersion = 0
+	}
 	if !s.sqlite && att.Scan.Nonce == "" && !att.Force && att.Scan.Type != admit.ScanExit && !att.ListLimited && !att.SectionLimited {
 		return s.scanStatement(ctx, &att)
 	}
@@ -340,8 +349,23 @@ func (s *Store) runBatch(batch []*writeReq) {
 	}
 }
 
+// staleCatalog reports whether the catalog version is no longer v.
+func (s *Store) staleCatalog(ctx context.Context, x dbx, v int64) (bool, error) {
+	var cur int64
+	if err := x.row(ctx, qCatalogVersion).Scan(&cur); err != nil {
+		return false, err
+	}
+	return cur != v, nil
+}
+
 // scanTx records one attempt in the transaction x.
 func (s *Store) scanTx(ctx context.Context, x dbx, a *admit.ScanAttempt) (*admit.ScanOutcome, error) {
+	if a.CatalogVersion != 0 {
+		// In the writer's transaction: no import can commit in between.
+		if stale, err := s.staleCatalog(ctx, x, a.CatalogVersion); err != nil || stale {
+			return &admit.ScanOutcome{Stale: stale}, err
+		}
+	}
 	sc := a.Scan
 	if sc.ServerTime.IsZero() {
 		sc.ServerTime = now()

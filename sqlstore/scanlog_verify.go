@@ -57,13 +57,13 @@ func (m memHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 
 // readTx begins a read-only transaction that sees one state of the
 // database.
-func (s *Store) readTx(ctx context.Context) (*sql.Tx, error) {
+func (s *Store) readTx(ctx context.Context, what string) (*sql.Tx, error) {
 	opts := &sql.TxOptions{ReadOnly: true}
 	if !s.sqlite {
 		opts.Isolation = sql.LevelRepeatableRead
 	}
 	tx, err := s.rdb.BeginTx(ctx, opts)
-	return tx, s.dbErr(err, "scan log")
+	return tx, s.dbErr(err, what)
 }
 
 // VerifyScanLog recomputes the tree from the scans and checks it against
@@ -80,7 +80,7 @@ func (s *Store) verifyScanLog(ctx context.Context, eventID int64, kept []string)
 	if err != nil {
 		return nil, err
 	}
-	tx, err := s.readTx(ctx)
+	tx, err := s.readTx(ctx, "scan log")
 	if err != nil {
 		return nil, err
 	}
@@ -317,7 +317,7 @@ func (s *Store) proveScan(ctx context.Context, scanID, treeSize int64) (*ScanLog
 	if err != nil {
 		return nil, 0, err
 	}
-	tx, err := s.readTx(ctx)
+	tx, err := s.readTx(ctx, "scan log")
 	if err != nil {
 		return nil, 0, err
 	}

@@ -89,6 +89,36 @@ func (s *Store) oneTicket(ctx context.Context, where string, args ...any) (*admi
 	return &t, nil
 }
 
+// EventTickets reads every ticket of an event in one read transaction; see
+// admit.Store.
+func (s *Store) EventTickets(ctx context.Context, eventID int64, fn func(*admit.Ticket) error) (int64, error) {
+	tx, err := s.readTx(ctx, "event tickets")
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	x := dbx{s: s, db: s.rdb, tx: tx}
+	var version int64
+	if err := x.row(ctx, `SELECT version FROM catalog_version WHERE id = 1`).Scan(&version); err != nil {
+		return 0, s.dbErr(err, "event tickets")
+	}
+	rows, err := x.query(ctx, `SELECT `+ticketCols+`, o.ticket_count`+ticketJoins+` WHERE t.event_id = $1`, eventID)
+	if err != nil {
+		return 0, s.dbErr(err, "event tickets")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		t := &admit.Ticket{CatalogVersion: version}
+		if err := rows.Scan(append(ticketDest(t), &t.OrderTickets)...); err != nil {
+			return 0, s.dbErr(err, "event tickets")
+		}
+		if err := fn(t); err != nil {
+			return 0, err
+		}
+	}
+	return version, s.dbErr(rows.Err(), "event tickets")
+}
+
 func (s *Store) TicketByUUID(ctx context.Context, uuid string) (*admit.Ticket, error) {
 	return s.oneTicket(ctx, `t.uuid = $1`, strings.ToLower(uuid))
 }

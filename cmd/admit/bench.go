@@ -51,6 +51,7 @@ func cmdBench(ctx context.Context, env *cmdEnv, args []string) error {
 	fs.Float64Var(&cfg.Duplicates, "duplicates", 0.10, "share of rescans of admitted tickets")
 	fs.Float64Var(&cfg.ForgedShare, "forged", 0.01, "share of forged codes")
 	fs.IntVar(&cfg.Devices, "devices", 8, "scanning devices (keys) the clients use in turn")
+	fs.IntVar(&cfg.TicketCacheMB, "ticket-cache-mb", defaultTicketCacheMB, "each in-process node's ticket cache in MiB, as admit serve's --ticket-cache-mb (0: none)")
 	fs.DurationVar(&cfg.DiskProbe, "disk-probe", 0, "after the load, time fsyncs of a scratch file beside the SQLite database for this long: the disk's share of a durable scan's latency (0: not measured)")
 	fs.BoolVar(&cfg.Ceiling, "ceiling", false, "also measure the ceiling: a minimal in-memory server doing the least work a verified TiBillet scan needs, taking turns with the durable phase, and the ratio")
 	fs.BoolVar(&cfg.SkipWrite, "skip-write", false, "also measure the floor: the same request path with the storage write skipped, and the ratio")

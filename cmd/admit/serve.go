@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,6 +55,10 @@ func pairingTTLDefault(env *cmdEnv) (time.Duration, error) {
 	return d, nil
 }
 
+// defaultTicketCacheMB is the ticket cache's size unless told: the
+// tickets of events up to about 350,000 tickets.
+const defaultTicketCacheMB = 128
+
 // serveSettings are the settings of serve and demo, from flags and the
 // environment, validated once.
 type serveSettings struct {
@@ -63,6 +68,7 @@ type serveSettings struct {
 	logLevel              slog.Level // unless ADMIT_LOG_LEVEL says otherwise
 	metricsListen         string     // "": /metrics on the main listener
 	backups               backupSchedule
+	ticketCacheMB         int
 
 	hub     *live.Hub        // set by open
 	metrics *metrics.Metrics // set by open
@@ -83,6 +89,16 @@ func parseServeSettings(env *cmdEnv, name, dbDefault string, args []string) (*se
 	pairingTTL := fs.Duration("pairing-ttl", ttl, "how long a device pairing token stays valid (env ADMIT_PAIRING_TTL)")
 	metricsListen := fs.String("metrics-listen", env.getenv("ADMIT_METRICS_LISTEN"),
 		"serve GET /metrics (and /healthz, /readyz) on this address only, not on --listen (env ADMIT_METRICS_LISTEN; default: /metrics on --listen, without authentication)")
+	cacheDefault := defaultTicketCacheMB
+	if v := env.getenv("ADMIT_TICKET_CACHE_MB"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, errUsage(fmt.Sprintf("ADMIT_TICKET_CACHE_MB: not a number of MiB: %q", v))
+		}
+		cacheDefault = n
+	}
+	ticketCache := fs.Int("ticket-cache-mb", cacheDefault,
+		"memory for events' tickets kept in memory, in MiB (env ADMIT_TICKET_CACHE_MB; 0: every scan reads its ticket from the database; an event that does not fit is not kept)")
 	backupSettings, err := backupFlags(fs, env)
 	if err != nil {
 		return nil, err
@@ -97,7 +113,11 @@ func parseServeSettings(env *cmdEnv, name, dbDefault string, args []string) (*se
 	if *pairingTTL <= 0 {
 		return nil, errUsage("--pairing-ttl must be positive")
 	}
-	st := &serveSettings{listen: *listen, db: *db, publicURL: *pub, pairingTTL: *pairingTTL, metricsListen: *metricsListen}
+	if *ticketCache < 0 {
+		return nil, errUsage("--ticket-cache-mb must not be negative")
+	}
+	st := &serveSettings{listen: *listen, db: *db, publicURL: *pub, pairingTTL: *pairingTTL, metricsListen: *metricsListen,
+		ticketCacheMB: *ticketCache}
 	if st.proxies, err = server.ParseTrustedProxies(*proxies); err != nil {
 		return nil, errUsage(fmt.Sprintf("--trusted-proxies: %v", err))
 	}
@@ -116,6 +136,7 @@ func (st *serveSettings) open(ctx context.Context, env *cmdEnv) (*admit.Core, ne
 		return nil, nil, server.Config{}, nil, err
 	}
 	core.PairingTTL = st.pairingTTL
+	core.TicketCacheBytes = int64(st.ticketCacheMB) << 20
 	// Scans to live subscribers: this node's, and on PostgreSQL every
 	// node's. Closing the hub ends the subscriptions (live streams).
 	st.hub = live.NewHub(0, log)

@@ -47,6 +47,8 @@ func Run(t *testing.T, open func(t *testing.T) admit.Store) {
 		{"Scan/ConcurrentNonce", testScanConcurrentNonce},
 		{"Scan/ConcurrentMixed", testScanConcurrentMixed},
 		{"Scan/FailureIsolation", testScanFailureIsolation},
+		{"Scan/StaleCatalog", testScanStaleCatalogWritesNothing},
+		{"EventTickets", testEventTickets},
 		{"Scans", testScans},
 		{"Offline/RecordedOnce", testOfflineRecordedOnce},
 		{"Offline/Conflicts", testOfflineConflicts},
