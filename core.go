@@ -436,7 +436,8 @@ func (req *RedeemRequest) at(serverTime time.Time) time.Time {
 type RedeemResult struct {
 	Reason Reason
 	Detail string // for unreadable codes: what was wrong
-	// Ticket, Event and List are set as far as they were found.
+	// Ticket, Event and List are set as far as they were found; Ticket
+	// without its QRCode.
 	Ticket         *Ticket
 	Event          *Event
 	List           *CheckinList
@@ -810,7 +811,7 @@ func (c *Core) resolveSigned(ctx context.Context, cv *catalogView, req *RedeemRe
 // ticketBy finds a ticket of event req.EventID by uuid, secret or serial:
 // from the ticket cache at the catalog view's version when the scan may
 // (it will be recorded, and the store checks the version then), else from
-// the store. res.cached says which.
+// the store. res.cached says which. The ticket carries no QR code.
 func (c *Core) ticketBy(ctx context.Context, cv *catalogView, req *RedeemRequest, res *RedeemResult, kind byte, key string) (*Ticket, error) {
 	res.cached = false
 	if kind == keyUUID {
@@ -822,13 +823,20 @@ func (c *Core) ticketBy(ctx context.Context, cv *catalogView, req *RedeemRequest
 			return t, nil
 		}
 	}
+	var t *Ticket
+	var err error
 	switch kind {
 	case keySecret:
-		return c.Store.TicketBySecret(ctx, req.EventID, key)
+		t, err = c.Store.TicketBySecret(ctx, req.EventID, key)
 	case keySerial:
-		return c.Store.TicketBySerial(ctx, req.EventID, key)
+		t, err = c.Store.TicketBySerial(ctx, req.EventID, key)
+	default:
+		t, err = c.Store.TicketByUUID(ctx, key)
 	}
-	return c.Store.TicketByUUID(ctx, key)
+	if t != nil {
+		t.QRCode = "" // as the cache has it: a scan has its code
+	}
+	return t, err
 }
 
 // decide applies scope, list and the rules to a known ticket.

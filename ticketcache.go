@@ -26,10 +26,11 @@ import (
 // is judged again from the store. Dry runs and offline uploads, which the
 // store would not check so, always read the store.
 //
-// Each ticket is kept encoded (about 300 bytes), found through one map per
-// event from a hash of its uuid, secret or serial; events that do not fit
-// in the budget are not cached (a 1,000,000-ticket event needs about
-// 350 MB).
+// Each ticket is kept encoded, without its QR code (about 400 bytes with
+// its index entries), found through one map per event from a hash of its
+// uuid, secret or serial; events that do not fit in the budget are not
+// cached (a 1,000,000-ticket event would need about 400 MB). A scan's
+// ticket carries no QR code, cached or not.
 type ticketCache struct {
 	budget int64 // bytes for every event's tickets together
 	seed   maphash.Seed
@@ -42,7 +43,7 @@ type ticketCache struct {
 	used    int64           // bytes of the events in events
 	loads   sync.WaitGroup
 
-	hits, misses atomic.Int64
+	hits, misses, loaded atomic.Int64
 }
 
 // cachedTickets are one event's tickets at one catalog version.
@@ -72,8 +73,11 @@ var errCacheFull = errors.New("ticket cache: over budget")
 // TicketCacheStats counts the scans that found their ticket in the cache
 // and those that read the store, and the tickets and bytes cached.
 type TicketCacheStats struct {
-	Hits, Misses   int64
-	Tickets, Bytes int64
+	Hits    int64 `json:"hits"`
+	Misses  int64 `json:"misses"`
+	Loads   int64 `json:"loads"` // events loaded, every time
+	Tickets int64 `json:"tickets"`
+	Bytes   int64 `json:"bytes"`
 }
 
 // TicketCacheStats reports the ticket cache's use; zero when it is off.
@@ -82,7 +86,7 @@ func (c *Core) TicketCacheStats() TicketCacheStats {
 	if tc == nil {
 		return TicketCacheStats{}
 	}
-	st := TicketCacheStats{Hits: tc.hits.Load(), Misses: tc.misses.Load()}
+	st := TicketCacheStats{Hits: tc.hits.Load(), Misses: tc.misses.Load(), Loads: tc.loaded.Load()}
 	tc.events.Range(func(_, v any) bool {
 		e := v.(*cachedTickets)
 		st.Tickets += int64(e.tickets)
@@ -98,6 +102,24 @@ func (c *Core) WaitTicketCache() {
 	if tc := c.ticketCache(); tc != nil {
 		tc.loads.Wait()
 	}
+}
+
+// WarmTicketCache loads an event's tickets into the cache now, at the
+// store's catalog version, and waits for it (as the first scan of the
+// event would start it); nothing when the cache is off or the event does
+// not fit.
+func (c *Core) WarmTicketCache(ctx context.Context, eventID int64) error {
+	tc := c.ticketCache()
+	if tc == nil {
+		return nil
+	}
+	v, err := c.Store.CatalogVersion(ctx)
+	if err != nil {
+		return err
+	}
+	tc.want(c.Store, c.Log, eventID, v)
+	tc.loads.Wait()
+	return nil
 }
 
 // ticketCache returns the core's ticket cache, made on first use; nil when
@@ -231,6 +253,7 @@ func (tc *ticketCache) load(store Store, log *slog.Logger, eventID, budget int64
 	}
 	tc.events.Store(eventID, e)
 	tc.used += e.bytes
+	tc.loaded.Add(1)
 	delete(tc.skip, eventID)
 }
 
@@ -246,7 +269,8 @@ func (tc *ticketCache) add(e *cachedTickets, kind byte, key string, off int) {
 	e.index[h] = uint32(off)
 }
 
-// appendTicket encodes t (every field but State and CatalogVersion).
+// appendTicket encodes t: every field but QRCode (a scan has its code;
+// it was half of what a ticket kept), State and CatalogVersion.
 func appendTicket(b []byte, t *Ticket) []byte {
 	ints := [...]int64{t.ID, t.EventID, t.OrderID, t.ProductID, t.VariationID, t.SubeventID, t.SectionID,
 		t.ParentID, int64(t.Position), int64(t.OrderTickets)}
@@ -254,7 +278,7 @@ func appendTicket(b []byte, t *Ticket) []byte {
 		b = binary.AppendVarint(b, v)
 	}
 	strs := [...]string{t.UUID, t.Secret, t.Serial, t.Price, t.FirstName, t.LastName, t.Email, t.HolderNumber,
-		t.QRCode, t.OrderCode, t.OrderUUID, string(t.OrderStatus), t.OrderEmail, t.OrderName, t.ProductName,
+		t.OrderCode, t.OrderUUID, string(t.OrderStatus), t.OrderEmail, t.OrderName, t.ProductName,
 		t.VariationName, t.SectionName, t.SectionDescription, t.SubeventName}
 	for _, s := range strs {
 		b = binary.AppendUvarint(b, uint64(len(s)))
@@ -352,7 +376,7 @@ func decodeTicket(b []byte) (*Ticket, error) {
 	t.Position, t.OrderTickets = int(r.int()), int(r.int())
 	t.UUID, t.Secret, t.Serial, t.Price = r.str(), r.str(), r.str(), r.str()
 	t.FirstName, t.LastName, t.Email, t.HolderNumber = r.str(), r.str(), r.str(), r.str()
-	t.QRCode, t.OrderCode, t.OrderUUID, t.OrderStatus = r.str(), r.str(), r.str(), OrderStatus(r.str())
+	t.OrderCode, t.OrderUUID, t.OrderStatus = r.str(), r.str(), OrderStatus(r.str())
 	t.OrderEmail, t.OrderName, t.ProductName = r.str(), r.str(), r.str()
 	t.VariationName, t.SectionName, t.SectionDescription, t.SubeventName = r.str(), r.str(), r.str(), r.str()
 	flags := r.byte()

@@ -50,7 +50,8 @@ func waitCached(t *testing.T, c *admit.Core, res *admit.ImportResult, want int64
 }
 
 // A scan served from the ticket cache answers with the very ticket the
-// store holds (every field), and finds it by uuid, secret and serial.
+// store holds (every field but the QR code, which no scan's ticket
+// carries), and finds it by uuid, secret and serial.
 func TestTicketCacheServesTheStoredTicket(t *testing.T) {
 	env := admittest.Start(t)
 	res := env.Import(t, fmt.Sprintf(cacheFixture, "paid"))
@@ -75,6 +76,7 @@ func TestTicketCacheServesTheStoredTicket(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			want.QRCode = "" // a scan's ticket has none: the scan has the code
 			if !reflect.DeepEqual(r.Ticket, want) {
 				t.Errorf("scan of %q answered with\n%+v\nthe store holds\n%+v", req.Code, r.Ticket, want)
 			}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/admitdev/admit"
 )
 
 // Report is what a run measured, printed as JSON.
@@ -43,9 +45,14 @@ type Report struct {
 	FloorVerification *Verification `json:"floor_verification,omitempty"`
 	Search            *SearchReport `json:"search,omitempty"`
 	// Disk is the fsync latency of the database's disk (--disk-probe).
-	Disk            *DiskReport `json:"disk,omitempty"`
-	CPUProfile      string      `json:"cpu_profile,omitempty"`
-	FloorCPUProfile string      `json:"floor_cpu_profile,omitempty"`
+	Disk *DiskReport `json:"disk,omitempty"`
+	// TicketCache: the in-process durable nodes' ticket caches, summed,
+	// after the load; TicketCacheWarmSeconds is how long loading the
+	// event's tickets into them took, before the load began.
+	TicketCache            *admit.TicketCacheStats `json:"ticket_cache,omitempty"`
+	TicketCacheWarmSeconds float64                 `json:"ticket_cache_warm_seconds,omitempty"`
+	CPUProfile             string                  `json:"cpu_profile,omitempty"`
+	FloorCPUProfile        string                  `json:"floor_cpu_profile,omitempty"`
 
 	// Verified: every admitted scan recorded exactly once, no duplicate or
 	// forged code admitted (durable and floor).

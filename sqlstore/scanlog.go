@@ -258,7 +258,10 @@ func (s *Store) appendScanLogChunk(ctx context.Context, x dbx, signer note.Signe
 	// The leaves are numbered from 0 without gaps: the next is one past
 	// the greatest (an index read; counting them read them all).
 	var lastID int64
-	if err := x.row(ctx, `SELECT COALESCE(MAX(n) + 1, 0), COALESCE(MAX(scan_id), 0) FROM scanlog_leaves`).Scan(&size, &lastID); err != nil {
+	// The last leaf is the greatest scan id (rows are appended in id
+	// order). One index read: MAX of two columns in one query made SQLite
+	// read every leaf, at every chunk.
+	if err := x.row(ctx, `SELECT n + 1, scan_id FROM scanlog_leaves ORDER BY n DESC LIMIT 1`).Scan(&size, &lastID); err != nil && err != sql.ErrNoRows {
 		return 0, 0, true, nil, err
 	}
 	q := qScanLogRows + ` WHERE id > $1`
