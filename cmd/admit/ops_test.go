@@ -356,6 +356,8 @@ func TestServeOpsFlagsAreChecked(t *testing.T) {
 		{[]string{"--backup-every", "10ms", "--backup-dir", t.TempDir()}, "at least 1s"},
 		{[]string{"--backup-every", "1h", "--backup-dir", t.TempDir(), "--backup-keep", "0"}, "--backup-keep"},
 		{[]string{"--backup-every", "1h", "--backup-dir", t.TempDir(), "--db", "postgres://127.0.0.1:1/x"}, "pg_dump"},
+		{[]string{"--ticket-cache-mb", "-1"}, "--ticket-cache-mb must not be negative"},
+		{[]string{"--ticket-cache-mb", "lots"}, "-ticket-cache-mb"},
 	} {
 		args := append([]string{"serve", "--listen", "127.0.0.1:0", "--db", db}, c.args...)
 		_, errOut, code := runCLI(t, "", args...)
