@@ -452,8 +452,9 @@ type RedeemResult struct {
 	// Conflict: how an offline scan's device and the server disagree.
 	Conflict Conflict
 
-	// cached: Ticket came from the ticket cache, not from the store.
-	cached bool
+	// cachedAt: Ticket came from the ticket cache, read at this
+	// Store.TicketsVersion; 0: from the store.
+	cachedAt int64
 }
 
 // OK reports whether the ticket was (or, for a dry run, would be) admitted.
@@ -559,8 +560,8 @@ func (c *Core) redeemOnce(ctx context.Context, req *RedeemRequest) (*RedeemResul
 		LenientExit: req.LenientExit,
 		DeviceUUID:  req.DeviceUUID,
 	}
-	if res.cached {
-		a.CatalogVersion = res.Ticket.CatalogVersion
+	if res.cachedAt != 0 && res.Ticket != nil {
+		a.TicketsVersion = res.cachedAt
 	}
 	if res.Ticket != nil {
 		a.Scan.TicketID, a.Scan.EventID = res.Ticket.ID, res.Ticket.EventID
@@ -811,15 +812,15 @@ func (c *Core) resolveSigned(ctx context.Context, cv *catalogView, req *RedeemRe
 // ticketBy finds a ticket of event req.EventID by uuid, secret or serial:
 // from the ticket cache at the catalog view's version when the scan may
 // (it will be recorded, and the store checks the version then), else from
-// the store. res.cached says which. The ticket carries no QR code.
+// the store. res.cachedAt says which. The ticket carries no QR code.
 func (c *Core) ticketBy(ctx context.Context, cv *catalogView, req *RedeemRequest, res *RedeemResult, kind byte, key string) (*Ticket, error) {
-	res.cached = false
+	res.cachedAt = 0
 	if kind == keyUUID {
 		key = strings.ToLower(key)
 	}
 	if !req.noCache && !req.DryRun && !req.Offline {
-		if t, ok := c.cachedTicket(req.EventID, cv.version(), kind, key); ok {
-			res.cached = true
+		if t, at, ok := c.cachedTicket(req.EventID, cv.version(), kind, key); ok && at != 0 {
+			res.cachedAt = at
 			return t, nil
 		}
 	}

@@ -54,9 +54,13 @@ type Store interface {
 	TicketBySerial(ctx context.Context, eventID int64, serial string) (*Ticket, error)
 	// EventTickets calls fn for every ticket of an event, with the related
 	// fields and OrderTickets as the lookups fill them, all read at one
-	// state of the database, and returns the CatalogVersion of that state
-	// (set in each ticket too).
-	EventTickets(ctx context.Context, eventID int64, fn func(*Ticket) error) (int64, error)
+	// state of the database, and returns the versions of that state (its
+	// CatalogVersion set in each ticket too).
+	EventTickets(ctx context.Context, eventID int64, fn func(*Ticket) error) (TicketsAt, error)
+	// TicketsVersion is a counter that moves with every change of a ticket
+	// or an order: every Import, and SetTicketBlocked (which leaves the
+	// CatalogVersion, so that offline snapshots stay deltas).
+	TicketsVersion(ctx context.Context) (int64, error)
 	// Addons lists the add-on positions of a ticket.
 	Addons(ctx context.Context, parentID int64) ([]*Ticket, error)
 	// FindTickets lists the tickets that match f, and their total count when
@@ -309,11 +313,16 @@ type ScanAttempt struct {
 	// DeviceUUID is Scan.DeviceID's uuid, the first device of a new entry;
 	// when empty the store looks it up.
 	DeviceUUID string
-	// CatalogVersion, when not 0, is the Store.CatalogVersion the scan was
-	// judged at without reading it (a ticket from the core's cache): if the
-	// catalog has moved on since, the store writes nothing and answers
-	// Stale, and the core judges the scan again from the store.
-	CatalogVersion int64
+	// TicketsVersion, when not 0, is the Store.TicketsVersion of the
+	// ticket the scan was judged on without reading it (from the core's
+	// ticket cache): if it has moved on since, the store writes nothing and
+	// answers Stale, and the core judges the scan again from the store.
+	TicketsVersion int64
+}
+
+// TicketsAt are the versions a set of tickets was read at.
+type TicketsAt struct {
+	Catalog, Tickets int64
 }
 
 // ScanOutcome is what the store recorded.
@@ -324,7 +333,7 @@ type ScanOutcome struct {
 	Conflict Conflict      // an offline scan's, as recorded (the first time, for a replay)
 	State    *CheckinState // the state after the scan (nil if no ticket)
 	ScanID   int64
-	Stale    bool // ScanAttempt.CatalogVersion is no longer the catalog's: nothing written
+	Stale    bool // ScanAttempt.TicketsVersion is no longer the store's: nothing written
 }
 
 // ScanFilter selects scan log rows.

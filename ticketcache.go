@@ -18,12 +18,13 @@ import (
 //
 // An event's tickets are loaded whole (Store.EventTickets, one snapshot)
 // in the background, when a scan of the event finds them missing or of
-// another version; until then scans read the store as before. Every change
-// of a ticket or order moves the catalog version (imports, blocking), so a
-// cached ticket is the stored one while the version stays: a scan judged
-// on a cached ticket gives its version to Store.Scan, which writes nothing
-// if the catalog has moved on meanwhile (ScanOutcome.Stale), and the scan
-// is judged again from the store. Dry runs and offline uploads, which the
+// another catalog version; until then scans read the store as before.
+// Every change of a ticket or order moves the store's TicketsVersion
+// (imports, blocking), so a cached ticket is the stored one while it
+// stays: a scan judged on a cached ticket gives its version to Store.Scan,
+// which writes nothing if it has moved on meanwhile (ScanOutcome.Stale),
+// and the scan is judged again from the store (and the event's tickets
+// loaded again). Dry runs and offline uploads, which the
 // store would not check so, always read the store.
 //
 // Each ticket is kept encoded, without its QR code (about 400 bytes with
@@ -46,9 +47,9 @@ type ticketCache struct {
 	hits, misses, loaded atomic.Int64
 }
 
-// cachedTickets are one event's tickets at one catalog version.
+// cachedTickets are one event's tickets as read at one state of the store.
 type cachedTickets struct {
-	version int64
+	at      TicketsAt
 	arena   []byte            // the encoded tickets, one after the other
 	index   map[uint64]uint32 // key hash → offset in arena (ambiguous: none)
 	tickets int
@@ -140,32 +141,33 @@ func (tc *ticketCache) hash(kind byte, key string) uint64 {
 }
 
 // cachedTicket returns the ticket of the event with that key, as cached at
-// version; false when it is not cached so (the store must be read).
-func (c *Core) cachedTicket(eventID, version int64, kind byte, key string) (*Ticket, bool) {
+// catalog version version, and the tickets version it was read at; false
+// when it is not cached so (the store must be read).
+func (c *Core) cachedTicket(eventID, version int64, kind byte, key string) (*Ticket, int64, bool) {
 	tc := c.ticketCache()
 	if tc == nil {
-		return nil, false
+		return nil, 0, false
 	}
 	v, ok := tc.events.Load(eventID)
-	if !ok || v.(*cachedTickets).version != version {
+	if !ok || v.(*cachedTickets).at.Catalog != version {
 		tc.misses.Add(1)
 		tc.want(c.Store, c.Log, eventID, version)
-		return nil, false
+		return nil, 0, false
 	}
 	e := v.(*cachedTickets)
 	off, ok := e.index[tc.hash(kind, key)]
 	if !ok || off == ambiguous {
 		tc.misses.Add(1)
-		return nil, false
+		return nil, 0, false
 	}
 	t, err := decodeTicket(e.arena[off:])
 	if err != nil || !t.hasKey(kind, key) {
 		tc.misses.Add(1)
-		return nil, false
+		return nil, 0, false
 	}
-	t.CatalogVersion = e.version
+	t.CatalogVersion = e.at.Catalog
 	tc.hits.Add(1)
-	return t, true
+	return t, e.at.Tickets, true
 }
 
 func (t *Ticket) hasKey(kind byte, key string) bool {
@@ -217,7 +219,7 @@ func (tc *ticketCache) load(store Store, log *slog.Logger, eventID, budget int64
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	e := &cachedTickets{index: map[uint64]uint32{}}
-	version, err := store.EventTickets(ctx, eventID, func(t *Ticket) error {
+	at, err := store.EventTickets(ctx, eventID, func(t *Ticket) error {
 		off := len(e.arena)
 		e.arena = appendTicket(e.arena, t)
 		if int64(len(e.arena))+int64(len(e.index)+3)*indexEntryBytes > budget || len(e.arena) >= int(ambiguous) {
@@ -246,7 +248,7 @@ func (tc *ticketCache) load(store Store, log *slog.Logger, eventID, budget int64
 		return
 	}
 	e.arena = append([]byte(nil), e.arena...) // no spare capacity
-	e.version = version
+	e.at = at
 	e.bytes = int64(len(e.arena)) + int64(len(e.index))*indexEntryBytes
 	if old, ok := tc.events.Load(eventID); ok {
 		tc.used -= old.(*cachedTickets).bytes

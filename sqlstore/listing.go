@@ -60,8 +60,8 @@ func (s *Store) SetTicketBlocked(ctx context.Context, ticketID int64, blocked bo
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 1 {
-			// Tickets read at the catalog's version are cached by the core.
-			return bumpCatalog(ctx, x)
+			// Cores keep tickets in memory for one tickets version.
+			return bumpTickets(ctx, x)
 		}
 		var one int
 		return x.row(ctx, `SELECT 1 FROM tickets WHERE id = $1`, ticketID).Scan(&one)

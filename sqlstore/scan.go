@@ -104,12 +104,12 @@ const (
 	qOfflineLock = `SELECT pg_advisory_xact_lock(CAST($1 % 2147483647 AS INTEGER), hashtext($2))`
 	qInsertScan  = qInsertScanExec + ` RETURNING id`
 
-	qCatalogVersion = `SELECT version FROM catalog_version WHERE id = 1`
+	qTicketsVersion = `SELECT version FROM tickets_version WHERE id = 1`
 )
 
 // scanQueries are prepared on the SQLite writer at Open: the group commit
 // runs them inside its transactions, where nothing can be prepared.
-var scanQueries = []string{qCatalogVersion, qReplay, qOfflineReplay, qFirstEntry, qInsertScanExec, qEnter, qForceEnter, qExitInside, qExit, qState, qInsertScan,
+var scanQueries = []string{qTicketsVersion, qReplay, qOfflineReplay, qFirstEntry, qInsertScanExec, qEnter, qForceEnter, qExitInside, qExit, qState, qInsertScan,
 	qClaim, qRelease, qAreaKnown, qHit, qPurgeHits,
 	"SAVEPOINT w", "RELEASE w", "ROLLBACK TO w"}
 
@@ -120,12 +120,12 @@ func (s *Store) Scan(ctx context.Context, a *admit.ScanAttempt) (*admit.ScanOutc
 		return nil, admit.Errorf(admit.EInvalid, "an admitted scan needs a ticket and a list")
 	}
 	att := *a // the caller may give up and reuse a while the writer runs it
-	if !s.sqlite && att.CatalogVersion != 0 {
+	if !s.sqlite && att.TicketsVersion != 0 {
 		// Checked before the statement, as a ticket read would have been.
-		if stale, err := s.staleCatalog(ctx, s.writer(), att.CatalogVersion); err != nil || stale {
+		if stale, err := s.staleTickets(ctx, s.writer(), att.TicketsVersion); err != nil || stale {
 			return &admit.ScanOutcome{Stale: stale}, s.dbErr(err, "scan")
 		}
-		att.CatalogVersion = 0
+		att.TicketsVersion = 0
 	}
 	if !s.sqlite && att.Scan.Nonce == "" && !att.Force && att.Scan.Type != admit.ScanExit && !att.ListLimited && !att.SectionLimited {
 		return s.scanStatement(ctx, &att)
@@ -349,10 +349,10 @@ func (s *Store) runBatch(batch []*writeReq) {
 	}
 }
 
-// staleCatalog reports whether the catalog version is no longer v.
-func (s *Store) staleCatalog(ctx context.Context, x dbx, v int64) (bool, error) {
+// staleTickets reports whether the tickets version is no longer v.
+func (s *Store) staleTickets(ctx context.Context, x dbx, v int64) (bool, error) {
 	var cur int64
-	if err := x.row(ctx, qCatalogVersion).Scan(&cur); err != nil {
+	if err := x.row(ctx, qTicketsVersion).Scan(&cur); err != nil {
 		return false, err
 	}
 	return cur != v, nil
@@ -360,9 +360,9 @@ func (s *Store) staleCatalog(ctx context.Context, x dbx, v int64) (bool, error) 
 
 // scanTx records one attempt in the transaction x.
 func (s *Store) scanTx(ctx context.Context, x dbx, a *admit.ScanAttempt) (*admit.ScanOutcome, error) {
-	if a.CatalogVersion != 0 {
+	if a.TicketsVersion != 0 {
 		// In the writer's transaction: no import can commit in between.
-		if stale, err := s.staleCatalog(ctx, x, a.CatalogVersion); err != nil || stale {
+		if stale, err := s.staleTickets(ctx, x, a.TicketsVersion); err != nil || stale {
 			return &admit.ScanOutcome{Stale: stale}, err
 		}
 	}

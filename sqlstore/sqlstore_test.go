@@ -113,7 +113,7 @@ var tables = []string{"scanlog_checkpoints", "scanlog_hashes", "scanlog_leaves",
 	"sections", "subevents", "events", "organizers"}
 
 // kept are the tables a new database starts with rows in.
-var kept = []string{"goose_db_version", "catalog_version", "secrets"}
+var kept = []string{"goose_db_version", "catalog_version", "tickets_version", "secrets"}
 
 func emptyTables(db *sql.DB) error {
 	ctx := context.Background()
@@ -135,8 +135,10 @@ func emptyTables(db *sql.DB) error {
 			return err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE catalog_version SET version = 0"); err != nil {
-		return err
+	for _, counter := range []string{"catalog_version", "tickets_version"} {
+		if _, err := tx.ExecContext(ctx, "UPDATE "+counter+" SET version = 0"); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
 }

@@ -91,32 +91,42 @@ func (s *Store) oneTicket(ctx context.Context, where string, args ...any) (*admi
 
 // EventTickets reads every ticket of an event in one read transaction; see
 // admit.Store.
-func (s *Store) EventTickets(ctx context.Context, eventID int64, fn func(*admit.Ticket) error) (int64, error) {
+func (s *Store) EventTickets(ctx context.Context, eventID int64, fn func(*admit.Ticket) error) (admit.TicketsAt, error) {
+	var at admit.TicketsAt
 	tx, err := s.readTx(ctx, "event tickets")
 	if err != nil {
-		return 0, err
+		return at, err
 	}
 	defer tx.Rollback()
 	x := dbx{s: s, db: s.rdb, tx: tx}
-	var version int64
-	if err := x.row(ctx, `SELECT version FROM catalog_version WHERE id = 1`).Scan(&version); err != nil {
-		return 0, s.dbErr(err, "event tickets")
+	err = x.row(ctx, `SELECT cv.version, tv.version FROM catalog_version cv, tickets_version tv WHERE cv.id = 1 AND tv.id = 1`).
+		Scan(&at.Catalog, &at.Tickets)
+	if err != nil {
+		return at, s.dbErr(err, "event tickets")
 	}
 	rows, err := x.query(ctx, `SELECT `+ticketCols+`, o.ticket_count`+ticketJoins+` WHERE t.event_id = $1`, eventID)
 	if err != nil {
-		return 0, s.dbErr(err, "event tickets")
+		return at, s.dbErr(err, "event tickets")
 	}
 	defer rows.Close()
 	for rows.Next() {
-		t := &admit.Ticket{CatalogVersion: version}
+		t := &admit.Ticket{CatalogVersion: at.Catalog}
 		if err := rows.Scan(append(ticketDest(t), &t.OrderTickets)...); err != nil {
-			return 0, s.dbErr(err, "event tickets")
+			return at, s.dbErr(err, "event tickets")
 		}
 		if err := fn(t); err != nil {
-			return 0, err
+			return at, err
 		}
 	}
-	return version, s.dbErr(rows.Err(), "event tickets")
+	return at, s.dbErr(rows.Err(), "event tickets")
+}
+
+// TicketsVersion returns the counter that every change of a ticket or an
+// order moves; see admit.Store.
+func (s *Store) TicketsVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.reader().row(ctx, qTicketsVersion).Scan(&v)
+	return v, s.dbErr(err, "tickets version")
 }
 
 func (s *Store) TicketByUUID(ctx context.Context, uuid string) (*admit.Ticket, error) {

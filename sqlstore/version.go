@@ -9,8 +9,18 @@ func (s *Store) CatalogVersion(ctx context.Context) (int64, error) {
 	return v, s.dbErr(err, "catalog version")
 }
 
-// bumpCatalog moves the catalog version on, inside a write transaction.
+// bumpCatalog moves the catalog version on, and the tickets version with
+// it, inside a write transaction.
 func bumpCatalog(ctx context.Context, x dbx) error {
-	_, err := x.exec(ctx, `UPDATE catalog_version SET version = version + 1 WHERE id = 1`)
+	if _, err := x.exec(ctx, `UPDATE catalog_version SET version = version + 1 WHERE id = 1`); err != nil {
+		return err
+	}
+	return bumpTickets(ctx, x)
+}
+
+// bumpTickets moves the tickets version on (a ticket changed), inside a
+// write transaction.
+func bumpTickets(ctx context.Context, x dbx) error {
+	_, err := x.exec(ctx, `UPDATE tickets_version SET version = version + 1 WHERE id = 1`)
 	return err
 }

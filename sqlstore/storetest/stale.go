@@ -7,23 +7,29 @@ import (
 	"github.com/admitdev/admit"
 )
 
-// A scan judged at a catalog version that is no longer the store's (a
+// A scan judged at a tickets version that is no longer the store's (a
 // ticket the core read from its cache before an import or a block) is
 // answered Stale and writes nothing: no log row, no entry. At the current
 // version it is recorded as any scan; every kind of attempt is checked.
-// Blocking a ticket moves the version, as an import does.
+// Blocking a ticket moves the tickets version, as an import does.
 func testScanStaleCatalogWritesNothing(t *testing.T, st admit.Store) {
 	res, l := setup(t, st)
 	tk := res.Tickets[tAlice]
-	before, err := st.CatalogVersion(ctx)
+	before, err := st.TicketsVersion(ctx)
 	must(t, err)
-	// Blocking a ticket moves the version on, as an import does.
+	catalog, err := st.CatalogVersion(ctx)
+	must(t, err)
+	// Blocking a ticket moves the tickets version on, as an import does,
+	// and leaves the catalog's (offline devices keep their deltas).
 	_, err = st.SetTicketBlocked(ctx, res.Tickets[tBob].ID, true, t0)
 	must(t, err)
-	v, err := st.CatalogVersion(ctx)
+	v, err := st.TicketsVersion(ctx)
 	must(t, err)
 	if v <= before {
-		t.Fatalf("blocking a ticket left the catalog version at %d (was %d)", v, before)
+		t.Fatalf("blocking a ticket left the tickets version at %d (was %d)", v, before)
+	}
+	if c, err := st.CatalogVersion(ctx); err != nil || c != catalog {
+		t.Fatalf("blocking a ticket moved the catalog version %d → %d (%v)", catalog, c, err)
 	}
 	p := admit.ListPolicy{}
 	cases := []struct {
@@ -43,10 +49,10 @@ func testScanStaleCatalogWritesNothing(t *testing.T, st admit.Store) {
 	for _, c := range cases {
 		for _, old := range []int64{before, v + 1} {
 			a := *c.a
-			a.CatalogVersion = old
+			a.TicketsVersion = old
 			out := scan(t, st, &a)
 			if !out.Stale || out.ScanID != 0 {
-				t.Errorf("%s judged at version %d, store at %d: %+v, want stale and nothing written", c.name, old, v, out)
+				t.Errorf("%s judged at tickets version %d, store at %d: %+v, want stale and nothing written", c.name, old, v, out)
 			}
 		}
 	}
@@ -57,7 +63,7 @@ func testScanStaleCatalogWritesNothing(t *testing.T, st admit.Store) {
 		t.Fatalf("stale scans changed the state: %+v", s)
 	}
 	a := attempt(tk, l, p, admit.ScanEntry, "")
-	a.CatalogVersion = v
+	a.TicketsVersion = v
 	out := scan(t, st, a)
 	if out.Stale {
 		t.Fatalf("a scan at the current version %d answered stale", v)
@@ -71,6 +77,8 @@ func testEventTickets(t *testing.T, st admit.Store) {
 	res, _ := setup(t, st)
 	v, err := st.CatalogVersion(ctx)
 	must(t, err)
+	tv, err := st.TicketsVersion(ctx)
+	must(t, err)
 	seen := map[string]bool{}
 	got, err := st.EventTickets(ctx, res.Event.ID, func(tk *admit.Ticket) error {
 		want, err := st.TicketByUUID(ctx, tk.UUID)
@@ -82,8 +90,8 @@ func testEventTickets(t *testing.T, st admit.Store) {
 		return nil
 	})
 	must(t, err)
-	if got != v {
-		t.Errorf("EventTickets at version %d, the store is at %d", got, v)
+	if got.Catalog != v || got.Tickets != tv {
+		t.Errorf("EventTickets at versions %+v, the store is at catalog %d, tickets %d", got, v, tv)
 	}
 	for _, tk := range res.Tickets {
 		if !seen[tk.UUID] {
