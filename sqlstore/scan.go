@@ -284,7 +284,7 @@ func (s *Store) runBatch(batch []*writeReq) {
 		if err != nil {
 			return err
 		}
-		x := dbx{s: s, db: s.wdb, tx: tx}
+		x := dbx{s: s, db: s.wdb, tx: tx, batch: &batchMemo{}}
 		// First without savepoints: the writes of a batch seldom fail, and
 		// a savepoint each costs statements and journaled pages.
 		failed := false
@@ -308,7 +308,7 @@ func (s *Store) runBatch(batch []*writeReq) {
 		if tx, err = s.wdb.BeginTx(ctx, nil); err != nil {
 			return err
 		}
-		x = dbx{s: s, db: s.wdb, tx: tx}
+		x = dbx{s: s, db: s.wdb, tx: tx, batch: &batchMemo{}}
 		for i, r := range live {
 			if _, err := x.exec(ctx, "SAVEPOINT w"); err != nil {
 				tx.Rollback()
@@ -351,9 +351,15 @@ func (s *Store) runBatch(batch []*writeReq) {
 
 // staleTickets reports whether the tickets version is no longer v.
 func (s *Store) staleTickets(ctx context.Context, x dbx, v int64) (bool, error) {
+	if x.batch != nil && x.batch.ticketsVersion != 0 {
+		return x.batch.ticketsVersion != v, nil
+	}
 	var cur int64
 	if err := x.row(ctx, qTicketsVersion).Scan(&cur); err != nil {
 		return false, err
+	}
+	if x.batch != nil {
+		x.batch.ticketsVersion = cur
 	}
 	return cur != v, nil
 }

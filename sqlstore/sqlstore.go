@@ -536,6 +536,14 @@ type dbx struct {
 	s  *Store
 	db *sql.DB
 	tx *sql.Tx
+	// batch: what the writes of one group commit's transaction share.
+	batch *batchMemo
+}
+
+// batchMemo is read once per group commit transaction: nothing else
+// writes while it runs (SQLite's one writer).
+type batchMemo struct {
+	ticketsVersion int64 // 0: not read yet
 }
 
 func (s *Store) reader() dbx { return dbx{s: s, db: s.rdb} }
