@@ -55,8 +55,9 @@ type Store interface {
 	// EventTickets calls fn for every ticket of an event, with the related
 	// fields and OrderTickets as the lookups fill them, all read at one
 	// state of the database, and returns the versions of that state (its
-	// CatalogVersion set in each ticket too).
-	EventTickets(ctx context.Context, eventID int64, fn func(*Ticket) error) (TicketsAt, error)
+	// CatalogVersion set in each ticket too) and the count of the event's
+	// tickets. If there are more than max (max > 0), fn is not called.
+	EventTickets(ctx context.Context, eventID, max int64, fn func(*Ticket) error) (TicketsAt, error)
 	// TicketsVersion is a counter that moves with every change of a ticket
 	// or an order: every Import, and SetTicketBlocked (which leaves the
 	// CatalogVersion, so that offline snapshots stay deltas).
@@ -323,6 +324,7 @@ type ScanAttempt struct {
 // TicketsAt are the versions a set of tickets was read at.
 type TicketsAt struct {
 	Catalog, Tickets int64
+	Count            int64 // the tickets there are
 }
 
 // ScanOutcome is what the store recorded.

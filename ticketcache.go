@@ -50,8 +50,8 @@ type ticketCache struct {
 // cachedTickets are one event's tickets as read at one state of the store.
 type cachedTickets struct {
 	at      TicketsAt
-	arena   []byte            // the encoded tickets, one after the other
-	index   map[uint64]uint32 // key hash → offset in arena (ambiguous: none)
+	chunks  [][]byte          // the encoded tickets, one after the other, in chunks of chunkSize
+	index   map[uint64]uint32 // key hash → offset: chunk<<chunkBits | position (ambiguous: none)
 	tickets int
 	bytes   int64
 }
@@ -68,6 +68,16 @@ const ambiguous = ^uint32(0)
 
 // indexEntryBytes is what a map entry costs, about.
 const indexEntryBytes = 24
+
+// Tickets are kept in chunks of chunkSize bytes.
+const (
+	chunkBits = 20
+	chunkSize = 1 << chunkBits
+)
+
+// ticketBytes is about what a ticket takes, encoded and indexed: an event
+// with more tickets than the budget holds at that is not even read.
+const ticketBytes = 400
 
 var errCacheFull = errors.New("ticket cache: over budget")
 
@@ -160,7 +170,7 @@ func (c *Core) cachedTicket(eventID, version int64, kind byte, key string) (*Tic
 		tc.misses.Add(1)
 		return nil, 0, false
 	}
-	t, err := decodeTicket(e.arena[off:])
+	t, err := decodeTicket(e.chunks[off>>chunkBits][off&(chunkSize-1):])
 	if err != nil || !t.hasKey(kind, key) {
 		tc.misses.Add(1)
 		return nil, 0, false
@@ -219,37 +229,44 @@ func (tc *ticketCache) load(store Store, log *slog.Logger, eventID, budget int64
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	e := &cachedTickets{index: map[uint64]uint32{}}
-	at, err := store.EventTickets(ctx, eventID, func(t *Ticket) error {
-		off := len(e.arena)
-		e.arena = appendTicket(e.arena, t)
-		if int64(len(e.arena))+int64(len(e.index)+3)*indexEntryBytes > budget || len(e.arena) >= int(ambiguous) {
-			return errCacheFull
+	var buf []byte
+	at, err := store.EventTickets(ctx, eventID, budget/ticketBytes, func(t *Ticket) error {
+		buf = appendTicket(buf[:0], t)
+		n := len(e.chunks)
+		if n == 0 || len(e.chunks[n-1])+len(buf) > chunkSize {
+			// Chunks are allocated whole: an arena grown by append would
+			// hold twice its size while it grows.
+			if len(buf) > chunkSize || int64(n+1)*chunkSize+int64(len(e.index)+3)*indexEntryBytes > budget || n+1 >= 1<<(32-chunkBits) {
+				return errCacheFull
+			}
+			e.chunks = append(e.chunks, make([]byte, 0, chunkSize))
+			n++
 		}
+		off := (n-1)<<chunkBits | len(e.chunks[n-1])
+		e.chunks[n-1] = append(e.chunks[n-1], buf...)
 		tc.add(e, keyUUID, t.UUID, off)
 		tc.add(e, keySecret, t.Secret, off)
 		tc.add(e, keySerial, t.Serial, off)
 		e.tickets++
 		return nil
 	})
+	if err == nil && int64(e.tickets) != at.Count {
+		err = errCacheFull // more than the budget holds at ticketBytes each
+	}
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
 	delete(tc.loading, eventID)
 	if err != nil {
 		if errors.Is(err, errCacheFull) {
-			// Not again before the catalog moves (the version of the last
-			// load that fitted, or none: a version read now would do as well).
-			cur, verr := store.CatalogVersion(ctx)
-			if verr == nil {
-				tc.skip[eventID] = cur
-			}
+			// Not again before the catalog moves.
+			tc.skip[eventID] = at.Catalog
 			return
 		}
 		log.Warn("ticket cache: loading an event's tickets", "event_id", eventID, "err", err)
 		return
 	}
-	e.arena = append([]byte(nil), e.arena...) // no spare capacity
 	e.at = at
-	e.bytes = int64(len(e.arena)) + int64(len(e.index))*indexEntryBytes
+	e.bytes = int64(len(e.chunks))*chunkSize + int64(len(e.index))*indexEntryBytes
 	if old, ok := tc.events.Load(eventID); ok {
 		tc.used -= old.(*cachedTickets).bytes
 	}

@@ -161,3 +161,26 @@ func replaceOnce(t *testing.T, s, old, new string) string {
 	}
 	return strings.Replace(s, old, new, 1)
 }
+
+// An event that does not fit in the cache's budget is counted, not read
+// into memory, and its scans read the store, as without a cache.
+func TestTicketCacheLeavesOutAnEventOverBudget(t *testing.T) {
+	env := admittest.Start(t)
+	res := env.Import(t, fmt.Sprintf(cacheFixture, "paid"))
+	small := admittest.OpenCore(t, env.DSN)
+	small.TicketCacheBytes = 1000 // fewer bytes than the event's tickets need
+	ctx := context.Background()
+	for round := 0; round < 2; round++ {
+		for _, tk := range res.Tickets[:2] {
+			r, err := small.Redeem(ctx, &admit.RedeemRequest{Code: tk.QRCode, OrganizerID: res.Organizer.ID, Source: "test",
+				Type: admit.ScanExit, LenientExit: true})
+			if err != nil || r.Reason != admit.ReasonOK || r.Ticket == nil || r.Ticket.UUID != tk.UUID {
+				t.Fatalf("scan of a ticket of an event over budget: %+v, %v", r, err)
+			}
+		}
+		small.WaitTicketCache()
+	}
+	if st := small.TicketCacheStats(); st.Tickets != 0 || st.Loads != 0 || st.Hits != 0 || st.Misses != 4 {
+		t.Errorf("cache of 1,000 bytes after 4 scans: %+v; want nothing loaded and every scan a miss", st)
+	}
+}

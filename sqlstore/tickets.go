@@ -91,7 +91,7 @@ func (s *Store) oneTicket(ctx context.Context, where string, args ...any) (*admi
 
 // EventTickets reads every ticket of an event in one read transaction; see
 // admit.Store.
-func (s *Store) EventTickets(ctx context.Context, eventID int64, fn func(*admit.Ticket) error) (admit.TicketsAt, error) {
+func (s *Store) EventTickets(ctx context.Context, eventID, max int64, fn func(*admit.Ticket) error) (admit.TicketsAt, error) {
 	var at admit.TicketsAt
 	tx, err := s.readTx(ctx, "event tickets")
 	if err != nil {
@@ -103,6 +103,12 @@ func (s *Store) EventTickets(ctx context.Context, eventID int64, fn func(*admit.
 		Scan(&at.Catalog, &at.Tickets)
 	if err != nil {
 		return at, s.dbErr(err, "event tickets")
+	}
+	if err := x.row(ctx, `SELECT COUNT(*) FROM tickets WHERE event_id = $1`, eventID).Scan(&at.Count); err != nil {
+		return at, s.dbErr(err, "event tickets")
+	}
+	if max > 0 && at.Count > max {
+		return at, nil
 	}
 	rows, err := x.query(ctx, `SELECT `+ticketCols+`, o.ticket_count`+ticketJoins+` WHERE t.event_id = $1`, eventID)
 	if err != nil {

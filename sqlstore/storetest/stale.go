@@ -80,7 +80,7 @@ func testEventTickets(t *testing.T, st admit.Store) {
 	tv, err := st.TicketsVersion(ctx)
 	must(t, err)
 	seen := map[string]bool{}
-	got, err := st.EventTickets(ctx, res.Event.ID, func(tk *admit.Ticket) error {
+	got, err := st.EventTickets(ctx, res.Event.ID, 0, func(tk *admit.Ticket) error {
 		want, err := st.TicketByUUID(ctx, tk.UUID)
 		must(t, err)
 		if !reflect.DeepEqual(tk, want) {
@@ -98,7 +98,14 @@ func testEventTickets(t *testing.T, st admit.Store) {
 			t.Errorf("EventTickets left out ticket %s", tk.UUID)
 		}
 	}
-	if len(seen) != len(res.Tickets) {
-		t.Errorf("EventTickets gave %d tickets, the event has %d", len(seen), len(res.Tickets))
+	if len(seen) != len(res.Tickets) || got.Count != int64(len(res.Tickets)) {
+		t.Errorf("EventTickets gave %d tickets and a count of %d, the event has %d", len(seen), got.Count, len(res.Tickets))
+	}
+	// More than max: counted, not read.
+	called := false
+	got, err = st.EventTickets(ctx, res.Event.ID, int64(len(res.Tickets)-1), func(*admit.Ticket) error { called = true; return nil })
+	must(t, err)
+	if called || got.Count != int64(len(res.Tickets)) {
+		t.Errorf("EventTickets with max %d of %d tickets: fn called %v, count %d", len(res.Tickets)-1, len(res.Tickets), called, got.Count)
 	}
 }
