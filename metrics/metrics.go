@@ -122,7 +122,7 @@ func (m *Metrics) Handler() http.Handler {
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // WatchCore makes the core report its scans and imports, and exposes its
-// catalog cache's counters.
+// catalog and ticket caches' counters.
 func (m *Metrics) WatchCore(c *admit.Core) {
 	c.Observer = coreObserver{m}
 	m.reg.MustRegister(
@@ -134,6 +134,22 @@ func (m *Metrics) WatchCore(c *admit.Core) {
 			Name: "admit_catalog_cache_misses_total",
 			Help: "Lookups of events, lists and devices loaded from the database.",
 		}, func() float64 { return float64(c.CatalogStats().Misses) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "admit_ticket_cache_hits_total",
+			Help: "Scans that found their ticket in memory (--ticket-cache-mb).",
+		}, func() float64 { return float64(c.TicketCacheStats().Hits) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "admit_ticket_cache_misses_total",
+			Help: "Scans that read their ticket from the database: its event not in memory (yet, or too large), or changed since.",
+		}, func() float64 { return float64(c.TicketCacheStats().Misses) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "admit_ticket_cache_tickets",
+			Help: "Tickets held in memory.",
+		}, func() float64 { return float64(c.TicketCacheStats().Tickets) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "admit_ticket_cache_bytes",
+			Help: "Memory taken by the tickets held, about.",
+		}, func() float64 { return float64(c.TicketCacheStats().Bytes) }),
 	)
 }
 
