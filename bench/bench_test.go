@@ -69,7 +69,8 @@ func TestBenchRunSmall(t *testing.T) {
 			rep, err := Run(context.Background(), Config{
 				Dialect: dialect, Tickets: 600, Duration: 400 * time.Millisecond, Concurrency: 8,
 				Devices: 2, Duplicates: 0.2, ForgedShare: 0.05, SkipWrite: true, MaxScans: 400,
-				Searches: map[string]int{"tibillet": 10, "pretixdroid": 10}[dialect],
+				Searches:      map[string]int{"tibillet": 10, "pretixdroid": 10}[dialect],
+				TicketCacheMB: 16,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -86,6 +87,11 @@ func TestBenchRunSmall(t *testing.T) {
 			}
 			if d.Outcomes["duplicate"]["ok"] > 0 || d.Outcomes["forged"]["ok"] > 0 {
 				t.Fatalf("a duplicate or forged code got in: %v", d.Outcomes)
+			}
+			// Every dialect's lookup (uuid, secret, serial) finds the
+			// tickets in memory, loaded once before the load.
+			if c := rep.TicketCache; c == nil || c.Loads != 1 || c.Tickets != 600 || c.Hits < int64(d.Outcomes["fresh"]["ok"]) {
+				t.Fatalf("ticket cache %+v after %v", c, d.Outcomes)
 			}
 			if rep.Floor == nil || rep.DurableToFloor <= 0 {
 				t.Fatalf("no floor: %+v", rep.Floor)
