@@ -135,8 +135,9 @@ func emptyTables(db *sql.DB) error {
 			return err
 		}
 	}
-	for _, counter := range []string{"catalog_version", "tickets_version"} {
-		if _, err := tx.ExecContext(ctx, "UPDATE "+counter+" SET version = 0"); err != nil {
+	// As a new database has them.
+	for _, reset := range []string{"UPDATE catalog_version SET version = 0", "UPDATE tickets_version SET version = 1"} {
+		if _, err := tx.ExecContext(ctx, reset); err != nil {
 			return err
 		}
 	}

@@ -8,7 +8,8 @@ CREATE TABLE tickets_version (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     version INTEGER NOT NULL
 ) STRICT;
-INSERT INTO tickets_version (id, version) VALUES (1, 0);
+-- From 1: a cached ticket read at version 0 would count as unchecked.
+INSERT INTO tickets_version (id, version) VALUES (1, 1);
 
 -- +goose Down
 DROP TABLE tickets_version;
