@@ -180,6 +180,15 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 			sp.top = &base
 		}
 	}
+	if sp.top != nil {
+		ids, ok, err := s.postgresTop(ctx, f, sp)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			sp.mode, sp.ids = searchIDs, ids
+		}
+	}
 	if fast && sp.mode == searchIndexed && s.sqlite {
 		ids, ok, err := s.searchTop(ctx, f, sp)
 		if err != nil {
@@ -553,21 +562,39 @@ func (sp *searchPlan) productList(b *binder) string {
 // page's tickets only. (As one OR over the joined tables, the planner reads
 // every ticket.)
 func (sp *searchPlan) postgresCond(s *Store, b *binder) string {
-	// expr contains q: looked up by its key trigrams (keyGrams), one LIKE
-	// each, checked whole by strpos, which no index serves (as a LIKE, the
-	// index would look up every trigram of q).
-	grams, all := keyGrams(sp.q, true)
-	all = all || len(grams) == 0
-	contains := func(expr string) string {
-		if all {
-			return expr + ` LIKE ` + b.bind("%"+likeEscape(sp.q)+"%") + ` ESCAPE '\'`
-		}
-		var c []string
-		for _, g := range grams {
-			c = append(c, expr+` LIKE `+b.bind("%"+likeEscape(g)+"%")+` ESCAPE '\'`)
-		}
-		return "(" + strings.Join(c, " AND ") + ` AND strpos(` + expr + `, ` + b.bind(sp.q) + `) > 0)`
+	match := sp.postgresMatch(b)
+	if match == "" {
+		return "1 = 0"
 	}
+	ev := func() string { return b.bind(sp.eventID) }
+	var inner string
+	if f := sp.top; f == nil {
+		inner = `SELECT t.id FROM tickets t WHERE t.event_id = ` + ev() + ` AND ` + match
+	} else {
+		where, args := s.ticketWhere(*f, nil, b.args)
+		b.args = args
+		if where == "" {
+			where = " WHERE true"
+		}
+		order, _ := ticketOrder(*f)
+		// Sorted by expressions no index has: the page is cut from the
+		// matches the trigram bitmaps give, never by walking the last-name
+		// index of migration 00010 and filtering (every ticket read for a
+		// query that matches few, or late in the order).
+		order = strings.Replace(order, "LOWER(t.last_name)", "(LOWER(t.last_name) || '')", 1)
+		order = strings.ReplaceAll(order, "t.id", "(t.id + 0)")
+		inner = `SELECT t.id FROM tickets t` + where + ` AND t.event_id = ` + ev() + ` AND ` + match + order +
+			` LIMIT ` + strconv.Itoa(f.Offset+f.Limit)
+	}
+	return "t.id = ANY (ARRAY(" + inner + "))"
+}
+
+// postgresMatch returns the condition on t (tickets alone) that holds for
+// exactly the tickets of the event that match (but for the event itself):
+// an OR of index conditions (see postgresCond); "" when no field is
+// searched.
+func (sp *searchPlan) postgresMatch(b *binder) string {
+	contains := func(expr string) string { return pgContains(b, expr, sp.q) }
 	ev := func() string { return b.bind(sp.eventID) }
 	lo, hi, hasHi := prefixRange(sp.q)
 	rng := func(expr string) string {
@@ -606,29 +633,9 @@ func (sp *searchPlan) postgresCond(s *Store, b *binder) string {
 		or = append(or, contains(`lower(t.price)`))
 	}
 	if len(or) == 0 {
-		return "1 = 0"
+		return ""
 	}
-	match := "(" + strings.Join(or, " OR ") + ")"
-	var inner string
-	if f := sp.top; f == nil {
-		inner = `SELECT t.id FROM tickets t WHERE t.event_id = ` + ev() + ` AND ` + match
-	} else {
-		where, args := s.ticketWhere(*f, nil, b.args)
-		b.args = args
-		if where == "" {
-			where = " WHERE true"
-		}
-		order, _ := ticketOrder(*f)
-		// Sorted by expressions no index has: the page is cut from the
-		// matches the trigram bitmaps give, never by walking the last-name
-		// index of migration 00010 and filtering (every ticket read for a
-		// query that matches few, or late in the order).
-		order = strings.Replace(order, "LOWER(t.last_name)", "(LOWER(t.last_name) || '')", 1)
-		order = strings.ReplaceAll(order, "t.id", "(t.id + 0)")
-		inner = `SELECT t.id FROM tickets t` + where + ` AND t.event_id = ` + ev() + ` AND ` + match + order +
-			` LIMIT ` + strconv.Itoa(f.Offset+f.Limit)
-	}
-	return "t.id = ANY (ARRAY(" + inner + "))"
+	return "(" + strings.Join(or, " OR ") + ")"
 }
 
 // Bounds of searchTop: the page it finds (offset + limit), and the

@@ -299,6 +299,15 @@ func TestPostgresImportLeavesNoPendingTrigrams(t *testing.T) {
 	}
 }
 
+// The search conformance again, a page in last-name order searched in
+// ranges of a few tickets (PostgreSQL: postgresTop, whose ranges are
+// otherwise larger than the test's events): the same answers.
+func TestSearchPagesInSmallRanges(t *testing.T) {
+	defer sqlstore.SearchTopChunks(1, 3, 17)()
+	t.Run("SQLite", func(t *testing.T) { storetest.RunSearch(t, openSQLite) })
+	t.Run("Postgres", func(t *testing.T) { storetest.RunSearch(t, postgresOpener(t)) })
+}
+
 // On SQLite, a query of one or two ASCII characters is looked up in the
 // search index, by the trigrams that start with it (migration 00004): with
 // the index emptied, it finds nothing (reading the tickets, it would find
