@@ -40,12 +40,3 @@ func SearchWalk(on bool) (restore func()) {
 	was := walkOff.Swap(!on)
 	return func() { walkOff.Store(was) }
 }
-
-// SearchTopChunks sets the sizes of the ranges of tickets a PostgreSQL
-// page in last-name order is searched in (postgresTop), and returns a
-// function that restores them.
-func SearchTopChunks(sizes ...int) (restore func()) {
-	was := topChunks
-	topChunks = sizes
-	return func() { topChunks = was }
-}

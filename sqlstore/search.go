@@ -29,7 +29,8 @@ import (
 //     ticket_search (migration 00003), whose candidates are then checked with
 //     the exact predicate; "starts with" fields as range scans.
 //   - PostgreSQL: pg_trgm GIN indexes on the very expressions compared, so
-//     the predicate is its own index condition; "starts with" fields as range
+//     the predicate is its own index condition (the query whole, or an
+//     email's part before the "@", then checked whole: see pgContains); "starts with" fields as range
 //     scans in byte order; the order and product fields as arrays of the
 //     matching orders and products, all OR'ed into one bitmap scan
 //     (postgresCond). Every match is read (its heap row rechecked), so a
@@ -46,8 +47,11 @@ import (
 // search did before the indexes; about 2 s over 1,000,000 tickets on
 // SQLite): on SQLite, one with other characters, with too many such
 // trigrams, or whose candidates, all read (a count, another order), are
-// half the event's tickets or more; on PostgreSQL, every one (pg_trgm's
-// LIKE needs a trigram of the query). A query of "starts with" fields only
+// half the event's tickets or more; on PostgreSQL, one of one character
+// (pg_trgm's LIKE needs a trigram of the query). On PostgreSQL, two
+// characters are looked up in GIN indexes of the pairs of consecutive
+// characters of each ticket's name, email and price (one text) and of each
+// order's email (migration 00014), each field then checked. A query of "starts with" fields only
 // is a range scan at any length. A search without an event reads every
 // ticket too (no caller makes one: the lookups are per event).
 //
@@ -87,6 +91,9 @@ type searchPlan struct {
 	// The event's products whose name contains q (SearchProduct): looked
 	// up first, since a product's tickets are an arm of their own.
 	products []int64
+	// PostgreSQL, a query of two characters: looked up in the indexes of
+	// the pairs of characters (migration 00014).
+	pairs bool
 	// PostgreSQL: the filter (without the query) whose first page the
 	// candidates' lookup itself sorts and cuts, nil when it cannot.
 	top *admit.TicketFilter
@@ -160,6 +167,9 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 				return nil, err
 			}
 		}
+		if !s.sqlite && sp.mode == searchScan && utf8.RuneCountInString(sp.q) == 2 {
+			sp.mode, sp.pairs = searchIndexed, true
+		}
 	default:
 		sp.mode = searchIndexed
 	}
@@ -178,15 +188,6 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 			base := f
 			base.Query = ""
 			sp.top = &base
-		}
-	}
-	if sp.top != nil {
-		ids, ok, err := s.postgresTop(ctx, f, sp)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			sp.mode, sp.ids = searchIDs, ids
 		}
 	}
 	if fast && sp.mode == searchIndexed && s.sqlite {
@@ -589,6 +590,10 @@ func (sp *searchPlan) postgresCond(s *Store, b *binder) string {
 	return "t.id = ANY (ARRAY(" + inner + "))"
 }
 
+// pairsText is the text of a ticket t whose pairs of characters migration
+// 00014 indexes (PostgreSQL): the expression of its index.
+const pairsText = `lower(t.first_name || ' ' || t.last_name || ' ' || t.email || ' ' || t.price)`
+
 // postgresMatch returns the condition on t (tickets alone) that holds for
 // exactly the tickets of the event that match (but for the event itself):
 // an OR of index conditions (see postgresCond); "" when no field is
@@ -608,10 +613,36 @@ func (sp *searchPlan) postgresMatch(b *binder) string {
 		return `t.order_id = ANY (ARRAY(SELECT id FROM orders WHERE ` + where + `))`
 	}
 	var or []string
-	if sp.fields&admit.SearchName != 0 {
+	if sp.pairs {
+		// Two characters: the tickets and orders that have the pair
+		// (migration 00014), each field then checked.
+		like := func(expr string) string {
+			return expr + ` LIKE ` + b.bind("%"+likeEscape(sp.q)+"%") + ` ESCAPE '\'`
+		}
+		has := func(expr string) string {
+			return `admit_search_pairs(` + expr + `) @> ARRAY[` + b.bind(sp.q) + `]::text[]`
+		}
+		var fields []string
+		if sp.fields&admit.SearchName != 0 {
+			fields = append(fields, like(`lower(t.first_name || ' ' || t.last_name)`))
+		}
+		if sp.fields&admit.SearchEmail != 0 {
+			fields = append(fields, like(`lower(t.email)`))
+		}
+		if sp.fields&admit.SearchPrice != 0 {
+			fields = append(fields, like(`lower(t.price)`))
+		}
+		if len(fields) > 0 {
+			or = append(or, "("+has(pairsText)+" AND ("+strings.Join(fields, " OR ")+"))")
+		}
+		if sp.fields&admit.SearchEmail != 0 {
+			or = append(or, byOrders(`event_id = `+ev()+` AND `+has(`lower(email)`)+` AND `+like(`lower(email)`)))
+		}
+	}
+	if sp.fields&admit.SearchName != 0 && !sp.pairs {
 		or = append(or, contains(`lower(t.first_name || ' ' || t.last_name)`))
 	}
-	if sp.fields&admit.SearchEmail != 0 {
+	if sp.fields&admit.SearchEmail != 0 && !sp.pairs {
 		or = append(or, contains(`lower(t.email)`), byOrders(`event_id = `+ev()+` AND `+contains(`lower(email)`)))
 	}
 	if sp.fields&admit.SearchOrderCodePrefix != 0 {
@@ -629,7 +660,7 @@ func (sp *searchPlan) postgresMatch(b *binder) string {
 	if len(sp.products) > 0 {
 		or = append(or, `t.product_id IN (`+sp.productList(b)+`)`)
 	}
-	if sp.fields&admit.SearchPrice != 0 {
+	if sp.fields&admit.SearchPrice != 0 && !sp.pairs {
 		or = append(or, contains(`lower(t.price)`))
 	}
 	if len(or) == 0 {
@@ -1015,7 +1046,7 @@ func (im *importer) syncEnd(ctx context.Context) error {
 }
 
 // cleanPendingTrigrams moves the entries an import of many tickets left in
-// the trigram indexes' pending lists (PostgreSQL's GIN "fastupdate": up to
+// the trigram indexes' (and pair indexes', migration 00014) pending lists (PostgreSQL's GIN "fastupdate": up to
 // 4 MB each, until the next vacuum) into the indexes themselves: every
 // search reads the whole of those lists (a 1,000,000-ticket import left
 // 10 ms on every search).
@@ -1026,7 +1057,8 @@ func (im *importer) cleanPendingTrigrams(ctx context.Context) error {
 	_, err := im.x.exec(ctx, `SELECT gin_clean_pending_list(c.oid) FROM pg_class c
 		JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = current_schema() AND c.relkind = 'i' AND pg_has_role(c.relowner, 'MEMBER')
-			AND c.relname IN ('tickets_search_name', 'tickets_search_email', 'tickets_search_price', 'orders_search_email')`)
+			AND c.relname IN ('tickets_search_name', 'tickets_search_email', 'tickets_search_price', 'orders_search_email',
+				'tickets_text_pairs', 'orders_email_pairs')`)
 	return err
 }
 
