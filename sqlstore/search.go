@@ -167,7 +167,7 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 				return nil, err
 			}
 		}
-		if !s.sqlite && sp.mode == searchScan && utf8.RuneCountInString(sp.q) == 2 {
+		if !s.sqlite && sp.mode == searchScan && utf8.RuneCountInString(sp.q) == 2 && !strings.Contains(sp.q, "\n") {
 			sp.mode, sp.pairs = searchIndexed, true
 		}
 	default:

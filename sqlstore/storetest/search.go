@@ -74,6 +74,7 @@ func testFindTicketsSearchEdges(t *testing.T, st admit.Store) {
 		{"a pair with a percent", "% ", admit.SearchPrice, pick(res, tCarol)},
 		{"a pair with an underscore", "f_", admit.SearchPrice | admit.SearchName, pick(res, tCarol)},
 		{"a pair nobody has", "qz", admit.SearchFields(0), nil},
+		{"a pair with a newline", "a\n", admit.SearchFields(0), nil},
 	})
 	// A page in last-name order (TiBillet's search), both ways.
 	tibillet := admit.SearchUUIDPrefix | admit.SearchName | admit.SearchEmail | admit.SearchPrice | admit.SearchProduct | admit.SearchOrderUUIDPrefix
