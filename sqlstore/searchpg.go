@@ -14,7 +14,19 @@ import (
 // inside the pattern ("nora.xu.12": "ra ", " xu", "xu ", " 12"...), which
 // find the few tickets that have those words side by side, where the
 // trigrams inside words alone ("nor", "ora") find every Nora.
+//
+// A query with three trigrams or more that have a digit (an email with its
+// number, a uuid's start) is looked up by those trigrams only (keyGrams),
+// one LIKE each: rare, they find the few tickets at once, where the
+// query's every trigram ("nor", "ra ") would read long lists first.
 func pgContains(b *binder, expr, q string) string {
+	if grams, all := keyGrams(q, true); !all && len(grams) >= 3 && allHaveDigit(grams) {
+		var c []string
+		for _, g := range grams {
+			c = append(c, expr+` LIKE `+b.bind("%"+likeEscape(g)+"%")+` ESCAPE '\'`)
+		}
+		return "(" + strings.Join(c, " AND ") + ` AND strpos(` + expr + `, ` + b.bind(q) + `) > 0)`
+	}
 	part := q
 	if i := strings.LastIndex(q, "@"); i >= 0 && utf8.RuneCountInString(q[:i]) >= minTrigramQuery {
 		part = q[:i]
@@ -24,4 +36,14 @@ func pgContains(b *binder, expr, q string) string {
 		c = "(" + c + ` AND strpos(` + expr + `, ` + b.bind(q) + `) > 0)`
 	}
 	return c
+}
+
+// allHaveDigit reports whether each of grams has a digit.
+func allHaveDigit(grams []string) bool {
+	for _, g := range grams {
+		if !strings.ContainsAny(g, "0123456789") {
+			return false
+		}
+	}
+	return true
 }
