@@ -29,7 +29,8 @@ import (
 //     ticket_search (migration 00003), whose candidates are then checked with
 //     the exact predicate; "starts with" fields as range scans.
 //   - PostgreSQL: pg_trgm GIN indexes on the very expressions compared, so
-//     the predicate is its own index condition; "starts with" fields as range
+//     the predicate is its own index condition (the query whole, or an
+//     email's part before the "@", then checked whole: see pgContains); "starts with" fields as range
 //     scans in byte order; the order and product fields as arrays of the
 //     matching orders and products, all OR'ed into one bitmap scan
 //     (postgresCond). Every match is read (its heap row rechecked), so a
@@ -46,8 +47,11 @@ import (
 // search did before the indexes; about 2 s over 1,000,000 tickets on
 // SQLite): on SQLite, one with other characters, with too many such
 // trigrams, or whose candidates, all read (a count, another order), are
-// half the event's tickets or more; on PostgreSQL, every one (pg_trgm's
-// LIKE needs a trigram of the query). A query of "starts with" fields only
+// half the event's tickets or more; on PostgreSQL, one of one character
+// (pg_trgm's LIKE needs a trigram of the query). On PostgreSQL, two
+// characters are looked up in GIN indexes of the pairs of consecutive
+// characters of each ticket's name, email and price (one text) and of each
+// order's email (migration 00014), each field then checked. A query of "starts with" fields only
 // is a range scan at any length. A search without an event reads every
 // ticket too (no caller makes one: the lookups are per event).
 //
@@ -87,6 +91,9 @@ type searchPlan struct {
 	// The event's products whose name contains q (SearchProduct): looked
 	// up first, since a product's tickets are an arm of their own.
 	products []int64
+	// PostgreSQL, a query of two characters: looked up in the indexes of
+	// the pairs of characters (migration 00014).
+	pairs bool
 	// PostgreSQL: the filter (without the query) whose first page the
 	// candidates' lookup itself sorts and cuts, nil when it cannot.
 	top *admit.TicketFilter
@@ -136,6 +143,7 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 			return err
 		}
 		walkFirst := oneChar && fast && walkable(f, sp)
+		walkFound := false // the walk gave up, some matches found
 		if s.sqlite && !walkFirst {
 			if err := lookup(); err != nil {
 				return nil, err
@@ -154,11 +162,20 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 				sp.mode, sp.ids, sp.walked = searchIDs, ids, true
 				return sp, nil
 			}
+			walkFound = len(ids) > 0
 		}
 		if s.sqlite && walkFirst { // a rare character: its few terms, perhaps
 			if err := lookup(); err != nil {
 				return nil, err
 			}
+		}
+		// PostgreSQL, two characters: the pairs' indexes, unless the walk
+		// found matches early in the order, but too few for its budget:
+		// then reading the tickets in the page's order (the plan of the
+		// plain query) stops sooner than reading every match of the
+		// pair's ("xu": 30,000, about a second).
+		if !s.sqlite && sp.mode == searchScan && !walkFound && utf8.RuneCountInString(sp.q) == 2 && !strings.Contains(sp.q, "\n") {
+			sp.mode, sp.pairs = searchIndexed, true
 		}
 	default:
 		sp.mode = searchIndexed
@@ -553,62 +570,11 @@ func (sp *searchPlan) productList(b *binder) string {
 // page's tickets only. (As one OR over the joined tables, the planner reads
 // every ticket.)
 func (sp *searchPlan) postgresCond(s *Store, b *binder) string {
-	// expr contains q: looked up by its key trigrams (keyGrams), one LIKE
-	// each, checked whole by strpos, which no index serves (as a LIKE, the
-	// index would look up every trigram of q).
-	grams, all := keyGrams(sp.q, true)
-	all = all || len(grams) == 0
-	contains := func(expr string) string {
-		if all {
-			return expr + ` LIKE ` + b.bind("%"+likeEscape(sp.q)+"%") + ` ESCAPE '\'`
-		}
-		var c []string
-		for _, g := range grams {
-			c = append(c, expr+` LIKE `+b.bind("%"+likeEscape(g)+"%")+` ESCAPE '\'`)
-		}
-		return "(" + strings.Join(c, " AND ") + ` AND strpos(` + expr + `, ` + b.bind(sp.q) + `) > 0)`
-	}
-	ev := func() string { return b.bind(sp.eventID) }
-	lo, hi, hasHi := prefixRange(sp.q)
-	rng := func(expr string) string {
-		c := expr + ` COLLATE "C" >= ` + b.bind(lo)
-		if hasHi {
-			c += " AND " + expr + ` COLLATE "C" < ` + b.bind(hi)
-		}
-		return c
-	}
-	byOrders := func(where string) string {
-		return `t.order_id = ANY (ARRAY(SELECT id FROM orders WHERE ` + where + `))`
-	}
-	var or []string
-	if sp.fields&admit.SearchName != 0 {
-		or = append(or, contains(`lower(t.first_name || ' ' || t.last_name)`))
-	}
-	if sp.fields&admit.SearchEmail != 0 {
-		or = append(or, contains(`lower(t.email)`), byOrders(`event_id = `+ev()+` AND `+contains(`lower(email)`)))
-	}
-	if sp.fields&admit.SearchOrderCodePrefix != 0 {
-		or = append(or, byOrders(`event_id = `+ev()+` AND `+rng("lower(code)")))
-	}
-	if sp.fields&admit.SearchSecretPrefix != 0 {
-		or = append(or, `(t.event_id = `+ev()+` AND `+rng("lower(t.secret)")+`)`)
-	}
-	if sp.fields&admit.SearchUUIDPrefix != 0 {
-		or = append(or, "("+rng("t.uuid")+")")
-	}
-	if sp.fields&admit.SearchOrderUUIDPrefix != 0 {
-		or = append(or, byOrders(rng("uuid")))
-	}
-	if len(sp.products) > 0 {
-		or = append(or, `t.product_id IN (`+sp.productList(b)+`)`)
-	}
-	if sp.fields&admit.SearchPrice != 0 {
-		or = append(or, contains(`lower(t.price)`))
-	}
-	if len(or) == 0 {
+	match := sp.postgresMatch(b)
+	if match == "" {
 		return "1 = 0"
 	}
-	match := "(" + strings.Join(or, " OR ") + ")"
+	ev := func() string { return b.bind(sp.eventID) }
 	var inner string
 	if f := sp.top; f == nil {
 		inner = `SELECT t.id FROM tickets t WHERE t.event_id = ` + ev() + ` AND ` + match
@@ -629,6 +595,85 @@ func (sp *searchPlan) postgresCond(s *Store, b *binder) string {
 			` LIMIT ` + strconv.Itoa(f.Offset+f.Limit)
 	}
 	return "t.id = ANY (ARRAY(" + inner + "))"
+}
+
+// pairsText is the text of a ticket t whose pairs of characters migration
+// 00014 indexes (PostgreSQL): the expression of its index.
+const pairsText = `lower(t.first_name || ' ' || t.last_name || ' ' || t.email || ' ' || t.price)`
+
+// postgresMatch returns the condition on t (tickets alone) that holds for
+// exactly the tickets of the event that match (but for the event itself):
+// an OR of index conditions (see postgresCond); "" when no field is
+// searched.
+func (sp *searchPlan) postgresMatch(b *binder) string {
+	contains := func(expr string) string { return pgContains(b, expr, sp.q) }
+	ev := func() string { return b.bind(sp.eventID) }
+	lo, hi, hasHi := prefixRange(sp.q)
+	rng := func(expr string) string {
+		c := expr + ` COLLATE "C" >= ` + b.bind(lo)
+		if hasHi {
+			c += " AND " + expr + ` COLLATE "C" < ` + b.bind(hi)
+		}
+		return c
+	}
+	byOrders := func(where string) string {
+		return `t.order_id = ANY (ARRAY(SELECT id FROM orders WHERE ` + where + `))`
+	}
+	var or []string
+	if sp.pairs {
+		// Two characters: the tickets and orders that have the pair
+		// (migration 00014), each field then checked.
+		like := func(expr string) string {
+			return expr + ` LIKE ` + b.bind("%"+likeEscape(sp.q)+"%") + ` ESCAPE '\'`
+		}
+		has := func(expr string) string {
+			return `admit_search_pairs(` + expr + `) @> ARRAY[` + b.bind(sp.q) + `]::text[]`
+		}
+		var fields []string
+		if sp.fields&admit.SearchName != 0 {
+			fields = append(fields, like(`lower(t.first_name || ' ' || t.last_name)`))
+		}
+		if sp.fields&admit.SearchEmail != 0 {
+			fields = append(fields, like(`lower(t.email)`))
+		}
+		if sp.fields&admit.SearchPrice != 0 {
+			fields = append(fields, like(`lower(t.price)`))
+		}
+		if len(fields) > 0 {
+			or = append(or, "("+has(pairsText)+" AND ("+strings.Join(fields, " OR ")+"))")
+		}
+		if sp.fields&admit.SearchEmail != 0 {
+			or = append(or, byOrders(`event_id = `+ev()+` AND `+has(`lower(email)`)+` AND `+like(`lower(email)`)))
+		}
+	}
+	if sp.fields&admit.SearchName != 0 && !sp.pairs {
+		or = append(or, contains(`lower(t.first_name || ' ' || t.last_name)`))
+	}
+	if sp.fields&admit.SearchEmail != 0 && !sp.pairs {
+		or = append(or, contains(`lower(t.email)`), byOrders(`event_id = `+ev()+` AND `+contains(`lower(email)`)))
+	}
+	if sp.fields&admit.SearchOrderCodePrefix != 0 {
+		or = append(or, byOrders(`event_id = `+ev()+` AND `+rng("lower(code)")))
+	}
+	if sp.fields&admit.SearchSecretPrefix != 0 {
+		or = append(or, `(t.event_id = `+ev()+` AND `+rng("lower(t.secret)")+`)`)
+	}
+	if sp.fields&admit.SearchUUIDPrefix != 0 {
+		or = append(or, "("+rng("t.uuid")+")")
+	}
+	if sp.fields&admit.SearchOrderUUIDPrefix != 0 {
+		or = append(or, byOrders(rng("uuid")))
+	}
+	if len(sp.products) > 0 {
+		or = append(or, `t.product_id IN (`+sp.productList(b)+`)`)
+	}
+	if sp.fields&admit.SearchPrice != 0 && !sp.pairs {
+		or = append(or, contains(`lower(t.price)`))
+	}
+	if len(or) == 0 {
+		return ""
+	}
+	return "(" + strings.Join(or, " OR ") + ")"
 }
 
 // Bounds of searchTop: the page it finds (offset + limit), and the
@@ -1008,7 +1053,7 @@ func (im *importer) syncEnd(ctx context.Context) error {
 }
 
 // cleanPendingTrigrams moves the entries an import of many tickets left in
-// the trigram indexes' pending lists (PostgreSQL's GIN "fastupdate": up to
+// the trigram indexes' (and pair indexes', migration 00014) pending lists (PostgreSQL's GIN "fastupdate": up to
 // 4 MB each, until the next vacuum) into the indexes themselves: every
 // search reads the whole of those lists (a 1,000,000-ticket import left
 // 10 ms on every search).
@@ -1019,7 +1064,8 @@ func (im *importer) cleanPendingTrigrams(ctx context.Context) error {
 	_, err := im.x.exec(ctx, `SELECT gin_clean_pending_list(c.oid) FROM pg_class c
 		JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = current_schema() AND c.relkind = 'i' AND pg_has_role(c.relowner, 'MEMBER')
-			AND c.relname IN ('tickets_search_name', 'tickets_search_email', 'tickets_search_price', 'orders_search_email')`)
+			AND c.relname IN ('tickets_search_name', 'tickets_search_email', 'tickets_search_price', 'orders_search_email',
+				'tickets_text_pairs', 'orders_email_pairs')`)
 	return err
 }
 

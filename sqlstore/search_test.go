@@ -299,6 +299,16 @@ func TestPostgresImportLeavesNoPendingTrigrams(t *testing.T) {
 	}
 }
 
+// The search conformance without the walk of a short query's page: one
+// and two characters found by the indexes (SQLite: the trigrams that start
+// with them; PostgreSQL: the pairs of characters, migration 00014) or by
+// reading the tickets, the same answers.
+func TestSearchWithoutTheWalk(t *testing.T) {
+	defer sqlstore.SearchWalk(false)()
+	t.Run("SQLite", func(t *testing.T) { storetest.RunSearch(t, openSQLite) })
+	t.Run("Postgres", func(t *testing.T) { storetest.RunSearch(t, postgresOpener(t)) })
+}
+
 // On SQLite, a query of one or two ASCII characters is looked up in the
 // search index, by the trigrams that start with it (migration 00004): with
 // the index emptied, it finds nothing (reading the tickets, it would find

@@ -43,7 +43,8 @@ func walkable(f admit.TicketFilter, sp *searchPlan) bool {
 }
 
 // searchWalk returns the ids of f's page, in order, found by walking the
-// event's tickets; ok is false if the walk gave up (the budget).
+// event's tickets; ok is false if the walk gave up (the budget), ids then
+// the matches it found.
 func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *searchPlan) (ids []int64, ok bool, err error) {
 	k := f.Offset + f.Limit
 	byName := f.OrderBy == admit.OrderByLastName
@@ -131,7 +132,7 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 		left := walkBudget - read
 		if left <= 0 || len(ids) == 0 ||
 			len(ids) > 0 && int64(k-len(ids))*int64(read)/int64(len(ids)) > int64(left) {
-			return nil, false, nil
+			return ids, false, nil // the matches found so far
 		}
 	}
 	if len(ids) > k {

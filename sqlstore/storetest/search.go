@@ -58,6 +58,23 @@ func testFindTicketsSearchEdges(t *testing.T, st admit.Store) {
 		{"an uppercase order uuid prefix", strings.ToUpper(alice.OrderUUID[:8]), admit.SearchOrderUUIDPrefix, pick(res, tAlice, tShirt, tBob)},
 		{"a uuid prefix is no infix", alice.UUID[1:9], admit.SearchUUIDPrefix, nil},
 		{"only spaces", "   ", admit.SearchName, nil},
+		// Two characters that few tickets have (PostgreSQL looks up the
+		// pairs of characters of the ticket's fields in one text, of its
+		// order's email in another: a pair across two fields is no match).
+		{"a rare pair", "zo", admit.SearchName, pick(res, tEve)},
+		{"an uppercase rare pair", "ZO", admit.SearchName | admit.SearchEmail, pick(res, tEve)},
+		{"a pair across name and price", " 5", admit.SearchName | admit.SearchEmail | admit.SearchPrice, nil},
+		{"a pair across name and email", " b", admit.SearchName | admit.SearchEmail | admit.SearchPrice, nil},
+		{"a pair across email and price", "m ", admit.SearchName | admit.SearchEmail | admit.SearchPrice, nil},
+		{"a pair across first and last name", " d", admit.SearchName, pick(res, tCarol, tDan)},
+		{"a pair with a space", "b ", admit.SearchName, pick(res, tBob)},
+		{"a pair of the order's email", "e@", admit.SearchEmail, pick(res, tAlice, tShirt, tBob, tEve)},
+		{"a pair of the ticket's email", "b@", admit.SearchEmail, pick(res, tBob)},
+		{"a pair of the order's email, not of its name", "e@", admit.SearchName, nil},
+		{"a pair with a percent", "% ", admit.SearchPrice, pick(res, tCarol)},
+		{"a pair with an underscore", "f_", admit.SearchPrice | admit.SearchName, pick(res, tCarol)},
+		{"a pair nobody has", "qz", admit.SearchFields(0), nil},
+		{"a pair with a newline", "a\n", admit.SearchFields(0), nil},
 	})
 	// A page in last-name order (TiBillet's search), both ways.
 	tibillet := admit.SearchUUIDPrefix | admit.SearchName | admit.SearchEmail | admit.SearchPrice | admit.SearchProduct | admit.SearchOrderUUIDPrefix
