@@ -560,9 +560,7 @@ func (c *Core) redeemOnce(ctx context.Context, req *RedeemRequest) (*RedeemResul
 		LenientExit: req.LenientExit,
 		DeviceUUID:  req.DeviceUUID,
 	}
-	if res.cachedAt != 0 && res.Ticket != nil {
-		a.TicketsVersion = res.cachedAt
-	}
+	a.TicketsVersion = res.cachedAt // 0 when the ticket was read from the store
 	if res.Ticket != nil {
 		a.Scan.TicketID, a.Scan.EventID = res.Ticket.ID, res.Ticket.EventID
 	} else if req.EventID != 0 {
@@ -711,12 +709,12 @@ func (c *Core) resolve(ctx context.Context, cv *catalogView, req *RedeemRequest,
 	var err error
 	switch req.Plain {
 	case PlainSecret:
-		t, err = c.ticketBy(ctx, cv, req, res, keySecret, code)
+		t, err = c.ticketBy(ctx, cv, req, res, req.EventID, keySecret, code)
 	case PlainSerial:
-		t, err = c.ticketBy(ctx, cv, req, res, keySerial, code)
+		t, err = c.ticketBy(ctx, cv, req, res, req.EventID, keySerial, code)
 	case PlainAny:
-		if t, err = c.ticketBy(ctx, cv, req, res, keySecret, code); IsNotFound(err) {
-			t, err = c.ticketBy(ctx, cv, req, res, keySerial, code)
+		if t, err = c.ticketBy(ctx, cv, req, res, req.EventID, keySecret, code); IsNotFound(err) {
+			t, err = c.ticketBy(ctx, cv, req, res, req.EventID, keySerial, code)
 		}
 	}
 	if IsNotFound(err) {
@@ -796,9 +794,7 @@ func (c *Core) resolveSigned(ctx context.Context, cv *catalogView, req *RedeemRe
 		res.Reason = ReasonUnknown
 		return nil, nil, nil
 	}
-	scoped := *req
-	scoped.EventID = signer.ID
-	t, err := c.ticketBy(ctx, cv, &scoped, res, keyUUID, pc.Claims.UUID)
+	t, err := c.ticketBy(ctx, cv, req, res, signer.ID, keyUUID, pc.Claims.UUID)
 	if IsNotFound(err) || (err == nil && t.EventID != signer.ID) {
 		res.Reason = ReasonUnknown
 		return nil, nil, nil
@@ -809,17 +805,17 @@ func (c *Core) resolveSigned(ctx context.Context, cv *catalogView, req *RedeemRe
 	return t, signer, nil
 }
 
-// ticketBy finds a ticket of event req.EventID by uuid, secret or serial:
+// ticketBy finds a ticket of event eventID by uuid, secret or serial:
 // from the ticket cache at the catalog view's version when the scan may
 // (it will be recorded, and the store checks the version then), else from
 // the store. res.cachedAt says which. The ticket carries no QR code.
-func (c *Core) ticketBy(ctx context.Context, cv *catalogView, req *RedeemRequest, res *RedeemResult, kind byte, key string) (*Ticket, error) {
+func (c *Core) ticketBy(ctx context.Context, cv *catalogView, req *RedeemRequest, res *RedeemResult, eventID int64, kind byte, key string) (*Ticket, error) {
 	res.cachedAt = 0
 	if kind == keyUUID {
 		key = strings.ToLower(key)
 	}
 	if !req.noCache && !req.DryRun && !req.Offline {
-		if t, at, ok := c.cachedTicket(req.EventID, cv.version(), kind, key); ok && at != 0 {
+		if t, at, ok := c.cachedTicket(eventID, cv.version(), kind, key); ok && at != 0 {
 			res.cachedAt = at
 			return t, nil
 		}
@@ -828,9 +824,9 @@ func (c *Core) ticketBy(ctx context.Context, cv *catalogView, req *RedeemRequest
 	var err error
 	switch kind {
 	case keySecret:
-		t, err = c.Store.TicketBySecret(ctx, req.EventID, key)
+		t, err = c.Store.TicketBySecret(ctx, eventID, key)
 	case keySerial:
-		t, err = c.Store.TicketBySerial(ctx, req.EventID, key)
+		t, err = c.Store.TicketBySerial(ctx, eventID, key)
 	default:
 		t, err = c.Store.TicketByUUID(ctx, key)
 	}
