@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
 	"time"
 
@@ -34,3 +35,19 @@ func EncodeLive(node string, s *admit.LiveScan) string { return encodeLive(node,
 
 // MaxLivePayload is the longest NOTIFY payload PostgreSQL takes.
 const MaxLivePayload = maxPayload
+
+// RunPGBatch records attempts in one group commit, as a PostgreSQL worker
+// does with the plain scans waiting, and returns each one's answer.
+func (s *Store) RunPGBatch(ctx context.Context, attempts []*admit.ScanAttempt) ([]*admit.ScanOutcome, []error) {
+	reqs := make([]*pgScanReq, len(attempts))
+	for i, a := range attempts {
+		reqs[i] = &pgScanReq{ctx: ctx, a: a, resp: make(chan pgScanResp, 1)}
+	}
+	s.runPGBatch(reqs)
+	outs, errs := make([]*admit.ScanOutcome, len(reqs)), make([]error, len(reqs))
+	for i, r := range reqs {
+		resp := <-r.resp
+		outs[i], errs[i] = resp.out, resp.err
+	}
+	return outs, errs
+}

@@ -120,15 +120,16 @@ func (s *Store) Scan(ctx context.Context, a *admit.ScanAttempt) (*admit.ScanOutc
 		return nil, admit.Errorf(admit.EInvalid, "an admitted scan needs a ticket and a list")
 	}
 	att := *a // the caller may give up and reuse a while the writer runs it
+	if !s.sqlite && att.Scan.Nonce == "" && !att.Force && att.Scan.Type != admit.ScanExit && !att.ListLimited && !att.SectionLimited {
+		// One statement, in a group commit with the other scans waiting.
+		return s.pgScan(ctx, &att)
+	}
 	if !s.sqlite && att.TicketsVersion != 0 {
 		// Checked before the statement, as a ticket read would have been.
 		if stale, err := s.staleTickets(ctx, s.writer(), att.TicketsVersion); err != nil || stale {
 			return &admit.ScanOutcome{Stale: stale}, s.dbErr(err, "scan")
 		}
 		att.TicketsVersion = 0
-	}
-	if !s.sqlite && att.Scan.Nonce == "" && !att.Force && att.Scan.Type != admit.ScanExit && !att.ListLimited && !att.SectionLimited {
-		return s.scanStatement(ctx, &att)
 	}
 	v, err := s.groupWrite(ctx, "scan", func(ctx context.Context, x dbx) (any, error) {
 		return s.scanTx(ctx, x, &att)
@@ -566,33 +567,72 @@ const (
 	prev.first_device_uuid, prev.first_device_name, prev.last_at`
 )
 
-// scanStatement records a on PostgreSQL in one statement; see qEnterLogged.
-func (s *Store) scanStatement(ctx context.Context, a *admit.ScanAttempt) (*admit.ScanOutcome, error) {
-	sc := a.Scan
-	if sc.ServerTime.IsZero() {
-		sc.ServerTime = now()
+// plainScan is a scan recorded on PostgreSQL by one statement (see
+// qEnterLogged): the statement, its arguments, and where its row goes.
+type plainScan struct {
+	a         *admit.ScanAttempt
+	sc        admit.Scan
+	out       *admit.ScanOutcome
+	result    string
+	cur, prev stateDest
+}
+
+func newPlainScan(a *admit.ScanAttempt) *plainScan {
+	p := &plainScan{a: a, sc: a.Scan}
+	if p.sc.ServerTime.IsZero() {
+		p.sc.ServerTime = now()
 	}
-	at := sc.ServerTime
-	if sc.DeviceTime != nil {
-		at = *sc.DeviceTime
-	}
-	out := &admit.ScanOutcome{Result: sc.Result, Forced: sc.Forced}
-	var prev stateDest
-	for attempt := 0; ; attempt++ {
-		var err error
-		if a.Admit {
-			var cur stateDest
-			var result string
-			dest := append([]any{&out.ScanID, &result}, cur.dest()...)
-			err = s.writer().row(ctx, qEnterLogged, sc.TicketID, sc.ListID, s.ts(at), nid(sc.DeviceID), sc.DeviceName,
-				a.Policy.AllowMultipleEntries, a.Policy.AllowEntryAfterExit, nid(a.SectionID),
-				nid(sc.EventID), sc.Redeemer, sc.Source, s.tsp(sc.DeviceTime), s.ts(sc.ServerTime)).Scan(append(dest, prev.dest()...)...)
-			out.Result, out.Forced, out.State = admit.Reason(result), false, cur.state()
-		} else {
-			err = s.writer().row(ctx, qRefusalLogged, nid(sc.TicketID), nid(sc.EventID), nid(sc.ListID), nid(sc.DeviceID),
-				sc.DeviceName, sc.Redeemer, sc.Source, string(sc.Type), string(sc.Result), nil,
-				s.tsp(sc.DeviceTime), s.ts(sc.ServerTime), sc.Forced, false, nil, nil, nil).Scan(append([]any{&out.ScanID}, prev.dest()...)...)
+	return p
+}
+
+// statement returns the statement, its arguments and its row's destinations.
+// It may be called again for another try: the destinations start afresh.
+func (p *plainScan) statement(s *Store) (string, []any, []any) {
+	a, sc := p.a, &p.sc
+	p.out = &admit.ScanOutcome{Result: sc.Result, Forced: sc.Forced}
+	p.result, p.cur, p.prev = "", stateDest{}, stateDest{}
+	if a.Admit {
+		at := sc.ServerTime
+		if sc.DeviceTime != nil {
+			at = *sc.DeviceTime
 		}
+		dest := append([]any{&p.out.ScanID, &p.result}, p.cur.dest()...)
+		return qEnterLogged, []any{sc.TicketID, sc.ListID, s.ts(at), nid(sc.DeviceID), sc.DeviceName,
+			a.Policy.AllowMultipleEntries, a.Policy.AllowEntryAfterExit, nid(a.SectionID),
+			nid(sc.EventID), sc.Redeemer, sc.Source, s.tsp(sc.DeviceTime), s.ts(sc.ServerTime)}, append(dest, p.prev.dest()...)
+	}
+	return qRefusalLogged, []any{nid(sc.TicketID), nid(sc.EventID), nid(sc.ListID), nid(sc.DeviceID),
+		sc.DeviceName, sc.Redeemer, sc.Source, string(sc.Type), string(sc.Result), nil,
+		s.tsp(sc.DeviceTime), s.ts(sc.ServerTime), sc.Forced, false, nil, nil, nil}, append([]any{&p.out.ScanID}, p.prev.dest()...)
+}
+
+// outcome is the answer once the statement's transaction has committed.
+func (p *plainScan) outcome(ctx context.Context, s *Store) (*admit.ScanOutcome, error) {
+	out := p.out
+	if p.a.Admit {
+		out.Result, out.Forced, out.State = admit.Reason(p.result), false, p.cur.state()
+	}
+	if out.State == nil {
+		out.State = p.prev.state()
+		if out.State == nil && out.Result == admit.ReasonAlreadyRedeemed {
+			// Refused by an entry committed after the statement's snapshot.
+			st, err := s.stateIn(ctx, s.reader(), p.sc.TicketID, p.sc.ListID)
+			if err != nil {
+				return nil, s.dbErr(err, "scan")
+			}
+			out.State = st
+		}
+	}
+	return out, nil
+}
+
+// scanStatement records a on PostgreSQL in one statement, in a transaction
+// of its own; see qEnterLogged.
+func (s *Store) scanStatement(ctx context.Context, a *admit.ScanAttempt) (*admit.ScanOutcome, error) {
+	p := newPlainScan(a)
+	for attempt := 0; ; attempt++ {
+		q, args, dest := p.statement(s)
+		err := s.writer().row(ctx, q, args...).Scan(dest...)
 		if err != nil && attempt < 4 && s.retryable(err) {
 			continue
 		}
@@ -601,18 +641,7 @@ func (s *Store) scanStatement(ctx context.Context, a *admit.ScanAttempt) (*admit
 		}
 		break
 	}
-	if out.State == nil {
-		out.State = prev.state()
-		if out.State == nil && out.Result == admit.ReasonAlreadyRedeemed {
-			// Refused by an entry committed after the statement's snapshot.
-			st, err := s.stateIn(ctx, s.reader(), sc.TicketID, sc.ListID)
-			if err != nil {
-				return nil, s.dbErr(err, "scan")
-			}
-			out.State = st
-		}
-	}
-	return out, nil
+	return p.outcome(ctx, s)
 }
 
 // optState scans a state row; no row is nil.

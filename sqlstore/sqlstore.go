@@ -80,6 +80,10 @@ type Store struct {
 	lastBatch   atomic.Int64 // the writes of the last one
 	writeDone   chan struct{}
 
+	// The PostgreSQL group commit of plain scans (pgbatch.go).
+	pgScanCh   chan *pgScanReq
+	pgScanDone chan struct{}
+
 	// SQLite: the WAL, synced by the store, and the checkpointer's
 	// connection (see walsync.go).
 	wal      walFile
@@ -187,6 +191,8 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 		go s.groupWriter()
 		s.ckStop, s.ckDone = make(chan struct{}), make(chan struct{})
 		go s.checkpointer(s.ckdb, s.ckStop, s.ckDone)
+	} else {
+		s.startPGBatch()
 	}
 	return s, nil
 }
@@ -296,6 +302,11 @@ func (s *Store) openPostgres(ctx context.Context, dsn string) error {
 	if err != nil {
 		return admit.Errorf(admit.EInvalid, "sqlstore: bad PostgreSQL connection string")
 	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		// The group commit's workers hold a connection each while they
+		// commit; the reads and the other writes need theirs.
+		cfg.MaxConns = max(cfg.MaxConns, 8+4*pgBatchWorkers)
+	}
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return admit.WrapInternal(err, "connect to postgres")
 	}
@@ -365,6 +376,7 @@ func (s *Store) migrations(locked bool) (*goose.Provider, error) {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closeLive()
+		s.closePGBatch()
 		if s.writeCh != nil {
 			s.writeMu.Lock()
 			s.writeClosed = true

@@ -388,16 +388,44 @@ func testScanConcurrentMixed(t *testing.T, st admit.Store) {
 	const per = 10
 	// Entries and refusals of several tickets interleaved, with a multiple-
 	// entry policy for one of them.
-	outs := race(t, st, per*len(tickets), func(i int) *admit.ScanAttempt {
+	// Every fifth scan of Dan's is a refusal, logged and nothing else.
+	dan := res.Tickets[tDan]
+	const refusals = 5
+	n := per * len(tickets)
+	outs := race(t, st, n+refusals, func(i int) *admit.ScanAttempt {
+		if i >= n {
+			a := attempt(dan, l, admit.ListPolicy{}, admit.ScanEntry, "")
+			a.Admit, a.Scan.Result = false, admit.ReasonCanceled
+			return a
+		}
 		tk := tickets[i%len(tickets)]
 		p := admit.ListPolicy{AllowMultipleEntries: tk.ID == tickets[3].ID}
 		return attempt(tk, l, p, admit.ScanEntry, "")
 	})
 	ok := map[int64]int{}
+	seen := map[int64]bool{}
 	for i, o := range outs {
+		if o.ScanID == 0 || seen[o.ScanID] {
+			t.Errorf("scan %d: scan id %d (zero or given twice)", i, o.ScanID)
+		}
+		seen[o.ScanID] = true
+		if i >= n {
+			if o.Result != admit.ReasonCanceled {
+				t.Errorf("refusal %d: result %q", i, o.Result)
+			}
+			continue
+		}
 		if o.Result == admit.ReasonOK {
 			ok[tickets[i%len(tickets)].ID]++
 		}
+	}
+	_, logged, err := st.Scans(ctx, admit.ScanFilter{EventID: res.Event.ID})
+	must(t, err)
+	if logged != n+refusals {
+		t.Errorf("%d scans logged, want %d", logged, n+refusals)
+	}
+	if s, err := st.CheckinState(ctx, dan.ID, l.ID); admit.ErrorCode(err) != admit.ENotFound {
+		t.Errorf("a refused ticket's state: %+v, %v; want none", s, err)
 	}
 	for i, tk := range tickets {
 		want := 1

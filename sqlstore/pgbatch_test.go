@@ -1,0 +1,120 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/admitdev/admit"
+	"github.com/admitdev/admit/sqlstore"
+)
+
+const batchFixture = `{
+  "organizer": {"slug": "org", "name": "Org"},
+  "event": {"slug": "fest", "name": "Fest", "date_from": "2026-07-01T10:00:00Z", "date_to": "2026-07-03T22:00:00Z"},
+  "products": [{"name": "Pass"}],
+  "orders": [{"code": "A1", "email": "a@example.com", "tickets": [
+    {"product": "Pass", "first_name": "Ann"}, {"product": "Pass", "first_name": "Ben"},
+    {"product": "Pass", "first_name": "Cem"}, {"product": "Pass", "first_name": "Dee"}]}]
+}`
+
+// The PostgreSQL group commit: the scans of a batch are judged as if each
+// ran alone, and a batch one of whose statements fails loses none of the
+// others.
+func TestPostgresGroupCommit(t *testing.T) {
+	dsn := createDatabase(t, postgresServer(t))
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	f, err := admit.ParseImport(strings.NewReader(batchFixture))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, err := admit.GenerateKeyPair(admit.SigningEd25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys admit.Keys
+	now := time.Date(2026, 7, 1, 18, 0, 0, 0, time.UTC)
+	res, err := st.Import(ctx, f, admit.ImportOptions{NewKeys: kp, Sign: keys.SignCode, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := st.DefaultList(ctx, res.Event.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := func(tk *admit.Ticket) *admit.ScanAttempt {
+		return &admit.ScanAttempt{Scan: admit.Scan{TicketID: tk.ID, EventID: tk.EventID, ListID: l.ID, DeviceName: "gate",
+			Source: "tibillet", Type: admit.ScanEntry, Result: admit.ReasonOK, ServerTime: now}, Admit: true}
+	}
+	refusal := func(tk *admit.Ticket) *admit.ScanAttempt {
+		a := entry(tk)
+		a.Admit, a.Scan.Result = false, admit.ReasonCanceled
+		return a
+	}
+	ann, ben, cem, dee := res.Tickets[0], res.Tickets[1], res.Tickets[2], res.Tickets[3]
+	gone := &admit.Ticket{ID: dee.ID + 1000, EventID: dee.EventID} // no such ticket: its statement fails
+
+	type want struct {
+		result admit.Reason // "" an error
+		inside bool
+	}
+	for _, tc := range []struct {
+		name     string
+		attempts []*admit.ScanAttempt
+		want     []want
+	}{
+		{"two scans of one ticket in one batch: one entry", []*admit.ScanAttempt{entry(ann), refusal(cem), entry(ann), entry(ben)},
+			[]want{{admit.ReasonOK, true}, {admit.ReasonCanceled, false}, {admit.ReasonAlreadyRedeemed, true}, {admit.ReasonOK, true}}},
+		{"a failing statement loses none of the others", []*admit.ScanAttempt{entry(cem), entry(gone), entry(ann), refusal(dee), entry(cem)},
+			[]want{{admit.ReasonOK, true}, {"", false}, {admit.ReasonAlreadyRedeemed, true}, {admit.ReasonCanceled, false}, {admit.ReasonAlreadyRedeemed, true}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			outs, errs := st.RunPGBatch(ctx, tc.attempts)
+			for i, w := range tc.want {
+				if w.result == "" {
+					if errs[i] == nil {
+						t.Errorf("scan %d: %+v, want an error", i, outs[i])
+					}
+					continue
+				}
+				if errs[i] != nil {
+					t.Errorf("scan %d: %v", i, errs[i])
+					continue
+				}
+				if o := outs[i]; o.Result != w.result || o.ScanID == 0 || (o.State != nil && o.State.Inside) != w.inside {
+					t.Errorf("scan %d: result %q, scan id %d, state %+v; want %q, inside %v", i, o.Result, o.ScanID, o.State, w.result, w.inside)
+				}
+			}
+		})
+	}
+	// Each ticket entered once; every scan but the failed one logged once.
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []struct {
+		sql  string
+		want int
+	}{
+		{`SELECT COUNT(*) FROM scans`, 8},
+		{`SELECT COUNT(*) FROM scans WHERE result = 'ok'`, 3},
+		{`SELECT COUNT(*) FROM checkin_state WHERE inside`, 3},
+		{`SELECT COALESCE(SUM(entries), 0) FROM checkin_state`, 3},
+	} {
+		var n int
+		if err := db.QueryRowContext(ctx, q.sql).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", q.sql, err)
+		}
+		if n != q.want {
+			t.Errorf("%s: %d, want %d", q.sql, n, q.want)
+		}
+	}
+}
