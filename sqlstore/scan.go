@@ -49,9 +49,12 @@ const (
 
 	stateReturning = ` RETURNING ticket_id, list_id, inside, entries, exits, first_at, first_device_uuid, first_device_name, last_at`
 
-	qEnter = `INSERT INTO checkin_state AS cs
-	(ticket_id, list_id, inside, entries, first_at, first_device_uuid, first_device_name, last_at, section_id)
-	VALUES ($1, $2, true, 1, $3, COALESCE((SELECT d.uuid FROM devices d WHERE d.id = $4), ''), $5, $3, $8)
+	qEnter = qEnterInto + `
+	VALUES ($1, $2, true, 1, $3, COALESCE((SELECT d.uuid FROM devices d WHERE d.id = $4), ''), $5, $3, $8)` + qEnterConflict
+
+	qEnterInto = `INSERT INTO checkin_state AS cs
+	(ticket_id, list_id, inside, entries, first_at, first_device_uuid, first_device_name, last_at, section_id)`
+	qEnterConflict = `
 	ON CONFLICT (ticket_id, list_id) DO UPDATE SET
 		inside = true,
 		entries = cs.entries + 1,
@@ -60,6 +63,13 @@ const (
 		first_device_name = CASE WHEN cs.entries = 0 THEN excluded.first_device_name ELSE cs.first_device_name END,
 		last_at = excluded.last_at
 	WHERE cs.entries = 0 OR $6 OR ($7 AND NOT cs.inside)` + stateReturning
+
+	// qStateKeys (PostgreSQL) finds the ticket and the list a check-in
+	// state is written for: checkin_state has no foreign keys there (their
+	// checks locked the ticket's row and the list's; migration 00016), and
+	// a scan of a ticket or list that does not exist must fail, as the
+	// foreign keys' checks make it fail on SQLite (errMissingKeys).
+	qStateKeys = `SELECT 1 FROM tickets t, checkin_lists l WHERE t.id = $1 AND l.id = $2`
 
 	// qFirstEntry (SQLite) records a ticket's first entry on a list, if it
 	// has no state there yet: the common case, a statement without rows.
@@ -106,6 +116,10 @@ const (
 
 	qTicketsVersion = `SELECT version FROM tickets_version WHERE id = 1`
 )
+
+// errMissingKeys is the answer to an admitted scan of a ticket or list that
+// does not exist: what a foreign key's check answers on SQLite.
+var errMissingKeys = admit.Errorf(admit.EInvalid, "scan: refers to a ticket or list that does not exist")
 
 // scanQueries are prepared on the SQLite writer at Open: the group commit
 // runs them inside its transactions, where nothing can be prepared.
@@ -424,6 +438,15 @@ func (s *Store) scanTx(ctx context.Context, x dbx, a *admit.ScanAttempt) (*admit
 		return out, nil
 	}
 
+	if !s.sqlite {
+		// No foreign keys to check the state's (migration 00016).
+		if err := x.row(ctx, qStateKeys, sc.TicketID, sc.ListID).Scan(new(int)); err == sql.ErrNoRows {
+			return nil, errMissingKeys
+		} else if err != nil {
+			return nil, err
+		}
+	}
+
 	// A nonce already recorded as a success: answer it again, write nothing.
 	replay := func() (bool, error) {
 		if sc.Nonce == "" {
@@ -546,14 +569,20 @@ func (s *Store) scanTx(ctx context.Context, x dbx, a *admit.ScanAttempt) (*admit
 // statement (one round trip, its own transaction): the conditional upsert of
 // qEnter, the log row whose result says whether the upsert took, and the
 // state before the statement, which is the answer's state when the entry
-// was refused. Its row lock and WHERE work as in scanTx.
+// was refused. Its row lock and WHERE work as in scanTx. A ticket or list
+// that does not exist (qStateKeys) writes nothing and returns no row:
+// errMissingKeys.
 const (
-	qEnterLogged = `WITH st AS (` + qEnter + `),
+	qEnterLogged = `WITH keys AS (` + qStateKeys + `),
+	st AS (` + qEnterInto + `
+		SELECT $1, $2, true, 1, CAST($3 AS TIMESTAMPTZ), COALESCE((SELECT d.uuid FROM devices d WHERE d.id = $4), ''),
+			CAST($5 AS TEXT), CAST($3 AS TIMESTAMPTZ), CAST($8 AS BIGINT) FROM keys` + qEnterConflict + `),
 	sc AS (INSERT INTO scans (ticket_id, event_id, list_id, device_id, device_name, redeemer, source,
 		type, result, nonce, device_time, server_time, forced)
 		SELECT $1, CAST($9 AS BIGINT), $2, CAST($4 AS BIGINT), $5, CAST($10 AS TEXT), CAST($11 AS TEXT), 'entry',
 			CASE WHEN EXISTS (SELECT 1 FROM st) THEN 'ok' ELSE 'already_redeemed' END,
 			NULL, CAST($12 AS TIMESTAMPTZ), CAST($13 AS TIMESTAMPTZ), false
+		FROM keys
 		RETURNING id, result)
 	SELECT sc.id, sc.result, ` + stateCols + `, ` + prevCols + `
 	FROM sc LEFT JOIN st cs ON true
@@ -575,6 +604,7 @@ type plainScan struct {
 	out       *admit.ScanOutcome
 	result    string
 	cur, prev stateDest
+	missing   bool // in a group commit: no ticket or list (errMissingKeys)
 }
 
 func newPlainScan(a *admit.ScanAttempt) *plainScan {
@@ -590,7 +620,7 @@ func newPlainScan(a *admit.ScanAttempt) *plainScan {
 func (p *plainScan) statement(s *Store) (string, []any, []any) {
 	a, sc := p.a, &p.sc
 	p.out = &admit.ScanOutcome{Result: sc.Result, Forced: sc.Forced}
-	p.result, p.cur, p.prev = "", stateDest{}, stateDest{}
+	p.result, p.cur, p.prev, p.missing = "", stateDest{}, stateDest{}, false
 	if a.Admit {
 		at := sc.ServerTime
 		if sc.DeviceTime != nil {
@@ -608,6 +638,9 @@ func (p *plainScan) statement(s *Store) (string, []any, []any) {
 
 // outcome is the answer once the statement's transaction has committed.
 func (p *plainScan) outcome(ctx context.Context, s *Store) (*admit.ScanOutcome, error) {
+	if p.missing {
+		return nil, errMissingKeys
+	}
 	out := p.out
 	if p.a.Admit {
 		out.Result, out.Forced, out.State = admit.Reason(p.result), false, p.cur.state()
@@ -633,6 +666,9 @@ func (s *Store) scanStatement(ctx context.Context, a *admit.ScanAttempt) (*admit
 	for attempt := 0; ; attempt++ {
 		q, args, dest := p.statement(s)
 		err := s.writer().row(ctx, q, args...).Scan(dest...)
+		if err == sql.ErrNoRows {
+			return nil, errMissingKeys
+		}
 		if err != nil && attempt < 4 && s.retryable(err) {
 			continue
 		}

@@ -650,6 +650,7 @@ const (
 	errOther errKind = iota
 	errUnique
 	errForeignKey
+	errText
 )
 
 func classify(err error) errKind {
@@ -670,14 +671,19 @@ func classify(err error) errKind {
 			return errUnique
 		case "23503":
 			return errForeignKey
+		case "22021", "22P05":
+			// character_not_in_repertoire, untranslatable_character: a
+			// client's text PostgreSQL cannot hold (a NUL byte).
+			return errText
 		}
 	}
 	return errOther
 }
 
 // dbErr translates a driver error at the boundary: no rows → ENotFound,
-// unique violation → EConflict, a reference to a missing row → EInvalid,
-// anything else → EInternal. what names the thing, for the message.
+// unique violation → EConflict, a reference to a missing row or text the
+// database cannot hold → EInvalid, anything else → EInternal. what names
+// the thing, for the message.
 func (s *Store) dbErr(err error, what string) error {
 	if err == nil {
 		return nil
@@ -694,6 +700,8 @@ func (s *Store) dbErr(err error, what string) error {
 		return &admit.Error{Code: admit.EConflict, Message: what + ": already exists", Err: err}
 	case errForeignKey:
 		return &admit.Error{Code: admit.EInvalid, Message: what + ": refers to something that does not exist", Err: err}
+	case errText:
+		return &admit.Error{Code: admit.EInvalid, Message: what + ": text with a character that cannot be stored (a NUL byte?)", Err: err}
 	}
 	return admit.WrapInternal(err, what+": database error")
 }

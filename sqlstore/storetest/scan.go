@@ -517,6 +517,44 @@ func testScans(t *testing.T, st admit.Store) {
 	}
 }
 
+// An admitted scan of a ticket or a list that does not exist fails, with a
+// client's error, on every path of the scan (plain, with a nonce, forced,
+// an exit recorded anyway), and writes nothing.
+func testScanMissingTicketOrList(t *testing.T, st admit.Store) {
+	res, l := setup(t, st)
+	tk := res.Tickets[tAlice]
+	noTicket := &admit.Ticket{ID: 1 << 40, EventID: tk.EventID}
+	noList := &admit.CheckinList{ID: 1 << 40, EventID: l.EventID}
+	forced := func(a *admit.ScanAttempt) *admit.ScanAttempt { a.Force = true; return a }
+	for _, c := range []struct {
+		name string
+		a    *admit.ScanAttempt
+	}{
+		{"plain entry, no ticket", attempt(noTicket, l, admit.ListPolicy{}, admit.ScanEntry, "")},
+		{"plain entry, no list", attempt(tk, noList, admit.ListPolicy{}, admit.ScanEntry, "")},
+		{"entry with a nonce, no ticket", attempt(noTicket, l, admit.ListPolicy{}, admit.ScanEntry, "n-1")},
+		{"entry with a nonce, no list", attempt(tk, noList, admit.ListPolicy{}, admit.ScanEntry, "n-2")},
+		{"forced entry, no ticket", forced(attempt(noTicket, l, admit.ListPolicy{}, admit.ScanEntry, ""))},
+		{"exit recorded anyway, no ticket", lenient(attempt(noTicket, l, admit.ListPolicy{}, admit.ScanExit, ""))},
+	} {
+		out, err := st.Scan(ctx, c.a)
+		if err == nil || admit.ErrorCode(err) == admit.EInternal {
+			t.Errorf("%s: %+v, %v; want a client's error", c.name, out, err)
+		}
+	}
+	_, logged, err := st.Scans(ctx, admit.ScanFilter{EventID: tk.EventID})
+	must(t, err)
+	if logged != 0 {
+		t.Errorf("%d scans logged, want none", logged)
+	}
+	// The ticket itself still enters, once.
+	out, err := st.Scan(ctx, attempt(tk, l, admit.ListPolicy{}, admit.ScanEntry, ""))
+	must(t, err)
+	if out.Result != admit.ReasonOK || out.State == nil || out.State.Entries != 1 {
+		t.Errorf("the ticket's entry: %+v", out)
+	}
+}
+
 func testScanFailureIsolation(t *testing.T, st admit.Store) {
 	res, l := setup(t, st)
 	tk := res.Tickets[tAlice]

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) admit.Store) {
 		{"Scan/ConcurrentNonce", testScanConcurrentNonce},
 		{"Scan/ConcurrentMixed", testScanConcurrentMixed},
 		{"Scan/FailureIsolation", testScanFailureIsolation},
+		{"Scan/MissingTicketOrList", testScanMissingTicketOrList},
 		{"Scan/StaleCatalog", testScanStaleCatalogWritesNothing},
 		{"EventTickets", testEventTickets},
 		{"Scans", testScans},
