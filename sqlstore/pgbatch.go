@@ -36,9 +36,14 @@ import (
 // scans (their fate is not known: a scan retried with the same nonce is
 // answered as a replay).
 
+// One worker per node: with two, each batch held half the scans and the
+// node made twice the commits (two nodes, 64 clients, runs taken in turns:
+// durable/ceiling 0.35 and 0.355 with one worker, 0.28 and 0.30 with two;
+// docs/BENCHMARKS.md, session 9). Scans that arrive while a batch commits
+// wait for the next, which takes them all.
 const (
 	pgBatchMax     = 64
-	pgBatchWorkers = 2
+	pgBatchWorkers = 1
 )
 
 type pgScanReq struct {
