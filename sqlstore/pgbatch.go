@@ -29,21 +29,26 @@ import (
 // check-in states of its tickets in (ticket, list) order, so two batches
 // (on this node or another) cannot deadlock on them; the scans of one batch
 // arrived at the same time, and any order of them is one they could have
-// had. If a statement fails (a deadlock with some other transaction, a
-// serialization failure, a broken connection), nothing of the batch stays
-// and each scan runs again alone, as before; an error at the commit itself
-// fails the batch's
-// scans (their fate is not known: a scan retried with the same nonce is
-// answered as a replay).
+// had. If a statement fails (a deadlock with some other transaction, text
+// PostgreSQL refuses, a broken connection), nothing of the batch stays and
+// each scan runs again alone, as before; an error at the commit itself
+// fails the batch's scans (their fate is not known: a scan retried with the
+// same nonce is answered as a replay). A scan of a ticket or list that does
+// not exist is no failure: its statement writes nothing and returns no row.
 
 // One worker per node: with two, each batch held half the scans and the
 // node made twice the commits (two nodes, 64 clients, runs taken in turns:
-// durable/ceiling 0.35 and 0.355 with one worker, 0.28 and 0.30 with two;
-// docs/BENCHMARKS.md, session 9). Scans that arrive while a batch commits
-// wait for the next, which takes them all.
+// durable/ceiling 0.307 and 0.313 with one worker against 0.28 and 0.271
+// with two; docs/BENCHMARKS.md, session 9). Scans that arrive while a batch
+// commits wait for the next, which takes them all.
 const (
 	pgBatchMax     = 64
 	pgBatchWorkers = 1
+	// pgPoolMin is the least pool size unless the DSN sets pool_max_conns:
+	// the worker holds a connection while it commits, and the reads and the
+	// other writes need theirs (16 measured better than pgxpool's default,
+	// 4 on 2 cores).
+	pgPoolMin = 16
 )
 
 type pgScanReq struct {

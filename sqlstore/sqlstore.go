@@ -303,10 +303,7 @@ func (s *Store) openPostgres(ctx context.Context, dsn string) error {
 		return admit.Errorf(admit.EInvalid, "sqlstore: bad PostgreSQL connection string")
 	}
 	if !strings.Contains(dsn, "pool_max_conns") {
-		// The group commit's workers hold a connection each while they
-		// commit; the reads and the other writes need theirs (16 measured
-		// better than pgxpool's default of 4 on 2 cores).
-		cfg.MaxConns = max(cfg.MaxConns, 16, 8+4*pgBatchWorkers)
+		cfg.MaxConns = max(cfg.MaxConns, pgPoolMin)
 	}
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return admit.WrapInternal(err, "connect to postgres")

@@ -180,8 +180,7 @@ func testCapacityList(t *testing.T, st admit.Store) {
 	expect(t, "g1 on side", d.scan(t, g1, "Side", admit.ScanEntry), admit.ReasonOK, true, 1)
 
 	// A forced entry goes over, and says so.
-	a := d.attempt(g1, "Main", admit.ScanEntry)
-	a.Force = true
+	a := forced(d.attempt(g1, "Main", admit.ScanEntry))
 	out = scan(t, st, a)
 	expect(t, "forced", out, admit.ReasonOK, true, 1)
 	if !out.Forced {

@@ -20,6 +20,12 @@ func attempt(tk *admit.Ticket, l *admit.CheckinList, p admit.ListPolicy, typ adm
 	}
 }
 
+// forced makes a an entry recorded even when the list's policy refuses it.
+func forced(a *admit.ScanAttempt) *admit.ScanAttempt {
+	a.Force = true
+	return a
+}
+
 // lenient makes a an exit recorded even of a ticket not inside (pretix's).
 func lenient(a *admit.ScanAttempt) *admit.ScanAttempt {
 	a.LenientExit = true
@@ -137,8 +143,7 @@ func testScanForce(t *testing.T, st admit.Store) {
 	res, l := setup(t, st)
 	tk := res.Tickets[tAlice]
 	p := admit.ListPolicy{}
-	a := attempt(tk, l, p, admit.ScanEntry, "")
-	a.Force = true
+	a := forced(attempt(tk, l, p, admit.ScanEntry, ""))
 	out := scan(t, st, a)
 	expect(t, "forced first entry", out, admit.ReasonOK, true, 1)
 	if out.Forced {
@@ -525,7 +530,6 @@ func testScanMissingTicketOrList(t *testing.T, st admit.Store) {
 	tk := res.Tickets[tAlice]
 	noTicket := &admit.Ticket{ID: 1 << 40, EventID: tk.EventID}
 	noList := &admit.CheckinList{ID: 1 << 40, EventID: l.EventID}
-	forced := func(a *admit.ScanAttempt) *admit.ScanAttempt { a.Force = true; return a }
 	for _, c := range []struct {
 		name string
 		a    *admit.ScanAttempt

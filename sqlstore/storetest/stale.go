@@ -38,7 +38,7 @@ func testScanStaleCatalogWritesNothing(t *testing.T, st admit.Store) {
 	}{
 		{"entry", attempt(tk, l, p, admit.ScanEntry, "")},
 		{"entry with a nonce", attempt(tk, l, p, admit.ScanEntry, "n-1")},
-		{"forced entry", func() *admit.ScanAttempt { a := attempt(tk, l, p, admit.ScanEntry, ""); a.Force = true; return a }()},
+		{"forced entry", forced(attempt(tk, l, p, admit.ScanEntry, ""))},
 		{"exit", lenient(attempt(tk, l, p, admit.ScanExit, ""))},
 		{"refusal", func() *admit.ScanAttempt {
 			a := attempt(tk, l, p, admit.ScanEntry, "")
