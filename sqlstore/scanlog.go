@@ -45,6 +45,51 @@ const qScanLogRows = `SELECT id, ticket_id, event_id, list_id, device_id, device
 	type, result, nonce, device_time, server_time, forced, offline, device_verdict, clock_offset_ms, conflict
 	FROM scans`
 
+// The appender's statements. Their text never varies, so that SQLite
+// prepares them once (at Open, scanLogQueries: inside the appender's
+// transaction the one writer connection is taken and nothing can be
+// prepared; parsing a statement of 128 rows each time was a quarter of
+// the appender's CPU) and PostgreSQL's connections cache them.
+const (
+	qLogLast       = `SELECT n + 1, scan_id FROM scanlog_leaves ORDER BY n DESC LIMIT 1`
+	qLogRows       = qScanLogRows + ` WHERE id > $1 ORDER BY id LIMIT $2`
+	qLogRowsBefore = qScanLogRows + ` WHERE id > $1 AND server_time < $2 ORDER BY id LIMIT $3`
+	qLogHash       = `SELECT hash FROM scanlog_hashes WHERE idx = $1`
+	qLogCheckpoint = `INSERT INTO scanlog_checkpoints (size, note) VALUES ($1, $2)`
+)
+
+// rowsPerShape are the numbers of rows of the appender's INSERT
+// statements, greatest first: a run of rows is inserted by the greatest
+// that fits, then the next.
+var rowsPerShape = [...]int{64, 16, 4, 1}
+
+// rowShapes are an INSERT of two columns with rowsPerShape rows.
+type rowShapes [len(rowsPerShape)]string
+
+func newRowShapes(head string) *rowShapes {
+	var sh rowShapes
+	for k, n := range rowsPerShape {
+		var b strings.Builder
+		b.WriteString(head)
+		for r := range n {
+			if r > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "($%d, $%d)", 2*r+1, 2*r+2)
+		}
+		sh[k] = b.String()
+	}
+	return &sh
+}
+
+var (
+	qLogHashRows = newRowShapes(`INSERT INTO scanlog_hashes (idx, hash) VALUES `)
+	qLogLeafRows = newRowShapes(`INSERT INTO scanlog_leaves (n, scan_id) VALUES `)
+)
+
+// scanLogQueries are prepared on the SQLite writer at Open.
+var scanLogQueries = append([]string{qLogLast, qLogRows, qLogHash, qLogCheckpoint}, append(qLogHashRows[:], qLogLeafRows[:]...)...)
+
 var scanLogFields = []string{"id", "ticket_id", "event_id", "list_id", "device_id", "device_name", "redeemer", "source",
 	"type", "result", "nonce", "device_time", "server_time", "forced", "offline", "device_verdict", "clock_offset_ms", "conflict"}
 
@@ -155,7 +200,7 @@ func (s *Store) hashReader(ctx context.Context, x dbx) tlog.HashReaderFunc {
 		out := make([]tlog.Hash, len(indexes))
 		for i, idx := range indexes {
 			var h []byte
-			if err := x.row(ctx, `SELECT hash FROM scanlog_hashes WHERE idx = $1`, idx).Scan(&h); err != nil {
+			if err := x.row(ctx, qLogHash, idx).Scan(&h); err != nil {
 				return nil, fmt.Errorf("stored hash %d: %w", idx, err)
 			}
 			if len(h) != tlog.HashSize {
@@ -261,17 +306,15 @@ func (s *Store) appendScanLogChunk(ctx context.Context, x dbx, signer note.Signe
 	// The last leaf is the greatest scan id (rows are appended in id
 	// order). One index read: MAX of two columns in one query made SQLite
 	// read every leaf, at every chunk.
-	if err := x.row(ctx, `SELECT n + 1, scan_id FROM scanlog_leaves ORDER BY n DESC LIMIT 1`).Scan(&size, &lastID); err != nil && err != sql.ErrNoRows {
+	if err := x.row(ctx, qLogLast).Scan(&size, &lastID); err != nil && err != sql.ErrNoRows {
 		return 0, 0, true, nil, err
 	}
-	q := qScanLogRows + ` WHERE id > $1`
-	args := []any{lastID}
-	if !s.sqlite {
-		q += ` AND server_time < $2`
-		args = append(args, s.ts(time.Now().Add(-scanLogDelay)))
+	var rows *sql.Rows
+	if s.sqlite {
+		rows, err = x.query(ctx, qLogRows, lastID, n)
+	} else {
+		rows, err = x.query(ctx, qLogRowsBefore, lastID, s.ts(time.Now().Add(-scanLogDelay)), n)
 	}
-	q += ` ORDER BY id LIMIT ` + strconv.Itoa(n)
-	rows, err := x.query(ctx, q, args...)
 	if err != nil {
 		return size, 0, true, nil, err
 	}
@@ -334,10 +377,10 @@ func (s *Store) appendScanLogChunk(ctx context.Context, x dbx, signer note.Signe
 	}
 	// A few statements of many rows each: a statement per row cost about
 	// as much as the scan it logs.
-	if err := insertRows(ctx, x, `INSERT INTO scanlog_hashes (idx, hash) VALUES `, 2, hashRows); err != nil {
+	if err := insertRows(ctx, x, qLogHashRows, hashRows); err != nil {
 		return size, 0, true, nil, err
 	}
-	if err := insertRows(ctx, x, `INSERT INTO scanlog_leaves (n, scan_id) VALUES `, 2, leafRows); err != nil {
+	if err := insertRows(ctx, x, qLogLeafRows, leafRows); err != nil {
 		return size, 0, true, nil, err
 	}
 	edge = &logEdge{size: size, lastID: lastID, hashes: map[int64]tlog.Hash{}}
@@ -362,37 +405,26 @@ func (s *Store) appendScanLogChunk(ctx context.Context, x dbx, signer note.Signe
 	if err != nil {
 		return size, 0, true, nil, err
 	}
-	if _, err = x.exec(ctx, `INSERT INTO scanlog_checkpoints (size, note) VALUES ($1, $2)`, size, string(msg)); err != nil {
+	if _, err = x.exec(ctx, qLogCheckpoint, size, string(msg)); err != nil {
 		return size, 0, true, nil, err
 	}
 	return size, len(leaves), true, edge, nil
 }
 
-// insertRows inserts the rows of ncol values each in vals with the INSERT
-// head, many rows per statement.
-func insertRows(ctx context.Context, x dbx, head string, ncol int, vals []any) error {
-	const perStatement = 128 // rows
+// insertRows inserts the rows of vals (two values each) with the
+// statements of shapes, many rows per statement.
+func insertRows(ctx context.Context, x dbx, shapes *rowShapes, vals []any) error {
 	for len(vals) > 0 {
-		n := min(len(vals)/ncol, perStatement)
-		var b strings.Builder
-		b.WriteString(head)
-		for r := range n {
-			if r > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(")
-			for c := range ncol {
-				if c > 0 {
-					b.WriteString(", ")
-				}
-				b.WriteString("$" + strconv.Itoa(r*ncol+c+1))
-			}
-			b.WriteString(")")
+		rows := len(vals) / 2
+		k := 0
+		for rowsPerShape[k] > rows {
+			k++
 		}
-		if _, err := x.exec(ctx, b.String(), vals[:n*ncol]...); err != nil {
+		n := rowsPerShape[k] * 2
+		if _, err := x.exec(ctx, shapes[k], vals[:n]...); err != nil {
 			return err
 		}
-		vals = vals[n*ncol:]
+		vals = vals[n:]
 	}
 	return nil
 }

@@ -168,7 +168,7 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 		return nil, err
 	}
 	if s.sqlite {
-		for _, q := range scanQueries {
+		for _, q := range append(scanQueries, scanLogQueries...) {
 			s.stmt(ctx, s.wdb, q, true)
 		}
 		path, err := walPath(ctx, s)

@@ -56,7 +56,7 @@ func (w *walFile) sync() error {
 		}
 		w.f = f
 	}
-	if err := w.f.Sync(); err != nil {
+	if err := syncData(w.f); err != nil {
 		return admit.WrapInternal(err, "sync the WAL")
 	}
 	return nil
