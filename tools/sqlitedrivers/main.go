@@ -26,7 +26,7 @@ func main() {
 		jsonl   = flag.Bool("jsonl", false, "measure in this process and print one JSON line per run (what -report reads)")
 		report  = flag.Bool("report", false, "read JSON lines from standard input and print the table")
 	)
-	flag.IntVar(&cfg.scans, "scans", 20000, "scans (and reads, and SELECT 1s) per measured run")
+	flag.IntVar(&cfg.scans, "scans", 20000, "scans (and reads; SELECT 1s: ten times as many) per measured run")
 	flag.IntVar(&cfg.runs, "runs", 5, "measured runs per driver and operation")
 	flag.IntVar(&cfg.tickets, "tickets", 250000, "distinct ticket ids")
 	flag.IntVar(&cfg.warmup, "warmup", 2000, "unmeasured scans and reads before the first run")
