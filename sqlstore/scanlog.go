@@ -414,6 +414,9 @@ func (s *Store) appendScanLogChunk(ctx context.Context, x dbx, signer note.Signe
 // insertRows inserts the rows of vals (two values each) with the
 // statements of shapes, many rows per statement.
 func insertRows(ctx context.Context, x dbx, shapes *rowShapes, vals []any) error {
+	if len(vals)%2 != 0 {
+		return fmt.Errorf("insert rows: %d values, not pairs", len(vals))
+	}
 	for len(vals) > 0 {
 		rows := len(vals) / 2
 		k := 0
