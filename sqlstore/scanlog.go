@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -88,7 +89,7 @@ var (
 )
 
 // scanLogQueries are prepared on the SQLite writer at Open.
-var scanLogQueries = append([]string{qLogLast, qLogRows, qLogHash, qLogCheckpoint}, append(qLogHashRows[:], qLogLeafRows[:]...)...)
+var scanLogQueries = slices.Concat([]string{qLogLast, qLogRows, qLogHash, qLogCheckpoint}, qLogHashRows[:], qLogLeafRows[:])
 
 var scanLogFields = []string{"id", "ticket_id", "event_id", "list_id", "device_id", "device_name", "redeemer", "source",
 	"type", "result", "nonce", "device_time", "server_time", "forced", "offline", "device_verdict", "clock_offset_ms", "conflict"}

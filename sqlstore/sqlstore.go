@@ -29,6 +29,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -168,7 +169,7 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 		return nil, err
 	}
 	if s.sqlite {
-		for _, q := range append(scanQueries, scanLogQueries...) {
+		for _, q := range slices.Concat(scanQueries, scanLogQueries) {
 			s.stmt(ctx, s.wdb, q, true)
 		}
 		path, err := walPath(ctx, s)
