@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/admitdev/admit"
 	"github.com/jackc/pgx/v5"
@@ -21,7 +22,11 @@ import (
 // are all waiting. So each node hands its plain scans to pgBatchWorkers
 // workers; a worker takes every scan waiting (up to pgBatchMax), sends their
 // statements in one round trip inside one transaction and commits once: one
-// WAL flush for the lot. Nothing is answered before the commit returns.
+// WAL flush for the lot. The batch's entries go in statements of many rows
+// (qEnterRows: one per list policy as a rule), not one statement each: a
+// statement's fixed cost (bind, executor start and end, its messages) was
+// most of PostgreSQL's work per scan. Nothing is answered before the commit
+// returns.
 //
 // Exactly once holds as for one statement: each upsert takes its row lock
 // and re-evaluates its WHERE on the latest committed version; a later
@@ -207,21 +212,40 @@ func (s *Store) runPGBatch(batch []*pgScanReq) {
 // back and the statements after it are skipped. committed says whether the
 // error came after every statement had run (the commit: the batch's fate
 // unknown) rather than from a statement (nothing stays).
+//
+// The entries go in few statements of many rows (qEnterRows, see
+// entryGroups); each refusal is a statement of its own (qRefusalLogged),
+// after the entries.
 func (s *Store) pgBatchTx(ctx context.Context, plains []*plainScan) (committed bool, err error) {
 	b := &pgx.Batch{}
-	dests := make([][]any, len(plains))
-	for i, p := range plains {
+	groups := entryGroups(plains)
+	for _, g := range groups {
+		b.Queue(qEnterRows, enterRowsArgs(g)...)
+	}
+	var refusals []*plainScan
+	var dests [][]any
+	for _, p := range plains {
+		if p.a.Admit {
+			continue
+		}
 		q, args, dest := p.statement(s)
 		b.Queue(q, args...)
-		dests[i] = dest
+		refusals = append(refusals, p)
+		dests = append(dests, dest)
 	}
 	br := s.pool.SendBatch(ctx, b)
+	for _, g := range groups {
+		if err := readEnterRows(br, g); err != nil {
+			br.Close()
+			return false, err
+		}
+	}
 	for i, dest := range dests {
 		err := br.QueryRow().Scan(dest...)
 		if errors.Is(err, pgx.ErrNoRows) {
 			// No ticket or list: the statement wrote nothing, and the
 			// transaction goes on.
-			plains[i].missing = true
+			refusals[i].missing = true
 			continue
 		}
 		if err != nil {
@@ -230,6 +254,138 @@ func (s *Store) pgBatchTx(ctx context.Context, plains []*plainScan) (committed b
 		}
 	}
 	return true, br.Close()
+}
+
+// entryGroups splits the entries of plains (sorted by ticket and list) into
+// the statements of qEnterRows: one per list policy (a statement takes
+// one), and one more for each further entry of a ticket on a list, since a
+// statement's upsert cannot touch a row twice; the later statement sees the
+// earlier one's entry, as a scan alone would. The groups come in that order
+// (all first entries, then the second ones...), each in ticket order.
+func entryGroups(plains []*plainScan) [][]*plainScan {
+	type key struct {
+		round         int
+		multi, reexit bool
+	}
+	type pair struct{ ticket, list int64 }
+	var (
+		order  []key
+		groups = map[key][]*plainScan{}
+		seen   = map[pair]int{}
+	)
+	for _, p := range plains {
+		if !p.a.Admit {
+			continue
+		}
+		pk := pair{p.sc.TicketID, p.sc.ListID}
+		k := key{seen[pk], p.a.Policy.AllowMultipleEntries, p.a.Policy.AllowEntryAfterExit}
+		seen[pk]++
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], p)
+	}
+	slices.SortStableFunc(order, func(x, y key) int { return cmp.Compare(x.round, y.round) })
+	out := make([][]*plainScan, len(order))
+	for i, k := range order {
+		out[i] = groups[k]
+	}
+	return out
+}
+
+// qEnterRows (PostgreSQL) records many entries without nonce or force, of
+// distinct (ticket, list) pairs and one list policy, in one statement: what
+// qEnterLogged does for one, row by row, in the order given (the order
+// their check-in states are locked in). The arguments are arrays, one
+// element a scan; 0 is NULL for the ids, "" an unknown device uuid (looked
+// up). A row whose ticket or list does not exist writes nothing and returns
+// nothing. Each row returned: the scan's id, its ticket and list, its
+// result, the state the entry made (none when refused) and the state before
+// the statement.
+const qEnterRows = `WITH i AS (
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::bigint[], $5::text[], $6::text[],
+			$7::bigint[], $8::bigint[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[]) WITH ORDINALITY
+			AS i(tid, lid, at_time, device_id, device_uuid, device_name, section_id, event_id, redeemer, src, device_time, server_time, ord)
+		WHERE EXISTS (SELECT 1 FROM tickets t WHERE t.id = i.tid) AND EXISTS (SELECT 1 FROM checkin_lists l WHERE l.id = i.lid)),
+	st AS (` + qEnterInto + `
+		SELECT tid, lid, true, 1, at_time,
+			CASE WHEN device_uuid <> '' OR device_id = 0 THEN device_uuid
+				ELSE COALESCE((SELECT d.uuid FROM devices d WHERE d.id = i.device_id), '') END,
+			device_name, at_time, NULLIF(section_id, 0)
+		FROM i ORDER BY ord` + qEnterUpdate + `
+		WHERE cs.entries = 0 OR $13 OR ($14 AND NOT cs.inside)` + stateReturning + `),
+	sc AS (INSERT INTO scans (ticket_id, event_id, list_id, device_id, device_name, redeemer, source,
+		type, result, nonce, device_time, server_time, forced)
+		SELECT tid, NULLIF(event_id, 0), lid, NULLIF(device_id, 0), device_name, redeemer, src, 'entry',
+			CASE WHEN EXISTS (SELECT 1 FROM st WHERE st.ticket_id = i.tid AND st.list_id = i.lid) THEN 'ok' ELSE 'already_redeemed' END,
+			NULL, device_time, server_time, false
+		FROM i ORDER BY ord
+		RETURNING id, ticket_id, list_id, result)
+	SELECT sc.id, sc.ticket_id, sc.list_id, sc.result, ` + stateCols + `, ` + prevCols + `
+	FROM sc LEFT JOIN st cs ON cs.ticket_id = sc.ticket_id AND cs.list_id = sc.list_id
+	LEFT JOIN checkin_state prev ON prev.ticket_id = sc.ticket_id AND prev.list_id = sc.list_id`
+
+// enterRowsArgs are qEnterRows's arguments for g, one policy's entries.
+func enterRowsArgs(g []*plainScan) []any {
+	n := len(g)
+	var (
+		tids, lids, devs, sections, events = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		ats, servers                       = make([]time.Time, n), make([]time.Time, n)
+		devTimes                           = make([]*time.Time, n)
+		uuids, names, redeemers, sources   = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	)
+	for i, p := range g {
+		p.reset()
+		a, sc := p.a, &p.sc
+		at := sc.ServerTime
+		if sc.DeviceTime != nil {
+			at = *sc.DeviceTime
+			t := sc.DeviceTime.UTC().Truncate(time.Microsecond)
+			devTimes[i] = &t
+		}
+		tids[i], lids[i], devs[i], sections[i], events[i] = sc.TicketID, sc.ListID, sc.DeviceID, a.SectionID, sc.EventID
+		ats[i], servers[i] = at.UTC().Truncate(time.Microsecond), sc.ServerTime.UTC().Truncate(time.Microsecond)
+		uuids[i], names[i], redeemers[i], sources[i] = a.DeviceUUID, sc.DeviceName, sc.Redeemer, sc.Source
+	}
+	pol := g[0].a.Policy
+	return []any{tids, lids, ats, devs, uuids, names, sections, events, redeemers, sources, devTimes, servers,
+		pol.AllowMultipleEntries, pol.AllowEntryAfterExit}
+}
+
+// readEnterRows reads the rows of g's qEnterRows into its scans; a scan
+// without a row has no ticket or list (missing).
+func readEnterRows(br pgx.BatchResults, g []*plainScan) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	type pair struct{ ticket, list int64 }
+	found := make(map[pair]bool, len(g))
+	for rows.Next() {
+		var (
+			id, tid, lid int64
+			result       string
+			cur, prev    stateDest
+		)
+		if err := rows.Scan(append(append([]any{&id, &tid, &lid, &result}, cur.dest()...), prev.dest()...)...); err != nil {
+			return err
+		}
+		for _, p := range g {
+			if p.sc.TicketID == tid && p.sc.ListID == lid {
+				p.out.ScanID, p.result, p.cur, p.prev = id, result, cur, prev
+				found[pair{tid, lid}] = true
+				break
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, p := range g {
+		p.missing = !found[pair{p.sc.TicketID, p.sc.ListID}]
+	}
+	return nil
 }
 
 // closePGBatch stops the group commit once the scans queued are answered.

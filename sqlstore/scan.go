@@ -54,15 +54,16 @@ const (
 
 	qEnterInto = `INSERT INTO checkin_state AS cs
 	(ticket_id, list_id, inside, entries, first_at, first_device_uuid, first_device_name, last_at, section_id)`
-	qEnterConflict = `
+	qEnterConflict = qEnterUpdate + `
+	WHERE cs.entries = 0 OR $6 OR ($7 AND NOT cs.inside)` + stateReturning
+	qEnterUpdate = `
 	ON CONFLICT (ticket_id, list_id) DO UPDATE SET
 		inside = true,
 		entries = cs.entries + 1,
 		first_at = CASE WHEN cs.entries = 0 THEN excluded.first_at ELSE cs.first_at END,
 		first_device_uuid = CASE WHEN cs.entries = 0 THEN excluded.first_device_uuid ELSE cs.first_device_uuid END,
 		first_device_name = CASE WHEN cs.entries = 0 THEN excluded.first_device_name ELSE cs.first_device_name END,
-		last_at = excluded.last_at
-	WHERE cs.entries = 0 OR $6 OR ($7 AND NOT cs.inside)` + stateReturning
+		last_at = excluded.last_at`
 
 	// qStateKeys (PostgreSQL) finds the ticket and the list a check-in
 	// state is written for: checkin_state has no foreign keys there (their
@@ -619,8 +620,7 @@ func newPlainScan(a *admit.ScanAttempt) *plainScan {
 // It may be called again for another try: the destinations start afresh.
 func (p *plainScan) statement(s *Store) (string, []any, []any) {
 	a, sc := p.a, &p.sc
-	p.out = &admit.ScanOutcome{Result: sc.Result, Forced: sc.Forced}
-	p.result, p.cur, p.prev, p.missing = "", stateDest{}, stateDest{}, false
+	p.reset()
 	if a.Admit {
 		at := sc.ServerTime
 		if sc.DeviceTime != nil {
@@ -634,6 +634,12 @@ func (p *plainScan) statement(s *Store) (string, []any, []any) {
 	return qRefusalLogged, []any{nid(sc.TicketID), nid(sc.EventID), nid(sc.ListID), nid(sc.DeviceID),
 		sc.DeviceName, sc.Redeemer, sc.Source, string(sc.Type), string(sc.Result), nil,
 		s.tsp(sc.DeviceTime), s.ts(sc.ServerTime), sc.Forced, false, nil, nil, nil}, append([]any{&p.out.ScanID}, p.prev.dest()...)
+}
+
+// reset starts p's answer afresh, for a statement or another try.
+func (p *plainScan) reset() {
+	p.out = &admit.ScanOutcome{Result: p.sc.Result, Forced: p.sc.Forced}
+	p.result, p.cur, p.prev, p.missing = "", stateDest{}, stateDest{}, false
 }
 
 // outcome is the answer once the statement's transaction has committed.
