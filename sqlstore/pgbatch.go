@@ -56,6 +56,17 @@ const (
 	pgPoolMin = 16
 )
 
+// pgBatchPlans: the group commit runs on connections of its own
+// (Store.batchPool), where a prepared statement keeps its generic plan
+// (plan_cache_mode force_generic_plan) and that plan reads no table whole
+// (enable_seqscan off), unless the DSN sets these. Each of the group
+// commit's lookups is by key, the plan wanted at any size of the tables;
+// but PostgreSQL, free to choose, either planned qEnterRows anew for each
+// batch (its arrays' lengths vary) or kept a plan made while checkin_state
+// was small, which joined the states before the statement by reading the
+// whole table: each batch slower than the last as the table grew
+// (docs/BENCHMARKS.md, session 11).
+
 type pgScanReq struct {
 	ctx  context.Context
 	a    *admit.ScanAttempt
@@ -233,7 +244,7 @@ func (s *Store) pgBatchTx(ctx context.Context, plains []*plainScan) (committed b
 		refusals = append(refusals, p)
 		dests = append(dests, dest)
 	}
-	br := s.pool.SendBatch(ctx, b)
+	br := s.batchPool.SendBatch(ctx, b)
 	for _, g := range groups {
 		if err := readEnterRows(br, g); err != nil {
 			br.Close()

@@ -24,7 +24,6 @@ import (
 	"database/sql"
 	"embed"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -36,13 +35,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/admitdev/admit"
 )
@@ -63,6 +59,8 @@ type Store struct {
 	wdb, rdb *sql.DB
 	readers  int           // SQLite: the readers' pool size
 	pool     *pgxpool.Pool // PostgreSQL only
+	// batchPool holds the PostgreSQL group commit's connections (pgbatch.go).
+	batchPool *pgxpool.Pool
 
 	rebound sync.Map // query text → *bound, for SQLite
 
@@ -306,7 +304,19 @@ func (s *Store) openPostgres(ctx context.Context, dsn string) error {
 	if !strings.Contains(dsn, "pool_max_conns") {
 		cfg.MaxConns = max(cfg.MaxConns, pgPoolMin)
 	}
+	bcfg := cfg.Copy()
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		return admit.WrapInternal(err, "connect to postgres")
+	}
+	// The group commit's own connections (see pgBatchPlans).
+	bcfg.MaxConns, bcfg.MinConns = pgBatchWorkers+1, 0
+	for k, v := range map[string]string{"plan_cache_mode": "force_generic_plan", "enable_seqscan": "off"} {
+		if _, set := bcfg.ConnConfig.RuntimeParams[k]; !set {
+			bcfg.ConnConfig.RuntimeParams[k] = v
+		}
+	}
+	if s.batchPool, err = pgxpool.NewWithConfig(ctx, bcfg); err != nil {
+		s.pool.Close()
 		return admit.WrapInternal(err, "connect to postgres")
 	}
 	s.wdb = stdlib.OpenDBFromPool(s.pool)
@@ -413,6 +423,9 @@ func (s *Store) closeDBs() error {
 	if s.pool != nil {
 		s.pool.Close()
 	}
+	if s.batchPool != nil {
+		s.batchPool.Close()
+	}
 	s.wal.close()
 	if s.inUseLock != nil {
 		s.inUseLock.Close() // releases the lock
@@ -422,445 +435,4 @@ func (s *Store) closeDBs() error {
 		return admit.WrapInternal(err, "close database")
 	}
 	return nil
-}
-
-// ---------------------------------------------------------------------------
-// Running queries: one SQL text for both engines.
-
-// bound is a query rewritten for the engine, with how to order its
-// arguments.
-type bound struct {
-	q string
-	// order gives, for each placeholder of q, the index of its argument;
-	// nil when the arguments go as given.
-	order []int
-	nargs int // the arguments the query text expects ($1..$nargs)
-}
-
-// args orders args for the rewritten query. A wrong number of arguments
-// goes through unchanged, for the driver to report.
-func (b *bound) args(args []any) []any {
-	if b.order == nil || len(args) != b.nargs {
-		return args
-	}
-	out := make([]any, len(b.order))
-	for i, j := range b.order {
-		out[i] = args[j]
-	}
-	return out
-}
-
-// bind returns q rewritten for the engine, cached per query text. SQL is
-// written with $N placeholders; on SQLite they become anonymous "?" with
-// the arguments reordered (and repeated) to match. Numbered ?NNN would do
-// without reordering, but modernc.org/sqlite looks up every parameter's name
-// when it binds, in a list as long as the parameters: quadratic in their
-// number, a fifth of the CPU of a scan and far worse for a multi-row INSERT.
-func (s *Store) bind(q string) *bound {
-	if !s.sqlite {
-		return &bound{q: q}
-	}
-	if b, ok := s.rebound.Load(q); ok {
-		return b.(*bound)
-	}
-	b := rebindSQLite(q)
-	s.rebound.Store(q, b)
-	return b
-}
-
-// rebindSQLite turns each $N into ? outside string literals and quoted
-// names, and records N.
-func rebindSQLite(q string) *bound {
-	var sb strings.Builder
-	sb.Grow(len(q))
-	var order []int
-	var quote byte
-	inOrder := true
-	nargs := 0
-	for i := 0; i < len(q); i++ {
-		c := q[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '\'' || c == '"':
-			quote = c
-		case c == '$' && i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9':
-			n := 0
-			for i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9' {
-				i++
-				n = n*10 + int(q[i]-'0')
-			}
-			if n != len(order)+1 {
-				inOrder = false
-			}
-			order = append(order, n-1)
-			nargs = max(nargs, n)
-			c = '?'
-		}
-		sb.WriteByte(c)
-	}
-	b := &bound{q: sb.String(), order: order, nargs: nargs}
-	if inOrder {
-		b.order = nil
-	}
-	return b
-}
-
-// maxStmts bounds the prepared statement cache; queries built from filters
-// beyond it run unprepared.
-const maxStmts = 1000
-
-// stmt returns a statement prepared on db for q (SQLite), or nil. It
-// prepares one only when prepare is set: never inside a transaction of the
-// single-connection writer, whose connection the transaction holds.
-func (s *Store) stmt(ctx context.Context, db *sql.DB, q string, prepare bool) *sql.Stmt {
-	if !s.sqlite {
-		// pgx caches prepared statements per connection itself.
-		return nil
-	}
-	k := stmtKey{db, q}
-	if st, ok := s.stmts.Load(k); ok {
-		return st.(*sql.Stmt)
-	}
-	if !prepare || s.nstmts.Load() >= maxStmts {
-		return nil
-	}
-	st, err := db.PrepareContext(ctx, s.bind(q).q)
-	if err != nil {
-		return nil // the unprepared run reports the error
-	}
-	s.stmtMu.Lock()
-	defer s.stmtMu.Unlock()
-	if old, ok := s.stmts.Load(k); ok {
-		st.Close()
-		return old.(*sql.Stmt)
-	}
-	s.stmts.Store(k, st)
-	s.nstmts.Add(1)
-	return st
-}
-
-// dbx runs queries on a *sql.DB or on a transaction of it.
-type dbx struct {
-	s  *Store
-	db *sql.DB
-	tx *sql.Tx
-	// batch: what the writes of one group commit's transaction share.
-	batch *batchMemo
-}
-
-// batchMemo is read once per group commit transaction: nothing else
-// writes while it runs (SQLite's one writer).
-type batchMemo struct {
-	ticketsVersion int64 // 0: not read yet
-}
-
-func (s *Store) reader() dbx { return dbx{s: s, db: s.rdb} }
-func (s *Store) writer() dbx { return dbx{s: s, db: s.wdb} }
-
-func (x dbx) prepared(ctx context.Context, q string) *sql.Stmt {
-	st := x.s.stmt(ctx, x.db, q, x.tx == nil)
-	if st != nil && x.tx != nil {
-		st = x.tx.StmtContext(ctx, st)
-	}
-	return st
-}
-
-func (x dbx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	b := x.s.bind(q)
-	args = b.args(args)
-	if st := x.prepared(ctx, q); st != nil {
-		return st.ExecContext(ctx, args...)
-	}
-	if x.tx != nil {
-		return x.tx.ExecContext(ctx, b.q, args...)
-	}
-	return x.db.ExecContext(ctx, b.q, args...)
-}
-
-func (x dbx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	b := x.s.bind(q)
-	args = b.args(args)
-	if st := x.prepared(ctx, q); st != nil {
-		return st.QueryContext(ctx, args...)
-	}
-	if x.tx != nil {
-		return x.tx.QueryContext(ctx, b.q, args...)
-	}
-	return x.db.QueryContext(ctx, b.q, args...)
-}
-
-func (x dbx) row(ctx context.Context, q string, args ...any) *sql.Row {
-	b := x.s.bind(q)
-	args = b.args(args)
-	if st := x.prepared(ctx, q); st != nil {
-		return st.QueryRowContext(ctx, args...)
-	}
-	if x.tx != nil {
-		return x.tx.QueryRowContext(ctx, b.q, args...)
-	}
-	return x.db.QueryRowContext(ctx, b.q, args...)
-}
-
-// inTx runs fn in a write transaction and commits it if fn succeeds. On
-// PostgreSQL a serialization failure or deadlock is retried.
-func (s *Store) inTx(ctx context.Context, what string, fn func(x dbx) error) error {
-	for attempt := 0; ; attempt++ {
-		err := s.tryTx(ctx, what, fn)
-		if err != nil && attempt < 4 && s.retryable(err) {
-			continue
-		}
-		return err
-	}
-}
-
-func (s *Store) tryTx(ctx context.Context, what string, fn func(x dbx) error) error {
-	tx, err := s.wdb.BeginTx(ctx, nil)
-	if err != nil {
-		return s.dbErr(err, what)
-	}
-	if err := fn(dbx{s: s, db: s.wdb, tx: tx}); err != nil {
-		tx.Rollback()
-		return s.dbErr(err, what)
-	}
-	if err := tx.Commit(); err != nil {
-		return s.dbErr(err, what)
-	}
-	if s.sqlite {
-		return s.syncWAL()
-	}
-	return nil
-}
-
-func (s *Store) retryable(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
-}
-
-// ---------------------------------------------------------------------------
-// Errors.
-
-// errKind classifies a driver error.
-type errKind int
-
-const (
-	errOther errKind = iota
-	errUnique
-	errForeignKey
-	errText
-)
-
-func classify(err error) errKind {
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() {
-		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-			return errUnique
-		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-			return errForeignKey
-		}
-		return errOther
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		switch pe.Code {
-		case "23505":
-			return errUnique
-		case "23503":
-			return errForeignKey
-		case "22021", "22P05":
-			// character_not_in_repertoire, untranslatable_character: a
-			// client's text PostgreSQL cannot hold (a NUL byte).
-			return errText
-		}
-	}
-	return errOther
-}
-
-// dbErr translates a driver error at the boundary: no rows → ENotFound,
-// unique violation → EConflict, a reference to a missing row or text the
-// database cannot hold → EInvalid, anything else → EInternal. what names
-// the thing, for the message.
-func (s *Store) dbErr(err error, what string) error {
-	if err == nil {
-		return nil
-	}
-	var ae *admit.Error
-	if errors.As(err, &ae) {
-		return err
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return admit.Errorf(admit.ENotFound, "%s not found", what)
-	}
-	switch classify(err) {
-	case errUnique:
-		return &admit.Error{Code: admit.EConflict, Message: what + ": already exists", Err: err}
-	case errForeignKey:
-		return &admit.Error{Code: admit.EInvalid, Message: what + ": refers to something that does not exist", Err: err}
-	case errText:
-		return &admit.Error{Code: admit.EInvalid, Message: what + ": text with a character that cannot be stored (a NUL byte?)", Err: err}
-	}
-	return admit.WrapInternal(err, what+": database error")
-}
-
-// ---------------------------------------------------------------------------
-// Values in and out.
-
-// ts binds a time: unix microseconds on SQLite, a UTC time on PostgreSQL.
-func (s *Store) ts(t time.Time) any {
-	t = t.UTC().Truncate(time.Microsecond)
-	if s.sqlite {
-		return t.UnixMicro()
-	}
-	return t
-}
-
-// tsz binds a time, NULL for the zero time.
-func (s *Store) tsz(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return s.ts(t)
-}
-
-// tsp binds an optional time.
-func (s *Store) tsp(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return s.ts(*t)
-}
-
-// nid binds an optional reference: NULL for 0.
-func nid(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
-}
-
-// nstr binds an optional string: NULL for "".
-func nstr(v string) any {
-	if v == "" {
-		return nil
-	}
-	return v
-}
-
-// now is the current time as stored.
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-
-// tm scans a time column (unix microseconds or timestamptz); NULL is the
-// zero time.
-type tm struct{ t *time.Time }
-
-func (d tm) Scan(v any) error {
-	switch x := v.(type) {
-	case nil:
-		*d.t = time.Time{}
-	case int64:
-		*d.t = time.UnixMicro(x).UTC()
-	case time.Time:
-		*d.t = x.UTC()
-	default:
-		return fmt.Errorf("sqlstore: cannot scan %T into a time", v)
-	}
-	return nil
-}
-
-// tmp scans an optional time column into a *time.Time (nil for NULL).
-type tmp struct{ t **time.Time }
-
-func (d tmp) Scan(v any) error {
-	if v == nil {
-		*d.t = nil
-		return nil
-	}
-	var t time.Time
-	if err := (tm{&t}).Scan(v); err != nil {
-		return err
-	}
-	*d.t = &t
-	return nil
-}
-
-// zid scans an optional reference; NULL is 0.
-type zid struct{ p *int64 }
-
-func (d zid) Scan(v any) error {
-	switch x := v.(type) {
-	case nil:
-		*d.p = 0
-	case int64:
-		*d.p = x
-	case int32:
-		*d.p = int64(x)
-	default:
-		return fmt.Errorf("sqlstore: cannot scan %T into an id", v)
-	}
-	return nil
-}
-
-// zstr scans an optional text; NULL is "".
-type zstr struct{ p *string }
-
-func (d zstr) Scan(v any) error {
-	switch x := v.(type) {
-	case nil:
-		*d.p = ""
-	case string:
-		*d.p = x
-	case []byte:
-		*d.p = string(x)
-	default:
-		return fmt.Errorf("sqlstore: cannot scan %T into a string", v)
-	}
-	return nil
-}
-
-// placeholders returns "$from, $from+1, ..." for n values.
-func placeholders(from, n int) string {
-	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('$')
-		b.WriteString(strconv.Itoa(from + i))
-	}
-	return b.String()
-}
-
-// inIDs appends "col IN ($n, ...)" for ids to where and their values to args.
-func inIDs(col string, ids []int64, args []any) (string, []any) {
-	ph := placeholders(len(args)+1, len(ids))
-	for _, id := range ids {
-		args = append(args, id)
-	}
-	return col + " IN (" + ph + ")", args
-}
-
-// likeEscape escapes the LIKE wildcards of a user's text (ESCAPE '\').
-func likeEscape(v string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(v)
-}
-
-// scanIDs reads a one-column list of ids.
-func scanIDs(rows *sql.Rows, err error) ([]int64, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
 }
