@@ -371,8 +371,9 @@ func readEnterRows(br pgx.BatchResults, g []*plainScan) error {
 		return err
 	}
 	defer rows.Close()
-	type pair struct{ ticket, list int64 }
-	found := make(map[pair]bool, len(g))
+	for _, p := range g {
+		p.missing = true // until its row comes
+	}
 	for rows.Next() {
 		var (
 			id, tid, lid int64
@@ -384,19 +385,12 @@ func readEnterRows(br pgx.BatchResults, g []*plainScan) error {
 		}
 		for _, p := range g {
 			if p.sc.TicketID == tid && p.sc.ListID == lid {
-				p.out.ScanID, p.result, p.cur, p.prev = id, result, cur, prev
-				found[pair{tid, lid}] = true
+				p.out.ScanID, p.result, p.cur, p.prev, p.missing = id, result, cur, prev, false
 				break
 			}
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, p := range g {
-		p.missing = !found[pair{p.sc.TicketID, p.sc.ListID}]
-	}
-	return nil
+	return rows.Err()
 }
 
 // closePGBatch stops the group commit once the scans queued are answered.
