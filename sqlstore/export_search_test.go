@@ -40,3 +40,11 @@ func SearchWalk(on bool) (restore func()) {
 	was := walkOff.Swap(!on)
 	return func() { walkOff.Store(was) }
 }
+
+// SearchTopExtraAlways makes the SQLite page in last-name order read the
+// "starts with" and product candidates in order, however few (topExtra);
+// it returns a function that restores the default.
+func SearchTopExtraAlways(on bool) (restore func()) {
+	was := topExtraAlways.Swap(on)
+	return func() { topExtraAlways.Store(was) }
+}

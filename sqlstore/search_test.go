@@ -322,6 +322,15 @@ func TestSearchWithoutTheWalk(t *testing.T) {
 	t.Run("Postgres", func(t *testing.T) { storetest.RunSearch(t, postgresOpener(t)) })
 }
 
+// The search conformance with SQLite's page in last-name order reading
+// the "starts with" and product candidates in that order (topExtra, for
+// 1,000 and more, such as the tickets whose uuid or order's uuid starts
+// with two characters) whenever there are any: the same answers.
+func TestSQLiteSearchReadsManyPrefixCandidatesInOrder(t *testing.T) {
+	defer sqlstore.SearchTopExtraAlways(true)()
+	storetest.RunSearch(t, openSQLite)
+}
+
 // On SQLite, a query of one or two ASCII characters is looked up in the
 // search index, by the trigrams that start with it (migration 00004): with
 // the index emptied, it finds nothing (reading the tickets, it would find

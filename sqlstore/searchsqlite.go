@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/admitdev/admit"
@@ -175,6 +176,10 @@ const (
 	maxTopExtra = 1000
 )
 
+// topExtraAlways makes searchTop read the "starts with" and product
+// candidates in order however few they are (the tests of topExtra).
+var topExtraAlways atomic.Bool
+
 // topHit is a ticket that matches, with what orders it.
 type topHit struct {
 	key  string // LOWER(last_name)
@@ -249,11 +254,15 @@ func (s *Store) searchTop(ctx context.Context, f admit.TicketFilter, sp *searchP
 	if err := x.row(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM (`+extra+`) LIMIT `+strconv.Itoa(maxTopExtra+1)+`)`, eb.args...).Scan(&n); err != nil {
 		return nil, false, s.dbErr(err, "tickets")
 	}
-	if n > maxTopExtra {
-		return nil, false, nil
-	}
 	match := sp.ftsQuery(sp.ftsColumns())
-	if n > 0 {
+	switch {
+	case n > maxTopExtra || n > 0 && topExtraAlways.Load():
+		// Many ("bc": the tickets whose uuid or order's uuid starts with
+		// it, 7,800 of 1,000,000): read in the page's order instead.
+		if err := s.topExtra(ctx, sp.eventID, extra, eb.args, verified+where, k, desc, add); err != nil {
+			return nil, false, err
+		}
+	case n > 0:
 		rows, err := x.query(ctx, `SELECT t.id, LOWER(t.last_name), `+codeOf("t")+verified+where+` AND t.id IN (`+extra+`)`, eb.args...)
 		if err := s.readHits(rows, err, add); err != nil {
 			return nil, false, err
@@ -322,6 +331,66 @@ func (s *Store) searchTop(ctx context.Context, f admit.TicketFilter, sp *searchP
 		ids[i] = h.id
 	}
 	return ids, true, nil
+}
+
+// topExtra gives add the first k tickets, in last-name order (desc:
+// reversed), of the candidates of the query extra (its arguments args) that
+// pass cond (FROM and WHERE on t, o, p): the event's tickets are read in
+// that order from the index of migration 00010, each looked up in the set
+// of candidates (the index and the candidates' own indexes only, no
+// ticket's row), and those found checked against cond, a page at a time.
+// Reading every candidate's row to sort them took 20-50 ms for 7,800.
+func (s *Store) topExtra(ctx context.Context, eventID int64, extra string, args []any, cond string, k int, desc bool, add func(topHit)) error {
+	a := slices.Clone(args)
+	a = append(a, eventID, "", int64(0), int64(0))
+	ph := func(i int) string { return "$" + strconv.Itoa(len(args)+i) }
+	lt, dir := ">", ""
+	if desc {
+		lt, dir = "<", " DESC"
+	}
+	query := func(first bool) string {
+		bound := ""
+		if !first {
+			bound = ` AND LOWER(e.last_name) ` + lt + `= ` + ph(2) + ` AND (LOWER(e.last_name) ` + lt + ` ` + ph(2) + ` OR e.id ` + lt + ` ` + ph(3) + `)`
+		}
+		return `SELECT w.id, w.k, w.c, EXISTS (SELECT 1` + cond + ` AND t.id = w.id)
+			FROM (SELECT e.id, LOWER(e.last_name) AS k, ` + codeOf("e") + ` AS c FROM tickets e` + s.lastIndex() + `
+				WHERE e.event_id = ` + ph(1) + ` AND e.id IN (` + extra + `)` + bound + `
+				ORDER BY LOWER(e.last_name)` + dir + `, e.id` + dir + ` LIMIT ` + ph(4) + `) w
+			ORDER BY w.k` + dir + `, w.id` + dir
+	}
+	x := s.reader()
+	found := 0
+	for page, first := k, true; found < k; page, first = min(4*page, maxTopExtra), false {
+		a[len(args)+3] = int64(page)
+		rows, err := x.query(ctx, query(first), a...)
+		if err != nil {
+			return s.dbErr(err, "tickets")
+		}
+		read := 0
+		for rows.Next() {
+			var h topHit
+			var ok bool
+			if err := rows.Scan(&h.id, &h.key, &h.code, &ok); err != nil {
+				rows.Close()
+				return s.dbErr(err, "tickets")
+			}
+			read++
+			a[len(args)+1], a[len(args)+2] = h.key, h.id
+			if ok {
+				add(h)
+				found++
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return s.dbErr(err, "tickets")
+		}
+		if read < page {
+			break // every candidate read
+		}
+	}
+	return nil
 }
 
 // noneBefore reports whether the event has no ticket of kth's code with

@@ -336,7 +336,9 @@ func testFindTicketsSearchPages(t *testing.T, st admit.Store) {
 		"example", email, "7@example.org", some.UUID[:5], strings.ToUpper(some.Secret[:4]), "o1", "shirt", "nobody",
 		// Short queries that match many tickets (a page found by walking the
 		// tickets in order), LIKE's wildcards alone, an email's start with dots.
-		"a", "E", "e.", "%", "_", ".", "\\", emailStart}
+		"a", "E", "e.", "%", "_", ".", "\\", emailStart,
+		// The start of a uuid as short: few name matches, many uuid ones.
+		some.UUID[:1], some.UUID[:2]}
 	type page struct {
 		fields        admit.SearchFields
 		order         admit.TicketOrder
@@ -350,6 +352,7 @@ func testFindTicketsSearchPages(t *testing.T, st admit.Store) {
 		{pretixdroid, admit.OrderByLastName, true, 7, 13, false, false},
 		{pretixdroid, admit.OrderByID, false, 25, 0, false, true}, // pretixdroid's
 		{0, admit.OrderByLastName, false, 10, 0, true, false},
+		{tibillet, admit.OrderByLastName, true, 5, 2, false, true}, // a short page, some tickets not in the list
 	}
 	more := map[string][]page{ // longer pages, another order
 		"martin": {{tibillet, admit.OrderByLastName, false, 300, 0, false, false}},
