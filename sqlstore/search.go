@@ -150,7 +150,7 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 		// walking the tickets in order (searchWalk), a page of them found
 		// among the first few hundred as a rule.
 		if fast && walkable(f, sp) && (sp.mode == searchScan || sp.docs > shortScanFloor) {
-			ids, ok, err := s.searchWalk(ctx, f, sp)
+			ids, ok, err := s.searchWalk(ctx, f, sp, walkChunk)
 			if err != nil {
 				return nil, err
 			}
@@ -175,6 +175,16 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 		}
 	default:
 		sp.mode = searchIndexed
+		if !s.sqlite && fast && walkable(f, sp) { // see walkProbe
+			ids, ok, err := s.searchWalk(ctx, f, sp, walkProbe)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				sp.mode, sp.ids, sp.walked = searchIDs, ids, true
+				return sp, nil
+			}
+		}
 	}
 	if sp.mode == searchIndexed && fields&admit.SearchProduct != 0 {
 		ids, err := scanIDs(s.reader().query(ctx, `SELECT id FROM products WHERE event_id = $1 AND LOWER(name) LIKE $2 ESCAPE '\'`,
