@@ -127,10 +127,12 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 		sp.mode = searchScan
 	case fields&containsFields != 0 && utf8.RuneCountInString(sp.q) < minTrigramQuery:
 		sp.mode = searchScan
-		// One character: the index's terms that start with it are too
-		// many to look up at all as a rule (hundreds; reading them alone
-		// took 300 ms over 1,000,000 tickets): the walk first.
-		oneChar := utf8.RuneCountInString(sp.q) == 1
+		// The walk first: the index's terms that start with one
+		// character are too many to look up at all as a rule (hundreds;
+		// reading them alone took 300 ms over 1,000,000 tickets), and
+		// those of a common pair of characters cost more to look up
+		// (fts5vocab reads each term's list whole: 7 to 15 ms for "ar",
+		// "ma") than walking to their page (1 to 3 ms).
 		lookup := func() error {
 			terms, docs, ok, err := s.shortTerms(ctx, sp.q, len(sp.ftsColumns()) > 0)
 			if ok {
@@ -138,7 +140,7 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 			}
 			return err
 		}
-		walkFirst := oneChar && fast && walkable(f, sp)
+		walkFirst := fast && walkable(f, sp)
 		walkFound := false // the walk gave up, some matches found
 		if s.sqlite && !walkFirst {
 			if err := lookup(); err != nil {
