@@ -178,7 +178,7 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 		}
 	default:
 		sp.mode = searchIndexed
-		if !s.sqlite && fast && walkable(f, sp) { // see walkProbe
+		if !s.sqlite && fast && walkable(f, sp) && mayMatchMany(sp.q) { // see walkProbe
 			ids, ok, err := s.searchWalk(ctx, f, sp, walkProbe)
 			if err != nil {
 				return nil, err

@@ -33,12 +33,13 @@ const walkBudget = 4096
 
 // walkChunk is the size of a walk's first chunk; the next ones are sized
 // by walkNext. A query of three characters or more walks on PostgreSQL
-// only, from a smaller first chunk (walkProbe): most such queries match
-// too few tickets to be walked ("nora weber": one in two thousand), and
-// the walk then costs them what reading that chunk costs; those that match
-// many ("nora.", one in forty, and the tickets of their orders) had every
-// match read, 0.5 to 1 s over 1,000,000 tickets. (On SQLite, searchTop
-// reads their matches in last-name order already.)
+// only, from a smaller first chunk (walkProbe), and only if it may match
+// many (mayMatchMany): most such queries match too few tickets to be
+// walked ("nora weber": one in two thousand), and the walk then costs them
+// what reading that chunk costs; those that match many ("nora.", one in
+// forty, and the tickets of their orders) had every match read, 0.5 to 1 s
+// over 1,000,000 tickets. (On SQLite, searchTop reads their matches in
+// last-name order already.)
 const (
 	walkChunk = 256
 	walkProbe = 64
@@ -56,6 +57,16 @@ func walkNext(last, read, found, k int) int {
 		next = int(int64(k-found)*int64(read)/int64(found)*5/4) + 16
 	}
 	return max(min(next, walkBudget-read), 1)
+}
+
+// mayMatchMany reports whether a query of three characters or more is
+// worth walking for on PostgreSQL: a bare word or the start of one ("nora",
+// "samir.", "bauer"), not a query with a digit, an "@" or a space (an email,
+// a code, a uuid's start, a full name), which matches few tickets as a rule.
+// The walk's first chunk cost every query 4 to 5 ms there (the statement is
+// planned at each run: a generic plan reads every ticket).
+func mayMatchMany(q string) bool {
+	return !strings.ContainsAny(q, "0123456789@ \t\n")
 }
 
 // walkable reports whether f's page can be found by a walk: a page, in
