@@ -83,6 +83,10 @@ func (s *Store) afterImport(ctx context.Context, sum *admit.ImportSummary) {
 	}
 	t0 := time.Now()
 	if err := s.mergeSearchIndex(ctx); err != nil {
+		if ctx.Err() != nil { // the caller went away: the merge stops where it was
+			s.log.Info("sqlstore: merging the search index after an import: stopped", "err", ctx.Err())
+			return
+		}
 		s.log.Warn("sqlstore: merging the search index after an import", "err", err)
 		return
 	}
