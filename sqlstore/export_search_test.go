@@ -50,9 +50,10 @@ func SearchTopExtraAlways(on bool) (restore func()) {
 }
 
 // SearchMergeFloor sets the number of tickets an import creates or updates
-// from which the SQLite search index's segments are merged after it; it
-// returns a function that restores the default.
-func SearchMergeFloor(n int64) (restore func()) {
-	was := searchMergeFloor.Swap(n)
-	return func() { searchMergeFloor.Store(was) }
+// from which the SQLite search index is merged after it, and the number of
+// segments from which it is merged; it returns a function that restores
+// the defaults.
+func SearchMergeFloor(tickets, segments int64) (restore func()) {
+	was, wasSegments := searchMergeFloor.Swap(tickets), searchMergeSegments.Swap(segments)
+	return func() { searchMergeFloor.Store(was); searchMergeSegments.Store(wasSegments) }
 }

@@ -452,23 +452,29 @@ func TestSQLiteShortSearchUsesTheIndex(t *testing.T) {
 
 // After an import of many tickets, SQLite's search index is merged into
 // one segment (each import, and each run of its rows, writes segments of
-// its own, and every term is looked up in each), and the searches answer
-// as they did unmerged.
+// its own, and every term is looked up in each) if it has enough segments
+// to be worth rewriting, and the searches answer as they did unmerged.
 func TestSQLiteImportMergesTheSearchIndex(t *testing.T) {
 	ctx := context.Background()
 	queries := []string{"novak", "rosa.", "xu", "a", "rosa novak", "example.org", "zz"}
-	answers := map[bool][][]string{}
-	for _, merge := range []bool{false, true} {
+	answers := map[string][][]string{}
+	cases := []struct {
+		name              string
+		tickets, segments int64 // the floors
+		merge             bool
+	}{
+		{"imports under the tickets floor", math.MaxInt64, 2, false},
+		{"an index under the segments floor", 1, 100, false},
+		{"over both floors", 1, 2, true},
+	}
+	for _, c := range cases {
+		merge := c.merge
 		path := filepath.Join(t.TempDir(), "admit.db")
 		st, err := sqlstore.Open(ctx, path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		floor := int64(math.MaxInt64)
-		if merge {
-			floor = 1
-		}
-		restore := sqlstore.SearchMergeFloor(floor)
+		restore := sqlstore.SearchMergeFloor(c.tickets, c.segments)
 		var ev int64
 		for i := range 3 {
 			f, err := bench.GenerateImport(300, fmt.Sprintf("merge%d", i))
@@ -492,7 +498,7 @@ func TestSQLiteImportMergesTheSearchIndex(t *testing.T) {
 			for _, tk := range page {
 				got = append(got, tk.FirstName+" "+tk.LastName+" "+tk.Email)
 			}
-			answers[merge] = append(answers[merge], got)
+			answers[c.name] = append(answers[c.name], got)
 		}
 		if err := st.Close(); err != nil {
 			t.Fatal(err)
@@ -509,16 +515,19 @@ func TestSQLiteImportMergesTheSearchIndex(t *testing.T) {
 		}
 		switch {
 		case merge && segments != 1:
-			t.Errorf("merged after each import: %d segments, want 1", segments)
+			t.Errorf("%s: %d segments, want 1 (merged)", c.name, segments)
 		case !merge && segments < 2:
-			t.Fatalf("without the merge: %d segment(s): three imports should have made more (the test proves nothing)", segments)
+			t.Errorf("%s: %d segment(s), want the three imports' (not merged)", c.name, segments)
 		}
 	}
 	for i, q := range queries {
-		if !slices.Equal(answers[true][i], answers[false][i]) {
-			t.Errorf("%q: %v merged, %v unmerged", q, answers[true][i], answers[false][i])
+		unmerged := answers[cases[0].name][i]
+		for _, c := range cases[1:] {
+			if got := answers[c.name][i]; !slices.Equal(got, unmerged) {
+				t.Errorf("%q, %s: %v, want %v (unmerged)", q, c.name, got, unmerged)
+			}
 		}
-		if len(answers[false][i]) == 0 && q != "zz" {
+		if len(unmerged) == 0 && q != "zz" {
 			t.Errorf("%q found nothing: the comparison proves little", q)
 		}
 	}
