@@ -60,6 +60,18 @@ const searchFileJSON = `{
   ]
 }`
 
+// importNew imports f into st as a new event (keys made for it), or fails
+// the test.
+func importNew(t *testing.T, st admit.Store, f *admit.ImportFile) *admit.ImportResult {
+	t.Helper()
+	kp, _ := admit.GenerateKeyPair(admit.SigningEd25519)
+	res, err := st.Import(context.Background(), f, admit.ImportOptions{NewKeys: kp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
 // searchNames runs a TiBillet-shaped search (last-name order, a page) and
 // a counted one, and returns the names found.
 func searchNames(t *testing.T, st admit.Store, eventID int64, q string) []string {
@@ -123,11 +135,7 @@ func TestSearchMigrationBackfillsExistingTickets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			kp, _ := admit.GenerateKeyPair(admit.SigningEd25519)
-			res, err := st.Import(ctx, f, admit.ImportOptions{NewKeys: kp})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := importNew(t, st, f)
 			ev := res.Event.ID
 			queries := map[string][]string{
 				"martin":   {"Alice", "Bob"},
@@ -290,11 +298,7 @@ func TestPostgresImportLeavesNoPendingTrigrams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kp, _ := admit.GenerateKeyPair(admit.SigningEd25519)
-	res, err := st.Import(ctx, f, admit.ImportOptions{NewKeys: kp})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := importNew(t, st, f)
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -364,11 +368,7 @@ func TestSQLiteShortSearchUsesTheIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kp, _ := admit.GenerateKeyPair(admit.SigningEd25519)
-	res, err := st.Import(ctx, f, admit.ImportOptions{NewKeys: kp})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := importNew(t, st, f)
 	ev := res.Event.ID
 	fields := admit.SearchName | admit.SearchEmail | admit.SearchPrice
 	for _, c := range []struct {
@@ -481,11 +481,7 @@ func TestSQLiteImportMergesTheSearchIndex(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			kp, _ := admit.GenerateKeyPair(admit.SigningEd25519)
-			res, err := st.Import(ctx, f, admit.ImportOptions{NewKeys: kp})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := importNew(t, st, f)
 			ev = res.Event.ID
 		}
 		restore()

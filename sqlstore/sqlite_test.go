@@ -144,11 +144,7 @@ func TestSQLiteAnswersAfterTheWALSync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kp, _ := admit.GenerateKeyPair(admit.SigningEd25519)
-	res, err := st.Import(ctx, f, admit.ImportOptions{NewKeys: kp})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := importNew(t, st, f)
 	release = st.HoldSyncs()
 	done := make(chan error, 1)
 	go func() {

@@ -31,11 +31,7 @@ func TestTokenCodeMigrationHashesExistingCodes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			kp, _ := admit.GenerateKeyPair(admit.SigningEd25519)
-			res, err := st.Import(ctx, f, admit.ImportOptions{NewKeys: kp})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := importNew(t, st, f)
 			if err := st.MigrateDownTo(ctx, 6); err != nil {
 				t.Fatalf("migrate down to 6: %v", err)
 			}
