@@ -104,15 +104,13 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 	if f.Desc {
 		lt, dir = "<", " DESC"
 	}
-	keyCol, order := "''", "id"+dir
+	// The walk's key and order, on the ticket t.
+	key, order := "''", "t.id"+dir
+	idx := ""
 	if byName {
 		// The index of migration 00010, named on SQLite (an error rather
 		// than a plan that sorts every ticket, should it not apply).
-		keyCol, order = "LOWER(last_name)", "LOWER(last_name)"+dir+", id"+dir
-	}
-	idx := ""
-	if byName {
-		idx = s.lastIndex()
+		key, order, idx = "LOWER(t.last_name)", "LOWER(t.last_name)"+dir+", t.id"+dir, s.lastIndex()
 	}
 	chunk := func(first bool) string {
 		// A bound not compared is used all the same, by a condition that
@@ -121,33 +119,21 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 		bound := used2 + used3
 		if !first {
 			if byName {
-				bound = ` AND LOWER(last_name) ` + lt + `= $2 AND (LOWER(last_name) ` + lt + ` $2 OR id ` + lt + ` $3)`
+				bound = ` AND LOWER(t.last_name) ` + lt + `= $2 AND (LOWER(t.last_name) ` + lt + ` $2 OR t.id ` + lt + ` $3)`
 			} else {
-				bound = used2 + ` AND id ` + lt + ` $3`
+				bound = used2 + ` AND t.id ` + lt + ` $3`
 			}
 		}
 		if s.sqlite {
 			// Each ticket checked as it is read (a LEFT JOIN keeps the
 			// ticket the outer loop, and every ticket a row), not by a
 			// subquery that looks it up again: a third less time.
-			key, ord := "''", "t.id"+dir
-			if byName {
-				key, ord = "LOWER(t.last_name)", "LOWER(t.last_name)"+dir+", t.id"+dir
-			}
-			bound := used2 + used3
-			if !first {
-				if byName {
-					bound = ` AND LOWER(t.last_name) ` + lt + `= $2 AND (LOWER(t.last_name) ` + lt + ` $2 OR t.id ` + lt + ` $3)`
-				} else {
-					bound = used2 + ` AND t.id ` + lt + ` $3`
-				}
-			}
 			return `SELECT t.id, ` + key + `, CASE WHEN ` + strings.TrimPrefix(where, " WHERE ") + ` THEN 1 ELSE 0 END
 				FROM tickets t` + idx + ` LEFT JOIN orders o ON o.id = t.order_id LEFT JOIN products p ON p.id = t.product_id
-				WHERE t.event_id = $1` + bound + ` ORDER BY ` + ord + ` LIMIT $4`
+				WHERE t.event_id = $1` + bound + ` ORDER BY ` + order + ` LIMIT $4`
 		}
 		return `SELECT w.id, w.k, EXISTS (SELECT 1` + ticketJoins + where + ` AND t.id = w.id)
-			FROM (SELECT id, ` + keyCol + ` AS k FROM tickets` + idx + ` WHERE event_id = $1` + bound + `
+			FROM (SELECT t.id, ` + key + ` AS k FROM tickets t` + idx + ` WHERE t.event_id = $1` + bound + `
 				ORDER BY ` + order + ` LIMIT $4) w ORDER BY w.k` + dir + `, w.id` + dir
 	}
 	x := s.reader()
