@@ -78,19 +78,17 @@ func (s *Store) ImportStream(ctx context.Context, src admit.ImportSource, opts a
 // (mergeSearchIndex). The import is recorded: a merge that fails leaves the
 // index as it was, as good for the answers, and is logged, not returned.
 func (s *Store) afterImport(ctx context.Context, sum *admit.ImportSummary) {
-	if int64(sum.Created+sum.Updated) < searchMergeFloor.Load() {
+	if !s.sqlite || int64(sum.Created+sum.Updated) < searchMergeFloor.Load() {
 		return
 	}
 	t0 := time.Now()
-	if err := s.mergeSearchIndex(ctx); err != nil {
-		if ctx.Err() != nil { // the caller went away: the merge stops where it was
-			s.log.Info("sqlstore: merging the search index after an import: stopped", "err", ctx.Err())
-			return
-		}
+	merged, err := s.mergeSearchIndex(ctx)
+	switch {
+	case err != nil && ctx.Err() != nil: // the caller went away: the merge stops where it was
+		s.log.Info("sqlstore: merging the search index after an import: stopped", "err", ctx.Err())
+	case err != nil:
 		s.log.Warn("sqlstore: merging the search index after an import", "err", err)
-		return
-	}
-	if s.sqlite {
+	case merged:
 		s.log.Info("sqlstore: search index merged", "tickets", sum.Created+sum.Updated, "seconds", time.Since(t0).Seconds())
 	}
 }

@@ -147,25 +147,23 @@ const searchMergePages = 500
 // mergeSearchIndex merges the segments of the SQLite search index
 // (ticket_search, FTS5) into one, as its 'optimize' does, but a few hundred
 // pages per transaction (FTS5's 'merge' with a negative count), until a
-// merge has nothing left to do (over 1,000,000 tickets, some 4 s). An import writes its rows in runs
-// (searchRun), each run new segments, and every lookup of a term seeks in
-// each segment: over 1,000,000 tickets, merged, a full name's page took
-// half the time (p99 13 -> 6 ms). It runs after imports of searchMergeFloor
-// tickets or more, and merges only an index of searchMergeSegments segments
-// or more: each merge rewrites the whole index (about 4 s of the writer's
-// time over 1,000,000 tickets, between scans), and an import of a few
-// thousand tickets into a merged index adds one segment; smaller imports
-// add few, which FTS5's automerge folds in.
-func (s *Store) mergeSearchIndex(ctx context.Context) error {
-	if !s.sqlite {
-		return nil
-	}
+// merge has nothing left to do; merged reports whether it did (SQLite
+// only). An import writes its rows in runs (searchRun), each run new
+// segments, and every lookup of a term seeks in each segment: over
+// 1,000,000 tickets, merged, a full name's page took half the time (p99
+// 13 -> 6 ms). It runs after imports of searchMergeFloor tickets or more,
+// and merges only an index of searchMergeSegments segments or more: each
+// merge rewrites the whole index (about 4 s of the writer's time over
+// 1,000,000 tickets, between scans), and an import of a few thousand
+// tickets into a merged index adds one segment; smaller imports add few,
+// which FTS5's automerge folds in.
+func (s *Store) mergeSearchIndex(ctx context.Context) (merged bool, err error) {
 	var segments int64
 	if err := s.reader().row(ctx, `SELECT COUNT(DISTINCT segid) FROM ticket_search_idx`).Scan(&segments); err != nil {
-		return s.dbErr(err, "search index")
+		return false, s.dbErr(err, "search index")
 	}
 	if segments < searchMergeSegments.Load() {
-		return nil
+		return false, nil
 	}
 	for {
 		var before, after int64
@@ -178,9 +176,12 @@ func (s *Store) mergeSearchIndex(ctx context.Context) error {
 			}
 			return x.row(ctx, `SELECT total_changes()`).Scan(&after)
 		})
+		if err != nil {
+			return false, err
+		}
 		// The command itself counts one change: one or none, no work.
-		if err != nil || after-before <= 1 {
-			return err
+		if after-before <= 1 {
+			return true, nil
 		}
 	}
 }
