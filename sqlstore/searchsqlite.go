@@ -351,7 +351,7 @@ func (s *Store) topExtra(ctx context.Context, eventID int64, extra string, args 
 	query := func(first bool) string {
 		bound := ""
 		if !first {
-			bound = ` AND LOWER(e.last_name) ` + lt + `= ` + ph(2) + ` AND (LOWER(e.last_name) ` + lt + ` ` + ph(2) + ` OR e.id ` + lt + ` ` + ph(3) + `)`
+			bound = pastLastName("e", lt, ph(2), ph(3))
 		}
 		return `SELECT w.id, w.k, w.c, EXISTS (SELECT 1` + cond + ` AND t.id = w.id)
 			FROM (SELECT e.id, LOWER(e.last_name) AS k, ` + codeOf("e") + ` AS c FROM tickets e` + s.lastIndex() + `

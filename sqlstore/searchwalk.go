@@ -119,7 +119,7 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 		bound := used2 + used3
 		if !first {
 			if byName {
-				bound = ` AND LOWER(t.last_name) ` + lt + `= $2 AND (LOWER(t.last_name) ` + lt + ` $2 OR t.id ` + lt + ` $3)`
+				bound = pastLastName("t", lt, "$2", "$3")
 			} else {
 				bound = used2 + ` AND t.id ` + lt + ` $3`
 			}
@@ -181,6 +181,14 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 		ids = ids[:k]
 	}
 	return ids, true, nil
+}
+
+// pastLastName is the condition that ticket x comes after (lt ">") or
+// before (lt "<") the one of lowercase last name key and id id, in
+// last-name order: " AND ..." on the index of migration 00010.
+func pastLastName(x, lt, key, id string) string {
+	name := "LOWER(" + x + ".last_name)"
+	return ` AND ` + name + ` ` + lt + `= ` + key + ` AND (` + name + ` ` + lt + ` ` + key + ` OR ` + x + `.id ` + lt + ` ` + id + `)`
 }
 
 // lastIndex names the index of migration 00010 for SQLite (INDEXED BY).
