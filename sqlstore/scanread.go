@@ -89,13 +89,9 @@ func (s *Store) Scans(ctx context.Context, f admit.ScanFilter) ([]*admit.Scan, i
 		add("t.holder_number =", f.HolderNumber)
 	}
 	if f.SectionIDs != nil {
-		if len(f.SectionIDs) == 0 {
-			conds = append(conds, "1 = 0")
-		} else {
-			var c string
-			c, args = inIDs("t.section_id", f.SectionIDs, args)
-			conds = append(conds, c)
-		}
+		var c string
+		c, args = inSections(f.SectionIDs, args)
+		conds = append(conds, c)
 	}
 	from := ` FROM scans sc LEFT JOIN tickets t ON t.id = sc.ticket_id`
 	where := ""

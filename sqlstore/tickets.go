@@ -198,13 +198,9 @@ func (s *Store) ticketWhere(f admit.TicketFilter, sp *searchPlan, args []any) (s
 		}
 	}
 	if f.SectionIDs != nil {
-		if len(f.SectionIDs) == 0 {
-			conds = append(conds, "1 = 0")
-		} else {
-			var c string
-			c, args = inIDs("t.section_id", f.SectionIDs, args)
-			conds = append(conds, c)
-		}
+		var c string
+		c, args = inSections(f.SectionIDs, args)
+		conds = append(conds, c)
 	}
 	if f.SubeventID != 0 {
 		add("t.subevent_id = ?", f.SubeventID)

@@ -145,6 +145,16 @@ func inIDs(col string, ids []int64, args []any) (string, []any) {
 	return col + " IN (" + ph + ")", args
 }
 
+// inSections is the condition that the ticket t is in one of the sections
+// ids (a filter's SectionIDs, not nil: none given, no ticket), its values
+// appended to args.
+func inSections(ids []int64, args []any) (string, []any) {
+	if len(ids) == 0 {
+		return "1 = 0", args
+	}
+	return inIDs("t.section_id", ids, args)
+}
+
 // likeEscape escapes the LIKE wildcards of a user's text (ESCAPE '\').
 func likeEscape(v string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
