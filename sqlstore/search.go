@@ -190,10 +190,9 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 		}
 	}
 	if sp.mode == searchIndexed && fields&admit.SearchProduct != 0 {
-		ids, err := scanIDs(s.reader().query(ctx, `SELECT id FROM products WHERE event_id = $1 AND LOWER(name) LIKE $2 ESCAPE '\'`,
-			sp.eventID, "%"+likeEscape(sp.q)+"%"))
+		ids, err := s.matchingProducts(ctx, sp)
 		if err != nil {
-			return nil, s.dbErr(err, "products")
+			return nil, err
 		}
 		sp.products = ids
 	}
@@ -228,6 +227,14 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 		}
 	}
 	return sp, nil
+}
+
+// matchingProducts returns the ids of the event's products whose name
+// contains the query.
+func (s *Store) matchingProducts(ctx context.Context, sp *searchPlan) ([]int64, error) {
+	ids, err := scanIDs(s.reader().query(ctx, `SELECT id FROM products WHERE event_id = $1 AND LOWER(name) LIKE $2 ESCAPE '\'`,
+		sp.eventID, "%"+likeEscape(sp.q)+"%"))
+	return ids, s.dbErr(err, "products")
 }
 
 // shortScanFloor is the number of candidates of a short query (summed over

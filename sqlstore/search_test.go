@@ -528,3 +528,84 @@ func TestSQLiteImportMergesTheSearchIndex(t *testing.T) {
 		}
 	}
 }
+
+// A search finds tickets by what their order says now: after an import
+// changes an order's email and a ticket's name, the new values are found
+// and the old ones no longer (on PostgreSQL the walk keeps the tickets
+// whose search text, kept by triggers, has the query: migration 00017).
+func TestSearchFollowsChangedOrders(t *testing.T) {
+	engines := map[string]func(t *testing.T) string{
+		"SQLite":     func(t *testing.T) string { return filepath.Join(t.TempDir(), "admit.db") },
+		"PostgreSQL": func(t *testing.T) string { return createDatabase(t, postgresServer(t)) },
+	}
+	for name, dsn := range engines {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st, err := sqlstore.Open(ctx, dsn(t), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			f, err := admit.ParseImport(strings.NewReader(searchFileJSON))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := importNew(t, st, f)
+			ev := res.Event.ID
+			before := map[string][]string{
+				"alice":  {"Alice", "Bob"}, // Bob by his order's email
+				"zebra":  nil,
+				"robert": nil,
+				"carol":  {"Carol"},
+			}
+			for q, want := range before {
+				if got := searchNames(t, st, ev, q); !slices.Equal(got, want) {
+					t.Errorf("before: %q: %v, want %v", q, got, want)
+				}
+			}
+			// The order's email alone, then a ticket's name.
+			changed := strings.Replace(searchFileJSON, "alice@example.com", "zebra@example.org", 1)
+			for _, file := range []string{changed, strings.Replace(changed, `"first_name": "Bob"`, `"first_name": "Robert"`, 1)} {
+				if f, err = admit.ParseImport(strings.NewReader(file)); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := st.Import(ctx, f, admit.ImportOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				if got, want := searchNames(t, st, ev, "zebra"), []string{"Alice", "Bob"}; file == changed && !slices.Equal(got, want) {
+					t.Errorf("after the order's email changed: %q: %v, want %v", "zebra", got, want)
+				}
+			}
+			after := map[string][]string{
+				"alice":  {"Alice"},
+				"zebra":  {"Alice", "Robert"},
+				"robert": {"Robert"},
+				"bob":    {"Robert"}, // his own email
+				"carol":  {"Carol"},
+			}
+			for q, want := range after {
+				if got := searchNames(t, st, ev, q); !slices.Equal(got, want) {
+					t.Errorf("after: %q: %v, want %v", q, got, want)
+				}
+			}
+			// An order changed by another writer than the import: the
+			// trigger of migration 00017 (PostgreSQL), the search index's
+			// (SQLite, migration 00003).
+			w, _ := st.DBs()
+			if _, err := w.ExecContext(ctx, `UPDATE orders SET email = 'yak@example.net' WHERE code = 'B2'`); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := searchNames(t, st, ev, "yak"), []string{"Carol"}; !slices.Equal(got, want) {
+				t.Errorf("after an order's email was updated: %q: %v, want %v", "yak", got, want)
+			}
+			if name == "PostgreSQL" {
+				// The walk answered (a word that may match many).
+				mode, _, _, err := st.SearchPlan(ctx, admit.TicketFilter{EventID: ev, Query: "zebra", Fields: admit.SearchEmail,
+					OrderBy: admit.OrderByLastName, Limit: 50})
+				if err != nil || mode != "walk" {
+					t.Errorf("plan of %q: %q (%v), want walk", "zebra", mode, err)
+				}
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/admitdev/admit"
 )
@@ -28,8 +29,14 @@ import (
 // walkOff turns the walk off (the tests of the index lookups).
 var walkOff atomic.Bool
 
-// walkBudget bounds the tickets a walk reads.
-const walkBudget = 4096
+// walkBudget bounds the tickets a walk reads, checking each; walkIndexBudget
+// those a walk reads from the index alone (PostgreSQL in last-name order:
+// see searchWalk), less than a microsecond each.
+const (
+	walkBudget      = 4096
+	walkIndexBudget = 65536
+	walkIndexChunk  = 256
+)
 
 // walkChunk is the size of a walk's first chunk; the next ones are sized
 // by walkNext. A query of three characters or more walks on PostgreSQL
@@ -51,12 +58,12 @@ const (
 // evenly), or, none found yet, four times the last chunk; within what is
 // left of the budget. (Chunks growing fourfold whatever the matches said
 // read 1,280 tickets for a page of 50 at one match in ten.)
-func walkNext(last, read, found, k int) int {
+func walkNext(last, read, found, k, budget int) int {
 	next := 4 * last
 	if found > 0 {
 		next = int(int64(k-found)*int64(read)/int64(found)*5/4) + 16
 	}
-	return max(min(next, walkBudget-read), 1)
+	return max(min(next, budget-read), 1)
 }
 
 // mayMatchMany reports whether a query of three characters or more is
@@ -100,9 +107,43 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 	args = b.args
 	args[0] = sp.eventID
 
-	lt, dir := ">", ""
+	lt, dir, rdir := ">", "", " DESC"
 	if f.Desc {
-		lt, dir = "<", " DESC"
+		lt, dir, rdir = "<", " DESC", ""
+	}
+	// PostgreSQL, in last-name order: the index of migration 00017 holds
+	// each ticket's searched text, so the walk reads the index alone and
+	// checks only the tickets whose text has the query (pre), not every
+	// ticket's row and order: a larger budget.
+	pre, budget := "", walkBudget
+	short := utf8.RuneCountInString(sp.q) < minTrigramQuery
+	if !s.sqlite && byName {
+		var may []string
+		if sp.fields&(admit.SearchName|admit.SearchEmail|admit.SearchPrice) != 0 {
+			may = append(may, `t.search_text LIKE `+b.bind("%"+likeEscape(sp.q)+"%")+` ESCAPE '\'`)
+		}
+		if sp.fields&(admit.SearchUUIDPrefix|admit.SearchSecretPrefix|admit.SearchOrderUUIDPrefix|admit.SearchOrderCodePrefix) != 0 {
+			may = append(may, `t.search_keys LIKE `+b.bind("%\x02"+likeEscape(sp.q)+"%")+` ESCAPE '\'`)
+		}
+		if sp.fields&admit.SearchProduct != 0 {
+			ids, err := s.matchingProducts(ctx, sp)
+			if err != nil {
+				return nil, false, err
+			}
+			for _, id := range ids {
+				may = append(may, `t.product_id = `+b.bind(id))
+			}
+		}
+		pre = "false"
+		if len(may) > 0 {
+			pre = "(" + strings.Join(may, " OR ") + ")"
+		}
+		args, budget = b.args, walkIndexBudget
+		args[0] = sp.eventID
+		firstChunk = max(firstChunk, walkIndexChunk)
+		if short {
+			budget = 2 * walkIndexBudget
+		}
 	}
 	// The walk's key and order, on the ticket t.
 	key, order := "''", "t.id"+dir
@@ -132,6 +173,17 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 				FROM tickets t` + idx + ` LEFT JOIN orders o ON o.id = t.order_id LEFT JOIN products p ON p.id = t.product_id
 				WHERE t.event_id = $1` + bound + ` ORDER BY ` + order + ` LIMIT $4`
 		}
+		if pre != "" {
+			// The tickets that may match, checked, in order; then the last
+			// ticket read, with the number read (n), where the next chunk
+			// begins.
+			return `WITH w AS (SELECT t.id, ` + key + ` AS k, ` + pre + ` AS pre FROM tickets t WHERE t.event_id = $1` + bound + `
+				ORDER BY ` + order + ` LIMIT $4)
+				SELECT * FROM (SELECT t.id, ` + key + `, CASE WHEN ` + strings.TrimPrefix(where, " WHERE ") + ` THEN true ELSE false END, CAST(NULL AS BIGINT)
+					` + ticketJoins + ` WHERE t.id = ANY (ARRAY(SELECT w.id FROM w WHERE w.pre)) ORDER BY ` + order + `) m
+				UNION ALL
+				SELECT * FROM (SELECT w.id, w.k, false, (SELECT COUNT(*) FROM w) FROM w ORDER BY w.k` + rdir + `, w.id` + rdir + ` LIMIT 1) l`
+		}
 		return `SELECT w.id, w.k, EXISTS (SELECT 1` + ticketJoins + where + ` AND t.id = w.id)
 			FROM (SELECT t.id, ` + key + ` AS k FROM tickets t` + idx + ` WHERE t.event_id = $1` + bound + `
 				ORDER BY ` + order + ` LIMIT $4) w ORDER BY w.k` + dir + `, w.id` + dir
@@ -140,7 +192,16 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 	var lastKey string
 	var lastID int64
 	read := 0
-	for size, first := firstChunk, true; ; size, first = walkNext(size, read, len(ids), k), false {
+	next := func(size int) int {
+		n := walkNext(size, read, len(ids), k, budget)
+		if pre != "" {
+			// A chunk is read whole: one past the page would read tickets
+			// for nothing, one sized from a few early matches many.
+			n = min(n, 4*size)
+		}
+		return n
+	}
+	for size, first := firstChunk, true; ; size, first = next(size), false {
 		args[1], args[2], args[3] = lastKey, lastID, size
 		rows, err := x.query(ctx, chunk(first), args...)
 		if err != nil {
@@ -151,12 +212,26 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 			var id int64
 			var key sql.NullString
 			var match bool
-			if err := rows.Scan(&id, &key, &match); err != nil {
+			var dest = []any{&id, &key, &match}
+			var last sql.NullInt64
+			if pre != "" {
+				dest = append(dest, &last)
+			}
+			if err := rows.Scan(dest...); err != nil {
 				rows.Close()
 				return nil, false, s.dbErr(err, "tickets")
 			}
-			n++
-			lastKey, lastID = key.String, id
+			if pre == "" {
+				n++
+			} else if last.Valid {
+				// The last ticket read: the walk goes on from it.
+				n = int(last.Int64)
+				lastKey, lastID = key.String, id
+				continue
+			}
+			if pre == "" {
+				lastKey, lastID = key.String, id
+			}
 			if match {
 				ids = append(ids, id)
 			}
@@ -171,9 +246,9 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 			// (the rows come in the order wanted: see the query).
 			break
 		}
-		left := walkBudget - read
-		if left <= 0 || len(ids) == 0 ||
-			len(ids) > 0 && int64(k-len(ids))*int64(read)/int64(len(ids)) > int64(left) {
+		left := budget - read
+		if left <= 0 || len(ids) == 0 && (pre == "" || !short && read >= walkIndexChunk || read >= walkBudget) ||
+			len(ids) > 0 && (pre == "" || !short) && int64(k-len(ids))*int64(read)/int64(len(ids)) > int64(left) {
 			return ids, false, nil // the matches found so far
 		}
 	}
