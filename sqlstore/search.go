@@ -89,8 +89,10 @@ type searchPlan struct {
 	// up first, since a product's tickets are an arm of their own.
 	products []int64
 	// PostgreSQL, a query of two characters: looked up in the indexes of
-	// the pairs of characters (migration 00014).
-	pairs bool
+	// the pairs of characters (migration 00014); common, one that
+	// pairCommon tickets or orders have or more (commonPair), walked on.
+	pairs  bool
+	common bool
 	// PostgreSQL: the filter (without the query) whose first page the
 	// candidates' lookup itself sorts and cuts, nil when it cannot.
 	top *admit.TicketFilter
@@ -152,6 +154,7 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 		// one with many, or none the index can look up, finds its page by
 		// walking the tickets in order (searchWalk), a page of them found
 		// among the first few hundred as a rule.
+		pair := !s.sqlite && utf8.RuneCountInString(sp.q) == 2 && !strings.Contains(sp.q, "\n")
 		if fast && walkable(f, sp) && (sp.mode == searchScan || sp.docs > shortScanFloor) {
 			ids, ok, err := s.searchWalk(ctx, f, sp, walkChunk)
 			if err != nil {
@@ -173,7 +176,7 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 		// then reading the tickets in the page's order (the plan of the
 		// plain query) stops sooner than reading every match of the
 		// pair's ("xu": 30,000, about a second).
-		if !s.sqlite && sp.mode == searchScan && !walkFound && utf8.RuneCountInString(sp.q) == 2 && !strings.Contains(sp.q, "\n") {
+		if pair && sp.mode == searchScan && !walkFound {
 			sp.mode, sp.pairs = searchIndexed, true
 		}
 	default:
@@ -227,6 +230,37 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 		}
 	}
 	return sp, nil
+}
+
+// pairCommon is the number of tickets and orders that have a pair of
+// characters (or start with it, by uuid) from which a walk that found none
+// of them among the first tickets goes on (searchWalk): the pairs' indexes
+// would read every match (2 s for "yi", 30,000 matches, its page 140,000
+// tickets into the last-name order). Below it, the pair is looked up in
+// them, where the walk would read far for a page that is not there.
+const pairCommon = 1000
+
+// commonPair (PostgreSQL) reports whether pairCommon tickets and orders or
+// more have sp's two characters in their searched text or start with
+// them, counted in the pairs' indexes (migration 00014) and the uuids'.
+func (s *Store) commonPair(ctx context.Context, sp *searchPlan) (bool, error) {
+	count := func(from string) string {
+		return `(SELECT COUNT(*) FROM (SELECT 1 FROM ` + from + ` LIMIT $3) c)`
+	}
+	has := `admit_search_pairs(%s) @> ARRAY[$2]::text[]`
+	arms := []string{
+		count(`tickets t WHERE t.event_id = $1 AND ` + strings.Replace(has, "%s", pairsText, 1)),
+		count(`orders WHERE event_id = $1 AND ` + strings.Replace(has, "%s", "lower(email)", 1)),
+	}
+	args := []any{sp.eventID, sp.q, pairCommon}
+	if sp.fields&(admit.SearchUUIDPrefix|admit.SearchOrderUUIDPrefix) != 0 {
+		lo, hi, _ := prefixRange(sp.q) // two characters: hi exists
+		args = append(args, lo, hi)
+		arms = append(arms, count(`tickets t WHERE t.uuid COLLATE "C" >= $4 AND t.uuid COLLATE "C" < $5`))
+	}
+	var n int
+	err := s.reader().row(ctx, `SELECT `+strings.Join(arms, " + "), args...).Scan(&n)
+	return n >= pairCommon, s.dbErr(err, "tickets")
 }
 
 // matchingProducts returns the ids of the event's products whose name
