@@ -27,25 +27,26 @@ import (
 // found so far say that the page would need more than walkBudget tickets
 // walked, the search goes on as before (the indexes, or every ticket).
 //
-// On PostgreSQL, in last-name order, the walk reads the index alone
-// (migration 00017: it holds each ticket's searched text, its order's
-// included), about 1.5 µs a ticket where reading each ticket's row and
-// order took 20 to 36 µs, and checks only the tickets whose text has the
-// query: its budget is walkIndexBudget. Two characters walk on with few
-// matches, or none in the first 4,096 tickets, up to four times that: the
-// pair indexes read every match, and a common pair whose page lies deep
-// in the order ("an": 228,000 tickets, the page 20,783 tickets in) took a
-// minute; 28 ms walked.
+// On PostgreSQL, a query of one or two characters in last-name order walks
+// the index alone (migration 00017: it holds each ticket's searched text,
+// its order's included), about 1.5 µs a ticket where reading each
+// ticket's row and order took 20 to 36 µs, checking only the tickets whose
+// text has the query, up to walkIndexBudget tickets with matches found or
+// not: the pair indexes read every match, and a common pair whose page
+// lies deep in the order took seconds to a minute ("an": 228,000 matches,
+// the page 20,783 tickets in: 61 s; 28 to 52 ms walked). A pair that none
+// of the first 4,096 tickets have walks on only if it is common
+// (commonPair).
+
 // walkOff turns the walk off (the tests of the index lookups).
 var walkOff atomic.Bool
 
 // walkBudget bounds the tickets a walk reads, checking each; walkIndexBudget
-// those a walk reads from the index alone (PostgreSQL in last-name order),
-// from a first chunk of walkIndexChunk at least.
+// those a walk reads from the index alone (PostgreSQL, one or two
+// characters, in last-name order), twice that for a common pair.
 const (
 	walkBudget      = 4096
-	walkIndexBudget = 32768
-	walkIndexChunk  = 256
+	walkIndexBudget = 131072
 )
 
 // walkChunk is the size of a walk's first chunk; the next ones are sized
@@ -121,13 +122,16 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 	if f.Desc {
 		lt, dir, rdir = "<", " DESC", ""
 	}
-	// PostgreSQL, in last-name order: the index of migration 00017 holds
-	// each ticket's searched text, so the walk reads the index alone and
-	// checks only the tickets whose text has the query (pre), not every
-	// ticket's row and order: a larger budget.
+	// PostgreSQL, one or two characters in last-name order: the index of
+	// migration 00017 holds each ticket's searched text, so the walk reads
+	// the index alone and checks only the tickets whose text has the query
+	// (pre), not every ticket's row and order: a larger budget. (Longer
+	// queries walk as before: most of those worth walking fill their page
+	// early, and those that do not are found by the trigram indexes in a
+	// few hundred milliseconds, where walking the index on cost them more.)
 	pre, budget := "", walkBudget
 	short := utf8.RuneCountInString(sp.q) < minTrigramQuery
-	if !s.sqlite && byName {
+	if !s.sqlite && byName && short {
 		var may []string
 		if sp.fields&(admit.SearchName|admit.SearchEmail|admit.SearchPrice) != 0 {
 			may = append(may, `t.search_text LIKE `+b.bind("%"+likeEscape(sp.q)+"%")+` ESCAPE '\'`)
@@ -150,10 +154,6 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 		}
 		args, budget = b.args, walkIndexBudget
 		args[0] = sp.eventID
-		firstChunk = max(firstChunk, walkIndexChunk)
-		if short {
-			budget = 4 * walkIndexBudget
-		}
 	}
 	// The walk's key and order, on the ticket t.
 	key, order := "''", "t.id"+dir
@@ -256,7 +256,7 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 			// (the rows come in the order wanted: see the query).
 			break
 		}
-		if pre != "" && short && len(ids) == 0 && read >= walkBudget && !sp.common && utf8.RuneCountInString(sp.q) == 2 {
+		if pre != "" && len(ids) == 0 && read >= walkBudget && !sp.common && utf8.RuneCountInString(sp.q) == 2 {
 			// Two characters none of the first tickets have: walked on if
 			// many others have them (commonPair).
 			common, err := s.commonPair(ctx, sp)
@@ -264,12 +264,12 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 				return nil, false, err
 			}
 			if sp.common = common; common {
-				budget = 8 * walkIndexBudget
+				budget = 2 * walkIndexBudget
 			}
 		}
 		left := budget - read
-		if left <= 0 || len(ids) == 0 && !sp.common && (pre == "" || !short && read >= walkIndexChunk || read >= walkBudget) ||
-			len(ids) > 0 && (pre == "" || !short) && int64(k-len(ids))*int64(read)/int64(len(ids)) > int64(left) {
+		if left <= 0 || len(ids) == 0 && !sp.common && (pre == "" || read >= walkBudget) ||
+			len(ids) > 0 && pre == "" && int64(k-len(ids))*int64(read)/int64(len(ids)) > int64(left) {
 			return ids, false, nil // the matches found so far
 		}
 	}
