@@ -72,6 +72,15 @@ func importNew(t *testing.T, st admit.Store, f *admit.ImportFile) *admit.ImportR
 	return res
 }
 
+// newDatabases returns, for each engine, a function that makes a new
+// database for a test and returns its DSN.
+func newDatabases() map[string]func(t *testing.T) string {
+	return map[string]func(t *testing.T) string{
+		"SQLite":     func(t *testing.T) string { return filepath.Join(t.TempDir(), "admit.db") },
+		"PostgreSQL": func(t *testing.T) string { return createDatabase(t, postgresServer(t)) },
+	}
+}
+
 // searchNames runs a TiBillet-shaped search (last-name order, a page) and
 // a counted one, and returns the names found.
 func searchNames(t *testing.T, st admit.Store, eventID int64, q string) []string {
@@ -119,11 +128,7 @@ func uniquePrefix(u string, others ...string) string {
 // searched alike once migrated: the migration fills the search index from
 // the tickets already there.
 func TestSearchMigrationBackfillsExistingTickets(t *testing.T) {
-	engines := map[string]func(t *testing.T) string{
-		"SQLite":     func(t *testing.T) string { return filepath.Join(t.TempDir(), "admit.db") },
-		"PostgreSQL": func(t *testing.T) string { return createDatabase(t, postgresServer(t)) },
-	}
-	for name, dsn := range engines {
+	for name, dsn := range newDatabases() {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			dsn := dsn(t)
@@ -535,11 +540,7 @@ func TestSQLiteImportMergesTheSearchIndex(t *testing.T) {
 // PostgreSQL a query of two characters walks the index of migration 00017,
 // which keeps the tickets whose search text, kept by triggers, has it).
 func TestSearchFollowsChangedOrders(t *testing.T) {
-	engines := map[string]func(t *testing.T) string{
-		"SQLite":     func(t *testing.T) string { return filepath.Join(t.TempDir(), "admit.db") },
-		"PostgreSQL": func(t *testing.T) string { return createDatabase(t, postgresServer(t)) },
-	}
-	for name, dsn := range engines {
+	for name, dsn := range newDatabases() {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			st, err := sqlstore.Open(ctx, dsn(t), nil)

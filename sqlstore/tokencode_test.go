@@ -2,7 +2,6 @@ package sqlstore_test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,11 +14,7 @@ import (
 // clear; migrated, it keeps only their keyed hashes, and each code still
 // finds its token.
 func TestTokenCodeMigrationHashesExistingCodes(t *testing.T) {
-	engines := map[string]func(t *testing.T) string{
-		"SQLite":     func(t *testing.T) string { return filepath.Join(t.TempDir(), "admit.db") },
-		"PostgreSQL": func(t *testing.T) string { return createDatabase(t, postgresServer(t)) },
-	}
-	for name, dsn := range engines {
+	for name, dsn := range newDatabases() {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			dsn := dsn(t)
