@@ -85,28 +85,24 @@ func (s *Store) afterImport(ctx context.Context, sum *admit.ImportSummary) {
 	if int64(sum.Created+sum.Updated) < searchMergeFloor.Load() {
 		return
 	}
-	if !s.sqlite {
-		t0 := time.Now()
-		_, err := s.wdb.ExecContext(ctx, `VACUUM tickets`)
-		switch {
-		case err != nil && ctx.Err() != nil:
-			s.log.Info("sqlstore: vacuuming the tickets after an import: stopped", "err", ctx.Err())
-		case err != nil:
-			s.log.Warn("sqlstore: vacuuming the tickets after an import", "err", err)
-		default:
-			s.log.Info("sqlstore: tickets vacuumed", "tickets", sum.Created+sum.Updated, "seconds", time.Since(t0).Seconds())
-		}
-		return
-	}
 	t0 := time.Now()
-	merged, err := s.mergeSearchIndex(ctx)
+	what := "merging the search index"
+	var done bool
+	var err error
+	if s.sqlite {
+		done, err = s.mergeSearchIndex(ctx)
+	} else {
+		what = "vacuuming the tickets"
+		_, err = s.wdb.ExecContext(ctx, `VACUUM tickets`)
+		done = err == nil
+	}
 	switch {
-	case err != nil && ctx.Err() != nil: // the caller went away: the merge stops where it was
-		s.log.Info("sqlstore: merging the search index after an import: stopped", "err", ctx.Err())
+	case err != nil && ctx.Err() != nil: // the caller went away: it stops where it was
+		s.log.Info("sqlstore: "+what+" after an import: stopped", "err", ctx.Err())
 	case err != nil:
-		s.log.Warn("sqlstore: merging the search index after an import", "err", err)
-	case merged:
-		s.log.Info("sqlstore: search index merged", "tickets", sum.Created+sum.Updated, "seconds", time.Since(t0).Seconds())
+		s.log.Warn("sqlstore: "+what+" after an import", "err", err)
+	case done:
+		s.log.Info("sqlstore: "+what+" after an import: done", "tickets", sum.Created+sum.Updated, "seconds", time.Since(t0).Seconds())
 	}
 }
 

@@ -89,10 +89,8 @@ type searchPlan struct {
 	// up first, since a product's tickets are an arm of their own.
 	products []int64
 	// PostgreSQL, a query of two characters: looked up in the indexes of
-	// the pairs of characters (migration 00014); common, one that
-	// pairCommon tickets or orders have or more (commonPair), walked on.
-	pairs  bool
-	common bool
+	// the pairs of characters (migration 00014).
+	pairs bool
 	// PostgreSQL: the filter (without the query) whose first page the
 	// candidates' lookup itself sorts and cuts, nil when it cannot.
 	top *admit.TicketFilter
@@ -154,7 +152,6 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 		// one with many, or none the index can look up, finds its page by
 		// walking the tickets in order (searchWalk), a page of them found
 		// among the first few hundred as a rule.
-		pair := !s.sqlite && utf8.RuneCountInString(sp.q) == 2 && !strings.Contains(sp.q, "\n")
 		if fast && walkable(f, sp) && (sp.mode == searchScan || sp.docs > shortScanFloor) {
 			ids, ok, err := s.searchWalk(ctx, f, sp, walkChunk)
 			if err != nil {
@@ -176,7 +173,7 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 		// then reading the tickets in the page's order (the plan of the
 		// plain query) stops sooner than reading every match of the
 		// pair's ("xu": 30,000, about a second).
-		if pair && sp.mode == searchScan && !walkFound {
+		if !s.sqlite && isPair(sp.q) && sp.mode == searchScan && !walkFound {
 			sp.mode, sp.pairs = searchIndexed, true
 		}
 	default:
@@ -247,10 +244,10 @@ func (s *Store) commonPair(ctx context.Context, sp *searchPlan) (bool, error) {
 	count := func(from string) string {
 		return `(SELECT COUNT(*) FROM (SELECT 1 FROM ` + from + ` LIMIT $3) c)`
 	}
-	has := `admit_search_pairs(%s) @> ARRAY[$2]::text[]`
+	has := func(expr string) string { return `admit_search_pairs(` + expr + `) @> ARRAY[$2]::text[]` }
 	arms := []string{
-		count(`tickets t WHERE t.event_id = $1 AND ` + strings.Replace(has, "%s", pairsText, 1)),
-		count(`orders WHERE event_id = $1 AND ` + strings.Replace(has, "%s", "lower(email)", 1)),
+		count(`tickets t WHERE t.event_id = $1 AND ` + has(pairsText)),
+		count(`orders WHERE event_id = $1 AND ` + has("lower(email)")),
 	}
 	args := []any{sp.eventID, sp.q, pairCommon}
 	if sp.fields&(admit.SearchUUIDPrefix|admit.SearchOrderUUIDPrefix) != 0 {
@@ -261,6 +258,13 @@ func (s *Store) commonPair(ctx context.Context, sp *searchPlan) (bool, error) {
 	var n int
 	err := s.reader().row(ctx, `SELECT `+strings.Join(arms, " + "), args...).Scan(&n)
 	return n >= pairCommon, s.dbErr(err, "tickets")
+}
+
+// isPair reports whether q is a query of two characters that the pairs'
+// indexes (PostgreSQL, migration 00014) can look up: no newline, which
+// cuts their pairs.
+func isPair(q string) bool {
+	return utf8.RuneCountInString(q) == 2 && !strings.Contains(q, "\n")
 }
 
 // matchingProducts returns the ids of the event's products whose name

@@ -211,6 +211,7 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 		}
 		return n
 	}
+	common := false // commonPair said so
 	for size, first := firstChunk, true; ; size, first = next(size), false {
 		args[1], args[2], args[3] = lastKey, lastID, size
 		rows, err := x.query(ctx, chunk(first), args...)
@@ -231,16 +232,13 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 				rows.Close()
 				return nil, false, s.dbErr(err, "tickets")
 			}
-			if pre == "" {
-				n++
-			} else if last.Valid {
+			if pre != "" && last.Valid {
 				// The last ticket read: the walk goes on from it.
-				n = int(last.Int64)
-				lastKey, lastID = key.String, id
+				n, lastKey, lastID = int(last.Int64), key.String, id
 				continue
 			}
 			if pre == "" {
-				lastKey, lastID = key.String, id
+				n, lastKey, lastID = n+1, key.String, id
 			}
 			if match {
 				ids = append(ids, id)
@@ -256,19 +254,19 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 			// (the rows come in the order wanted: see the query).
 			break
 		}
-		if pre != "" && len(ids) == 0 && read >= walkBudget && !sp.common && utf8.RuneCountInString(sp.q) == 2 {
+		if pre != "" && len(ids) == 0 && read >= walkBudget && !common && isPair(sp.q) {
 			// Two characters none of the first tickets have: walked on if
 			// many others have them (commonPair).
-			common, err := s.commonPair(ctx, sp)
-			if err != nil {
+			var err error
+			if common, err = s.commonPair(ctx, sp); err != nil {
 				return nil, false, err
 			}
-			if sp.common = common; common {
+			if common {
 				budget = 2 * walkIndexBudget
 			}
 		}
 		left := budget - read
-		if left <= 0 || len(ids) == 0 && !sp.common && (pre == "" || read >= walkBudget) ||
+		if left <= 0 || len(ids) == 0 && !common && (pre == "" || read >= walkBudget) ||
 			len(ids) > 0 && pre == "" && int64(k-len(ids))*int64(read)/int64(len(ids)) > int64(left) {
 			return ids, false, nil // the matches found so far
 		}
