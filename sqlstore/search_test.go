@@ -455,6 +455,51 @@ func TestSQLiteShortSearchUsesTheIndex(t *testing.T) {
 	}
 }
 
+// On SQLite, a pair of characters whose page a walk's first chunk does not
+// fill is looked up by its terms written out, uncounted: the pair and each
+// ASCII character, with the index's terms of the pair whose third
+// character is not ASCII. It finds what the counted terms find (the
+// counted search of searchNames reads those): at a field's end, before a
+// space, an "@" or a letter not ASCII, case folded.
+func TestSQLitePairLookedUpByItsTermsWrittenOut(t *testing.T) {
+	ctx := context.Background()
+	st := openSQLite(t).(*sqlstore.Store)
+	var tickets []string
+	for i := range 300 { // no "an" anywhere, first in last-name order
+		tickets = append(tickets, fmt.Sprintf(`{"product": "Pass", "first_name": "Kim", "last_name": "B%04d"}`, i))
+	}
+	for _, tk := range []string{
+		`{"product": "Pass", "first_name": "Jan", "last_name": "Zeta"}`,
+		`{"product": "Pass", "first_name": "Ute", "last_name": "Zanöl"}`,
+		`{"product": "Pass", "first_name": "Dora", "last_name": "Zibe", "email": "dan@example.com"}`,
+		`{"product": "Pass", "first_name": "Eve", "last_name": "ZANE"}`,
+		`{"product": "Pass", "first_name": "Ivo", "last_name": "Zo", "price": "6 AN"}`,
+	} {
+		tickets = append(tickets, tk)
+	}
+	f, err := admit.ParseImport(strings.NewReader(`{"organizer": {"slug": "org"}, "event": {"slug": "fest"},
+		"products": [{"name": "Pass"}],
+		"orders": [{"code": "A1", "email": "o@example.com", "tickets": [` + strings.Join(tickets, ",") + `]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := importNew(t, st, f).Event.ID
+	fields := admit.SearchName | admit.SearchEmail | admit.SearchPrice | admit.SearchUUIDPrefix | admit.SearchOrderUUIDPrefix
+	for _, q := range []string{"an", "AN"} {
+		mode, short, terms, err := st.SearchPlan(ctx, admit.TicketFilter{EventID: ev, Query: q, Fields: fields,
+			OrderBy: admit.OrderByLastName, Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode != "ids" || !short || len(terms) < 101 || !slices.Contains(terms, "an\x01") || !slices.Contains(terms, "anö") {
+			t.Errorf("%q: %s, short %v, %d terms %q; want ids, short, the terms written out", q, mode, short, len(terms), terms)
+		}
+		if got, want := searchNames(t, st, ev, q), []string{"Eve", "Ute", "Jan", "Dora", "Ivo"}; !slices.Equal(got, want) {
+			t.Errorf("%q: %v, want %v", q, got, want)
+		}
+	}
+}
+
 // After an import of many tickets, SQLite's search index is merged into
 // one segment (each import, and each run of its rows, writes segments of
 // its own, and every term is looked up in each) if it has enough segments

@@ -99,7 +99,7 @@ func walkable(f admit.TicketFilter, sp *searchPlan) bool {
 // searchWalk returns the ids of f's page, in order, found by walking the
 // event's tickets; ok is false if the walk gave up (the budget), ids then
 // the matches it found.
-func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *searchPlan, firstChunk int) (ids []int64, ok bool, err error) {
+func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *searchPlan, firstChunk, budget int) (ids []int64, ok bool, err error) {
 	k := f.Offset + f.Limit
 	byName := f.OrderBy == admit.OrderByLastName
 	// The condition on t, o, p: the filter's others and the exact predicate.
@@ -129,7 +129,7 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 	// queries walk as before: most of those worth walking fill their page
 	// early, and those that do not are found by the trigram indexes in a
 	// few hundred milliseconds, where walking the index on cost them more.)
-	pre, budget := "", walkBudget
+	pre := ""
 	short := utf8.RuneCountInString(sp.q) < minTrigramQuery
 	if !s.sqlite && byName && short {
 		var may []string
