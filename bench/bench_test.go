@@ -2,7 +2,9 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +111,13 @@ func TestBenchRunSmall(t *testing.T) {
 			}
 			if rep.Search != nil && rep.Search.Errors > 0 {
 				t.Fatalf("search errors: %+v", rep.Search)
+			}
+			if s := rep.Search; s != nil {
+				// The slowest searches, slowest first, the first of them the max.
+				if len(s.Slowest) != min(10, s.LatencyMS.N) || s.Slowest[0].MS != s.LatencyMS.Max || s.Slowest[0].Query == "" ||
+					!slices.IsSortedFunc(s.Slowest, func(a, b SlowSearch) int { return cmp.Compare(b.MS, a.MS) }) {
+					t.Errorf("slowest searches %+v of %+v", s.Slowest, s.LatencyMS)
+				}
 			}
 			if !strings.Contains(rep.Machine.OS, "/") {
 				t.Errorf("machine: %+v", rep.Machine)

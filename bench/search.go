@@ -2,12 +2,14 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,7 +25,20 @@ type SearchReport struct {
 	ByKind    map[string]Latency `json:"latency_ms_by_kind"`
 	// Results is the mean number of results per search.
 	Results float64 `json:"mean_results"`
+	// Slowest are the slowest searches, slowest first: whether a tail is
+	// a few queries or the machine.
+	Slowest []SlowSearch `json:"slowest"`
 }
+
+// SlowSearch is one search and how long it took.
+type SlowSearch struct {
+	Kind  string  `json:"kind"`
+	Query string  `json:"query"`
+	MS    float64 `json:"ms"`
+}
+
+// slowestSearches is the number of searches a report lists as its slowest.
+const slowestSearches = 10
 
 type searchQuery struct{ kind, q string }
 
@@ -155,6 +170,11 @@ func runSearches(ctx context.Context, cfg *Config, ev *admit.Event, tickets []ti
 		results += len(body.Results)
 		all = append(all, d)
 		byKind[q.kind] = append(byKind[q.kind], d)
+		i, _ := slices.BinarySearchFunc(rep.Slowest, ms(d), func(s SlowSearch, t float64) int { return cmp.Compare(t, s.MS) })
+		if i < slowestSearches {
+			rep.Slowest = slices.Insert(rep.Slowest, i, SlowSearch{Kind: q.kind, Query: q.q, MS: ms(d)})
+			rep.Slowest = rep.Slowest[:min(len(rep.Slowest), slowestSearches)]
+		}
 	}
 	rep.LatencyMS = latencyOf(all)
 	for k, d := range byKind {
