@@ -217,12 +217,6 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 			sp.mode, sp.ids = searchIDs, ids
 		}
 	}
-	if sp.mode == searchIndexed && sp.short && sp.docs < 0 {
-		// Every candidate to be read after all: their number decides.
-		if err := s.lookupShort(ctx, sp, false); err != nil {
-			return nil, err
-		}
-	}
 	if sp.mode == searchIndexed && sp.short && sp.docs > shortScanFloor {
 		// Every candidate read (not a page at a time): the event's tickets
 		// are read faster where the candidates are half as many or more.
@@ -245,15 +239,15 @@ func (s *Store) lookupShort(ctx context.Context, sp *searchPlan, uncounted bool)
 	terms, docs, ok, err := s.shortTerms(ctx, sp.q, len(sp.ftsColumns()) > 0, uncounted)
 	if ok {
 		sp.mode, sp.short, sp.terms, sp.docs = searchIndexed, true, terms, docs
-	} else {
-		sp.mode, sp.short, sp.terms, sp.docs = searchScan, false, nil, 0
 	}
 	return err
 }
 
 // pairTerms reports whether sp's query is looked up by its terms written
 // out, uncounted (shortTerms), should the walk not find its page: a pair of
-// ASCII characters (SQLite), for a page in last-name order (searchTop).
+// ASCII characters (SQLite), for a page in last-name order. Such a page,
+// walkable, is always found by searchTop, a page of candidates at a time,
+// so that their number (docs, unknown then) is never asked.
 func pairTerms(f admit.TicketFilter, sp *searchPlan) bool {
 	return sp.sqlite && f.OrderBy == admit.OrderByLastName && len(sp.q) == 2 &&
 		sp.q[0] < utf8.RuneSelf && sp.q[1] < utf8.RuneSelf
