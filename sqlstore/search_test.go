@@ -72,6 +72,22 @@ func importNew(t *testing.T, st admit.Store, f *admit.ImportFile) *admit.ImportR
 	return res
 }
 
+// openSearchFile opens the database dsn and imports searchFileJSON into it
+// as a new event, or fails the test; the caller closes the store.
+func openSearchFile(t *testing.T, dsn string) (*sqlstore.Store, *admit.ImportResult) {
+	t.Helper()
+	st, err := sqlstore.Open(context.Background(), dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := admit.ParseImport(strings.NewReader(searchFileJSON))
+	if err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	return st, importNew(t, st, f)
+}
+
 // newDatabases returns, for each engine, a function that makes a new
 // database for a test and returns its DSN.
 func newDatabases() map[string]func(t *testing.T) string {
@@ -132,15 +148,7 @@ func TestSearchMigrationBackfillsExistingTickets(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			dsn := dsn(t)
-			st, err := sqlstore.Open(ctx, dsn, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, err := admit.ParseImport(strings.NewReader(searchFileJSON))
-			if err != nil {
-				t.Fatal(err)
-			}
-			res := importNew(t, st, f)
+			st, res := openSearchFile(t, dsn)
 			ev := res.Event.ID
 			queries := map[string][]string{
 				"martin":   {"Alice", "Bob"},
@@ -167,6 +175,7 @@ func TestSearchMigrationBackfillsExistingTickets(t *testing.T) {
 					t.Fatalf("migrate down to %d: %v", v, err)
 				}
 				st.Close()
+				var err error
 				st, err = sqlstore.Open(ctx, dsn, nil)
 				if err != nil {
 					t.Fatalf("open, migrating up again from %d: %v", v, err)
@@ -588,16 +597,8 @@ func TestSearchFollowsChangedOrders(t *testing.T) {
 	for name, dsn := range newDatabases() {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			st, err := sqlstore.Open(ctx, dsn(t), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			st, res := openSearchFile(t, dsn(t))
 			defer st.Close()
-			f, err := admit.ParseImport(strings.NewReader(searchFileJSON))
-			if err != nil {
-				t.Fatal(err)
-			}
-			res := importNew(t, st, f)
 			ev := res.Event.ID
 			before := map[string][]string{
 				"alice":  {"Alice", "Bob"}, // Bob by his order's email
@@ -613,7 +614,8 @@ func TestSearchFollowsChangedOrders(t *testing.T) {
 			// The order's email alone, then a ticket's name.
 			changed := strings.Replace(searchFileJSON, "alice@example.com", "zebra@example.org", 1)
 			for _, file := range []string{changed, strings.Replace(changed, `"first_name": "Bob"`, `"first_name": "Robert"`, 1)} {
-				if f, err = admit.ParseImport(strings.NewReader(file)); err != nil {
+				f, err := admit.ParseImport(strings.NewReader(file))
+				if err != nil {
 					t.Fatal(err)
 				}
 				if _, err := st.Import(ctx, f, admit.ImportOptions{}); err != nil {

@@ -18,15 +18,7 @@ func TestTokenCodeMigrationHashesExistingCodes(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			dsn := dsn(t)
-			st, err := sqlstore.Open(ctx, dsn, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, err := admit.ParseImport(strings.NewReader(searchFileJSON))
-			if err != nil {
-				t.Fatal(err)
-			}
-			res := importNew(t, st, f)
+			st, res := openSearchFile(t, dsn)
 			if err := st.MigrateDownTo(ctx, 6); err != nil {
 				t.Fatalf("migrate down to 6: %v", err)
 			}
@@ -40,6 +32,7 @@ func TestTokenCodeMigrationHashesExistingCodes(t *testing.T) {
 				}
 			}
 			st.Close()
+			var err error
 			st, err = sqlstore.Open(ctx, dsn, nil)
 			if err != nil {
 				t.Fatalf("open, migrating up: %v", err)
