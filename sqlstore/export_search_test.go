@@ -19,7 +19,8 @@ func (s *Store) MigrateDownTo(ctx context.Context, v int64) error {
 
 // SearchPlan returns how the search of f is made: "scan" (every ticket of
 // the event read), "indexed", "ids" (a page found by searchTop), "walk" (a
-// page found by searchWalk) or "none";
+// page found by searchWalk), "grams" (PostgreSQL: a page in last-name order
+// looked up by the bucketed trigrams terms, searchgrams.go) or "none";
 // short reports a query looked up by the trigrams that start with it, of
 // which terms are the index's.
 func (s *Store) SearchPlan(ctx context.Context, f admit.TicketFilter) (mode string, short bool, terms []string, err error) {
@@ -29,6 +30,9 @@ func (s *Store) SearchPlan(ctx context.Context, f admit.TicketFilter) (mode stri
 	}
 	if sp.walked {
 		return "walk", false, nil, nil
+	}
+	if sp.grams != nil && sp.top != nil {
+		return "grams", false, sp.grams, nil
 	}
 	return [...]string{searchScan: "scan", searchIndexed: "indexed", searchIDs: "ids", searchNone: "none"}[sp.mode],
 		sp.short, sp.terms, nil
@@ -56,4 +60,12 @@ func SearchTopExtraAlways(on bool) (restore func()) {
 func SearchMergeFloor(tickets, segments int64) (restore func()) {
 	was, wasSegments := searchMergeFloor.Swap(tickets), searchMergeSegments.Swap(segments)
 	return func() { searchMergeFloor.Store(was); searchMergeSegments.Store(wasSegments) }
+}
+
+// SearchGrams turns the lookup of a page by the bucketed trigrams
+// (PostgreSQL, searchgrams.go) on or off, and returns a function that
+// restores it.
+func SearchGrams(on bool) (restore func()) {
+	was := gramsOff.Swap(!on)
+	return func() { gramsOff.Store(was) }
 }

@@ -94,6 +94,9 @@ type searchPlan struct {
 	// PostgreSQL: the filter (without the query) whose first page the
 	// candidates' lookup itself sorts and cuts, nil when it cannot.
 	top *admit.TicketFilter
+	// PostgreSQL, a page in last-name order: the trigrams its "contains"
+	// fields are looked up by in the bucketed index (searchgrams.go).
+	grams []string
 }
 
 // Minimum length (in characters) of a query a trigram index can look up.
@@ -181,7 +184,10 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 		}
 	default:
 		sp.mode = searchIndexed
-		if !s.sqlite && fast && walkable(f, sp) && mayMatchMany(sp.q) { // see walkProbe
+		if fast {
+			sp.grams = s.useGrams(f, sp)
+		}
+		if sp.grams == nil && !s.sqlite && fast && walkable(f, sp) && mayMatchMany(sp.q) { // see walkProbe
 			ids, ok, err := s.searchWalk(ctx, f, sp, walkProbe, walkBudget)
 			if err != nil {
 				return nil, err
@@ -199,8 +205,7 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 		}
 		sp.products = ids
 	}
-	if fast && sp.mode == searchIndexed && !s.sqlite && f.Limit > 0 && f.Offset >= 0 && f.Offset+f.Limit <= maxTopPage &&
-		!f.Count && !f.Admissible && !f.PaidOnly {
+	if fast && sp.mode == searchIndexed && !s.sqlite && pgTopPage(f) {
 		switch f.OrderBy {
 		case admit.OrderByID, admit.OrderByLastName, admit.OrderByFirstName, admit.OrderByUUID:
 			base := f
@@ -503,7 +508,11 @@ func (sp *searchPlan) productList(b *binder) string {
 // page's tickets only. (As one OR over the joined tables, the planner reads
 // every ticket.)
 func (sp *searchPlan) postgresCond(s *Store, b *binder) string {
-	match := sp.postgresMatch(b)
+	grams := ""
+	if sp.grams != nil && sp.top != nil {
+		grams = sp.gramsArm(s, b)
+	}
+	match := sp.postgresMatch(b, grams)
 	if match == "" {
 		return "1 = 0"
 	}
@@ -537,8 +546,9 @@ const pairsText = `lower(t.first_name || ' ' || t.last_name || ' ' || t.email ||
 // postgresMatch returns the condition on t (tickets alone) that holds for
 // exactly the tickets of the event that match (but for the event itself):
 // an OR of index conditions (see postgresCond); "" when no field is
-// searched.
-func (sp *searchPlan) postgresMatch(b *binder) string {
+// searched. grams, if not "", is the condition of the "contains" fields
+// (gramsArm), for those of the trigram indexes.
+func (sp *searchPlan) postgresMatch(b *binder, grams string) string {
 	contains := func(expr string) string { return pgContains(b, expr, sp.q) }
 	ev := func() string { return b.bind(sp.eventID) }
 	lo, hi, hasHi := prefixRange(sp.q)
@@ -553,6 +563,10 @@ func (sp *searchPlan) postgresMatch(b *binder) string {
 		return `t.order_id = ANY (ARRAY(SELECT id FROM orders WHERE ` + where + `))`
 	}
 	var or []string
+	contained := grams == ""
+	if !contained {
+		or = append(or, grams)
+	}
 	if sp.pairs {
 		// Two characters: the tickets and orders that have the pair
 		// (migration 00014), each field then checked.
@@ -579,10 +593,10 @@ func (sp *searchPlan) postgresMatch(b *binder) string {
 			or = append(or, byOrders(`event_id = `+ev()+` AND `+has(`lower(email)`)+` AND `+like(`lower(email)`)))
 		}
 	}
-	if sp.fields&admit.SearchName != 0 && !sp.pairs {
+	if sp.fields&admit.SearchName != 0 && !sp.pairs && contained {
 		or = append(or, contains(`lower(t.first_name || ' ' || t.last_name)`))
 	}
-	if sp.fields&admit.SearchEmail != 0 && !sp.pairs {
+	if sp.fields&admit.SearchEmail != 0 && !sp.pairs && contained {
 		or = append(or, contains(`lower(t.email)`), byOrders(`event_id = `+ev()+` AND `+contains(`lower(email)`)))
 	}
 	if sp.fields&admit.SearchOrderCodePrefix != 0 {
@@ -600,7 +614,7 @@ func (sp *searchPlan) postgresMatch(b *binder) string {
 	if len(sp.products) > 0 {
 		or = append(or, `t.product_id IN (`+sp.productList(b)+`)`)
 	}
-	if sp.fields&admit.SearchPrice != 0 && !sp.pairs {
+	if sp.fields&admit.SearchPrice != 0 && !sp.pairs && contained {
 		or = append(or, contains(`lower(t.price)`))
 	}
 	if len(or) == 0 {

@@ -283,8 +283,8 @@ func TestPostgresSearchWithoutPgTrgm(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	if n := countIndexes(); n != 4 {
-		t.Errorf("%d trigram indexes after a start with pg_trgm, want 4", n)
+	if n := countIndexes(); n != 5 { // migration 00003's four, 00018's one
+		t.Errorf("%d trigram indexes after a start with pg_trgm, want 5", n)
 	}
 }
 
@@ -654,6 +654,119 @@ func TestSearchFollowsChangedOrders(t *testing.T) {
 				if err != nil || mode != "walk" {
 					t.Errorf("plan of %q: %q (%v), want walk", "qj", mode, err)
 				}
+			}
+		})
+	}
+}
+
+// PostgreSQL, a page in last-name order looked up by the bucketed trigrams
+// (migration 00018): the same page as the trigram indexes give, whether it
+// lies in the first buckets or the last, across several, with an offset,
+// with the matches of a "starts with" field or a product among it, or
+// empty. The last names span the buckets: below "aa" (digits, nothing),
+// "aa" to "zz", and above (not ASCII, sorted after "zz" in byte order).
+func TestPostgresSearchPageByBucketedTrigrams(t *testing.T) {
+	st, err := sqlstore.Open(context.Background(), createDatabase(t, postgresServer(t)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	lasts := []string{"", "007", "Aaron", "Abel", "Bauer", "Baumann", "Klein", "Müller", "Muller", "Zed", "Zz Top", "Zzyzx", "Ébert", "Øst"}
+	var b strings.Builder
+	b.WriteString(`{"organizer": {"slug": "org"}, "event": {"slug": "grams"}, "products": [{"name": "Pass"}, {"name": "Bauer Lounge"}], "orders": [`)
+	for i := range 400 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		last := lasts[(i*7)%len(lasts)]
+		buyer := "someone"
+		if i%9 == 0 {
+			buyer = "jo.bauer" // the order's email: every ticket of the order matches
+		}
+		product, price := "Pass", "Standard"
+		if i%31 == 0 {
+			product = "Bauer Lounge"
+		}
+		if i%37 == 0 {
+			price = "Bauer rate"
+		}
+		second := "Bo"
+		if i%11 == 0 {
+			second = "Marjo" // "jo." within a word: not the start of one
+		}
+		fmt.Fprintf(&b, `{"code": "O%d", "email": "%s.%d@example.org", "tickets": [
+			{"product": %q, "first_name": "Ann%d", "last_name": %q, "email": "ann.%d@example.org", "price": %q},
+			{"product": "Pass", "first_name": %q, "last_name": %q, "email": "%s.%d@example.org"}]}`,
+			i, buyer, i, product, i, last, i, price, second, lasts[(i*5+3)%len(lasts)], strings.ToLower(second), i)
+	}
+	b.WriteString(`]}`)
+	f, err := admit.ParseImport(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := importNew(t, st, f).Event.ID
+	ctx := context.Background()
+	tibillet := admit.SearchUUIDPrefix | admit.SearchName | admit.SearchEmail | admit.SearchPrice | admit.SearchProduct |
+		admit.SearchOrderUUIDPrefix
+	cases := []struct {
+		name          string
+		q             string
+		fields        admit.SearchFields
+		offset, limit int
+		full          bool // the page is full (else cut short, or empty)
+		plan          string
+	}{
+		{"many matches, the page in the first buckets", "bauer", tibillet, 0, 50, true, "grams"},
+		{"the page past the first buckets", "muller", tibillet, 0, 20, true, "grams"},
+		{"a page further on, across buckets", "bauer", tibillet, 60, 50, true, "grams"},
+		{"the last page, cut short", "bauer", tibillet, 120, 50, false, "grams"},
+		{"a last name above zz", "zzyzx", tibillet, 0, 10, true, "grams"},
+		{"a digit name below aa", "007", tibillet, 0, 10, true, "grams"},
+		{"a word and the end of one", "jo.", tibillet, 0, 50, true, "grams"},
+		{"the start of a word", ".bau", tibillet, 0, 50, true, "grams"},
+		{"a product's tickets among the page", "lounge", tibillet, 0, 50, false, "grams"},
+		{"name only", "bauer", admit.SearchName, 0, 20, true, "grams"},
+		{"name and email, not the price", "bauer", admit.SearchName | admit.SearchEmail, 0, 30, true, "grams"},
+		{"no match", "qqzx", tibillet, 0, 50, false, "grams"},
+		{"two words: the trigram indexes", "zz top", tibillet, 0, 20, true, "indexed"},
+		{"not ASCII: the trigram indexes", "ébert", tibillet, 0, 10, true, "indexed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			flt := admit.TicketFilter{EventID: ev, Query: c.q, Fields: c.fields, OrderBy: admit.OrderByLastName,
+				Offset: c.offset, Limit: c.limit}
+			mode, _, keys, err := st.SearchPlan(ctx, flt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mode != c.plan || mode == "grams" && len(keys) == 0 {
+				t.Errorf("plan %q %v, want %q", mode, keys, c.plan)
+			}
+			got, _, err := st.FindTickets(ctx, flt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			restore := sqlstore.SearchGrams(false)
+			if mode, _, _, err := st.SearchPlan(ctx, flt); err != nil || mode == "grams" {
+				t.Fatalf("plan without the bucketed trigrams: %q, %v", mode, err)
+			}
+			want, _, err := st.FindTickets(ctx, flt)
+			restore()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if full := len(got) == c.limit; full != c.full || !c.full && c.plan == "grams" && c.q != "qqzx" && len(got) == 0 {
+				t.Errorf("%d tickets on a page of %d", len(got), c.limit)
+			}
+			ids := func(ts []*admit.Ticket) []int64 {
+				var out []int64
+				for _, tk := range ts {
+					out = append(out, tk.ID)
+				}
+				return out
+			}
+			if !slices.Equal(ids(got), ids(want)) {
+				t.Errorf("page %v, want the trigram indexes' %v", ids(got), ids(want))
 			}
 		})
 	}

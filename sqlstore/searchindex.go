@@ -187,7 +187,8 @@ func (s *Store) mergeSearchIndex(ctx context.Context) (merged bool, err error) {
 }
 
 // cleanPendingTrigrams moves the entries an import of many tickets left in
-// the trigram indexes' (and pair indexes', migration 00014) pending lists (PostgreSQL's GIN "fastupdate": up to
+// the trigram indexes' (and pair indexes', migration 00014, and bucketed
+// trigrams', migration 00018) pending lists (PostgreSQL's GIN "fastupdate": up to
 // 4 MB each, until the next vacuum) into the indexes themselves: every
 // search reads the whole of those lists (a 1,000,000-ticket import left
 // 10 ms on every search).
@@ -199,58 +200,79 @@ func (im *importer) cleanPendingTrigrams(ctx context.Context) error {
 		JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = current_schema() AND c.relkind = 'i' AND pg_has_role(c.relowner, 'MEMBER')
 			AND c.relname IN ('tickets_search_name', 'tickets_search_email', 'tickets_search_price', 'orders_search_email',
-				'tickets_text_pairs', 'orders_email_pairs')`)
+				'tickets_text_pairs', 'orders_email_pairs', 'tickets_search_grams')`)
 	return err
 }
 
-// ensureSearchIndexes creates the trigram indexes of migration 00003 where
-// that migration could not (PostgreSQL without pg_trgm then), once the
-// extension can be created; otherwise it logs that search reads every
-// ticket.
+// searchIndexes are the indexes that need pg_trgm (migrations 00003 and
+// 00018), and searchIndexMigrations the migrations that make them.
+var (
+	searchIndexes = []string{"tickets_search_name", "tickets_search_email", "tickets_search_price", "orders_search_email",
+		"tickets_search_grams"}
+	searchIndexMigrations = []string{"00003_search.sql", "00018_search_grams.sql"}
+)
+
+// ensureSearchIndexes creates the trigram indexes of migrations 00003 and
+// 00018 where those migrations could not (PostgreSQL without pg_trgm then),
+// once the extension can be created; otherwise it logs that search reads
+// every ticket. It notes whether the bucketed trigrams of 00018 can be
+// looked up (searchGrams).
 func (s *Store) ensureSearchIndexes(ctx context.Context) error {
 	if s.sqlite {
 		return nil
 	}
-	var n int
-	if err := s.wdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema()
-		AND indexname IN ('tickets_search_name', 'tickets_search_email', 'tickets_search_price', 'orders_search_email')`).Scan(&n); err != nil {
-		return admit.WrapInternal(err, "search indexes")
+	count := func() (int, error) {
+		var n int
+		err := s.wdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema()
+			AND indexname = ANY ($1)`, searchIndexes).Scan(&n)
+		if err != nil {
+			return 0, admit.WrapInternal(err, "search indexes")
+		}
+		return n, nil
 	}
-	if n == 4 {
-		return nil
-	}
-	block, err := searchIndexBlock()
+	n, err := count()
 	if err != nil {
 		return err
 	}
-	err = s.inTx(ctx, "search indexes", func(x dbx) error {
-		// One node at a time.
-		if _, err := x.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7150452301)`); err != nil {
+	if n < len(searchIndexes) {
+		err = s.inTx(ctx, "search indexes", func(x dbx) error {
+			// One node at a time.
+			if _, err := x.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7150452301)`); err != nil {
+				return err
+			}
+			for _, name := range searchIndexMigrations {
+				block, err := searchIndexBlock(name)
+				if err != nil {
+					return err
+				}
+				if _, err := x.tx.ExecContext(ctx, block); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
 			return err
 		}
-		_, err := x.tx.ExecContext(ctx, block)
-		return err
-	})
-	if err != nil {
-		return err
+		if n, err = count(); err != nil {
+			return err
+		}
+		if n == len(searchIndexes) {
+			s.log.Info("sqlstore: ticket search indexes created (pg_trgm)")
+		}
 	}
-	if err := s.wdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema()
-		AND indexname IN ('tickets_search_name', 'tickets_search_email', 'tickets_search_price', 'orders_search_email')`).Scan(&n); err != nil {
-		return admit.WrapInternal(err, "search indexes")
+	if n < len(searchIndexes) {
+		s.log.Warn("sqlstore: the pg_trgm extension cannot be created in this database: ticket search reads every ticket of the event; " +
+			"have it created (CREATE EXTENSION pg_trgm, by a user allowed to) and restart to index it")
 	}
-	if n == 4 {
-		s.log.Info("sqlstore: ticket search indexes created (pg_trgm)")
-		return nil
-	}
-	s.log.Warn("sqlstore: the pg_trgm extension cannot be created in this database: ticket search reads every ticket of the event; " +
-		"have it created (CREATE EXTENSION pg_trgm, by a user allowed to) and restart to index it")
+	s.searchGrams = n == len(searchIndexes)
 	return nil
 }
 
-// searchIndexBlock returns the DO block of migration 00003 that creates
-// pg_trgm and the trigram indexes.
-func searchIndexBlock() (string, error) {
-	b, err := fs.ReadFile(migrations, "migrations/postgres/00003_search.sql")
+// searchIndexBlock returns the DO block of a migration that creates
+// indexes that need pg_trgm (searchIndexMigrations).
+func searchIndexBlock(name string) (string, error) {
+	b, err := fs.ReadFile(migrations, "migrations/postgres/"+name)
 	if err != nil {
 		return "", admit.WrapInternal(err, "search indexes")
 	}
@@ -258,7 +280,7 @@ func searchIndexBlock() (string, error) {
 	const begin, end = "-- +goose StatementBegin\n", "-- +goose StatementEnd"
 	i, j := strings.Index(text, begin), strings.Index(text, end)
 	if i < 0 || j < i {
-		return "", admit.Errorf(admit.EInternal, "sqlstore: migration 00003 has no statement block")
+		return "", admit.Errorf(admit.EInternal, "sqlstore: migration %s has no statement block", name)
 	}
 	return text[i+len(begin) : j], nil
 }

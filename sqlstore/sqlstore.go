@@ -52,6 +52,9 @@ type Store struct {
 	// codeKey is the key of admission token codes' hashes (tokencode.go).
 	codeKey []byte
 	log     *slog.Logger
+	// searchGrams: the bucketed trigrams of migration 00018 can be looked
+	// up (PostgreSQL with pg_trgm; searchgrams.go).
+	searchGrams bool
 
 	// wdb takes every write; rdb every read outside a write transaction. On
 	// SQLite wdb is a single connection and rdb a read-only pool; on
@@ -303,6 +306,13 @@ func (s *Store) openPostgres(ctx context.Context, dsn string) error {
 	}
 	if !strings.Contains(dsn, "pool_max_conns") {
 		cfg.MaxConns = max(cfg.MaxConns, pgPoolMin)
+	}
+	// No JIT compilation: admit's statements are short, and the planner's
+	// estimate of a search's lookups in the bucketed trigrams (an array
+	// known at run time: a default selectivity) took it past jit_above_cost,
+	// 1.1 to 2 s of compiling for a page found in a few milliseconds.
+	if _, set := cfg.ConnConfig.RuntimeParams["jit"]; !set {
+		cfg.ConnConfig.RuntimeParams["jit"] = "off"
 	}
 	bcfg := cfg.Copy()
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
