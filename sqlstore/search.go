@@ -31,7 +31,10 @@ import (
 //     matching orders and products, all OR'ed into one bitmap scan
 //     (postgresCond). Every match is read (its heap row rechecked), so a
 //     query that matches tens of thousands of tickets takes a hundred
-//     milliseconds or more; the page is cut before the joins.
+//     milliseconds or more; the page is cut before the joins. A page in
+//     last-name order of a one-word query finds its "contains" matches in
+//     the trigrams bucketed by last name instead (migration 00018,
+//     searchgrams.go), reading the first buckets' matches only.
 //
 // A trigram index cannot look up fewer than three characters as such. On
 // SQLite, every text of ticket_search ends with two U+0001 (migration

@@ -190,17 +190,17 @@ func (sp *searchPlan) gramsArm(s *Store, b *binder) string {
 		qs[i] = "(" + b.bind(strings.Join(and, " & ")) + "::tsquery)"
 	}
 	k := strconv.Itoa(f.Offset + f.Limit)
-	// Sorted by expressions no index has (as in postgresCond): a group's
-	// matches are read from the bucketed index, never by walking the
-	// last-name index and looking up each ticket's trigrams.
 	// The condition twice: the planner estimates it at a default
 	// selectivity (the query is known at run time), 5,000 tickets of
 	// 1,000,000 once, and read those with parallel workers started at each
 	// group (a query of one trigram, "1111": 1.1 s); twice, 25. The index
 	// looks each key up once.
 	match := `admit_search_grams(lower(t.last_name), t.search_text) @@ gb.q`
-	// The groups in order, each group's matches sorted: the first k of
-	// them all are the page's first k that match by these fields.
+	// The groups in order (the nested loop reads the VALUES in order), each
+	// group's matches sorted, by expressions no index has (as in
+	// postgresCond: never a walk of the last-name index that computes each
+	// ticket's keys): the first k of them all are the first k of the page
+	// that match by these fields.
 	return `t.id = ANY (ARRAY(SELECT gt.id FROM (VALUES ` + strings.Join(qs, ", ") + `) gb (q) CROSS JOIN LATERAL (SELECT t.id FROM tickets t` +
 		where + ` AND t.event_id = ` + b.bind(sp.eventID) + ` AND ` + match + ` AND ` + match + ` AND ` + exact +
 		` ORDER BY (LOWER(t.last_name) || ''), (t.id + 0) LIMIT ` + k + `) gt LIMIT ` + k + `))`
