@@ -31,7 +31,7 @@ func (s *Store) SearchPlan(ctx context.Context, f admit.TicketFilter) (mode stri
 	if sp.walked {
 		return "walk", false, nil, nil
 	}
-	if sp.grams != nil && sp.top != nil {
+	if sp.byGrams() {
 		return "grams", false, sp.grams, nil
 	}
 	return [...]string{searchScan: "scan", searchIndexed: "indexed", searchIDs: "ids", searchNone: "none"}[sp.mode],

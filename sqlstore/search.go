@@ -512,7 +512,7 @@ func (sp *searchPlan) productList(b *binder) string {
 // every ticket.)
 func (sp *searchPlan) postgresCond(s *Store, b *binder) string {
 	grams := ""
-	if sp.grams != nil && sp.top != nil {
+	if sp.byGrams() {
 		grams = sp.gramsArm(s, b)
 	}
 	match := sp.postgresMatch(b, grams)

@@ -138,6 +138,10 @@ func (s *Store) useGrams(f admit.TicketFilter, sp *searchPlan) []string {
 	return gramKeys(sp.q)
 }
 
+// byGrams reports whether sp's "contains" fields are looked up in the
+// bucketed index (gramsArm): keys, and a page the lookup cuts (top).
+func (sp *searchPlan) byGrams() bool { return sp.grams != nil && sp.top != nil }
+
 // pgTopPage reports whether the lookup of f's candidates (PostgreSQL) can
 // sort and cut f's page itself (searchPlan.top).
 func pgTopPage(f admit.TicketFilter) bool {
