@@ -44,6 +44,9 @@ type Config struct {
 	Devices     int           // scanning devices (keys) the clients use in turn
 
 	SkipWrite bool // also measure the floor: the same path with the write skipped
+	// NoCheckpoint starts the load without checkpointing the database
+	// after the import (Store.Checkpoint), as admit bench did before.
+	NoCheckpoint bool
 	// Ceiling: also measure the ceiling (ceiling.go), the least work a
 	// verified scan needs, taking turns with the durable phase.
 	Ceiling bool

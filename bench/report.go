@@ -51,8 +51,11 @@ type Report struct {
 	// event's tickets into them took, before the load began.
 	TicketCache            *admit.TicketCacheStats `json:"ticket_cache,omitempty"`
 	TicketCacheWarmSeconds float64                 `json:"ticket_cache_warm_seconds,omitempty"`
-	CPUProfile             string                  `json:"cpu_profile,omitempty"`
-	FloorCPUProfile        string                  `json:"floor_cpu_profile,omitempty"`
+	// CheckpointSeconds is how long the database's checkpoint before the
+	// load took (Config.NoCheckpoint: none).
+	CheckpointSeconds float64 `json:"checkpoint_seconds,omitempty"`
+	CPUProfile        string  `json:"cpu_profile,omitempty"`
+	FloorCPUProfile   string  `json:"floor_cpu_profile,omitempty"`
 
 	// Verified: every admitted scan recorded exactly once, no duplicate or
 	// forged code admitted (durable and floor).

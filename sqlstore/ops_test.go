@@ -2,8 +2,11 @@ package sqlstore_test
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -264,4 +267,96 @@ func TestSQLiteReady(t *testing.T) {
 
 func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
+
+// Checkpoint runs PostgreSQL's CHECKPOINT (the server counts a requested
+// checkpoint), refuses a user who may not run it with EForbidden, and on
+// SQLite copies the WAL into the database file.
+func TestCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	t.Run("SQLite copies the WAL", func(t *testing.T) {
+		st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "admit.db"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if _, err := st.Scan(ctx, unknownScan(1)); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Checkpoint(ctx); err != nil {
+			t.Fatalf("Checkpoint: %v", err)
+		}
+	})
+	t.Run("PostgreSQL requests a checkpoint", func(t *testing.T) {
+		server := postgresServer(t)
+		dsn := createDatabase(t, server)
+		st, err := sqlstore.Open(ctx, dsn, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		admin, err := sql.Open("pgx", server)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer admin.Close()
+		requested := func() int64 {
+			var n int64
+			if err := admin.QueryRowContext(ctx, `SELECT checkpoints_req FROM pg_stat_bgwriter`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		before := requested()
+		if err := st.Checkpoint(ctx); err != nil {
+			t.Fatalf("Checkpoint: %v", err)
+		}
+		if after := requested(); after <= before {
+			t.Errorf("checkpoints requested: %d before, %d after; want more", before, after)
+		}
+	})
+	t.Run("PostgreSQL user without the right is refused", func(t *testing.T) {
+		server := postgresServer(t)
+		dsn := createDatabase(t, server)
+		st, err := sqlstore.Open(ctx, dsn, nil) // migrates, as the owner
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		admin, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer admin.Close()
+		var b [4]byte
+		rand.Read(b[:])
+		role := "admit_nockpt_" + hex.EncodeToString(b[:])
+		for _, q := range []string{
+			`CREATE ROLE ` + role + ` LOGIN`,
+			`GRANT ALL ON ALL TABLES IN SCHEMA public TO ` + role,
+			`GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ` + role,
+		} {
+			if _, err := admin.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		t.Cleanup(func() {
+			admin.ExecContext(ctx, `DROP OWNED BY `+role)
+			admin.ExecContext(ctx, `DROP ROLE `+role)
+		})
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.User = url.User(role)
+		st, err = sqlstore.Open(ctx, u.String(), nil)
+		if err != nil {
+			t.Fatalf("open as %s: %v", role, err)
+		}
+		defer st.Close()
+		err = st.Checkpoint(ctx)
+		if admit.ErrorCode(err) != admit.EForbidden {
+			t.Fatalf("Checkpoint as a plain user: %v (code %q), want %q", err, admit.ErrorCode(err), admit.EForbidden)
+		}
+	})
 }

@@ -54,6 +54,7 @@ func cmdBench(ctx context.Context, env *cmdEnv, args []string) error {
 	fs.IntVar(&cfg.TicketCacheMB, "ticket-cache-mb", defaultTicketCacheMB, "each in-process node's ticket cache in MiB, as admit serve's --ticket-cache-mb (0: none)")
 	fs.DurationVar(&cfg.DiskProbe, "disk-probe", 0, "after the load, time fsyncs of a scratch file beside the SQLite database for this long: the disk's share of a durable scan's latency (0: not measured)")
 	fs.BoolVar(&cfg.Ceiling, "ceiling", false, "also measure the ceiling: a minimal in-memory server doing the least work a verified TiBillet scan needs, taking turns with the durable phase, and the ratio")
+	fs.BoolVar(&cfg.NoCheckpoint, "no-checkpoint", false, "start the load without checkpointing the database after the import (PostgreSQL would still be writing the import's pages during the first rounds)")
 	fs.BoolVar(&cfg.SkipWrite, "skip-write", false, "also measure the floor: the same request path with the storage write skipped, and the ratio")
 	fs.IntVar(&cfg.Rounds, "rounds", 0, "split each phase's time into this many rounds, the durable phase and the floor taking turns (default 5 with --skip-write, else 1)")
 	fs.IntVar(&cfg.Searches, "search", 0, "after the load, time this many searches, one at a time")
