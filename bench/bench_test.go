@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/admitdev/admit"
+	"github.com/admitdev/admit/admittest"
 )
 
 func TestGenerateImportIsValidJSON(t *testing.T) {
@@ -169,5 +170,35 @@ func TestBenchCeilingRunsInTurns(t *testing.T) {
 	}
 	if rep.DurableToCeiling <= 0 || len(rep.CeilingRoundRatios) == 0 || rep.Rounds != 5 || !rep.Verified {
 		t.Errorf("ratio %v, rounds %v, verified %v", rep.DurableToCeiling, rep.CeilingRoundRatios, rep.Verified)
+	}
+}
+
+// The bench checkpoints the database between its import and the load, so
+// that PostgreSQL's checkpoint of the import's pages does not run through
+// the timed rounds; --no-checkpoint leaves it out.
+func TestBenchCheckpointsBeforeTheLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a load run")
+	}
+	for _, tc := range []struct {
+		name         string
+		noCheckpoint bool
+	}{
+		{"checkpointed by default", false},
+		{"not with --no-checkpoint", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := Run(context.Background(), Config{DB: admittest.PostgresDSN(t), Tickets: 600, Duration: 300 * time.Millisecond,
+				Concurrency: 4, Devices: 1, MaxScans: 50, NoCheckpoint: tc.noCheckpoint})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rep.Verified || rep.Store != "postgres" {
+				t.Fatalf("store %q, verified %v", rep.Store, rep.Verified)
+			}
+			if got := rep.CheckpointSeconds > 0; got == tc.noCheckpoint {
+				t.Errorf("checkpoint_seconds %v with NoCheckpoint %v", rep.CheckpointSeconds, tc.noCheckpoint)
+			}
+		})
 	}
 }
