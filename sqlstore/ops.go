@@ -91,17 +91,15 @@ func (s *Store) WriteQueue() int {
 // Checkpoint writes what the database holds only in memory and in its log
 // to its files now. On PostgreSQL it runs CHECKPOINT (a superuser or a
 // member of pg_checkpoint; otherwise EForbidden). On SQLite it copies the
-// WAL into the database file, PASSIVE, as the store's checkpointer does
-// every 100 ms on its own.
+// WAL into the database file (walCheckpoint), as the store's checkpointer
+// does every 100 ms on its own.
 //
 // admit bench runs it between its import and the scans it times: after a
 // large import PostgreSQL's checkpoint, spread over minutes, would still be
 // writing the import's pages while the scans are measured.
 func (s *Store) Checkpoint(ctx context.Context) error {
 	if s.sqlite {
-		var busy, logFrames, copied int
-		err := s.ckdb.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &copied)
-		return s.dbErr(err, "checkpoint")
+		return s.dbErr(walCheckpoint(ctx, s.ckdb), "checkpoint")
 	}
 	_, err := s.pool.Exec(ctx, `CHECKPOINT`)
 	var pe *pgconn.PgError

@@ -270,11 +270,12 @@ func containsFold(s, sub string) bool {
 }
 
 // Checkpoint runs PostgreSQL's CHECKPOINT (one has completed, begun after
-// the call, when it returns), refuses a user who may not run it with EForbidden, and on
-// SQLite copies the WAL into the database file.
+// the call, when it returns) and refuses a user who may not run it with
+// EForbidden; on SQLite it checkpoints the WAL (which the store's own
+// checkpointer does every 100 ms too, so only its success is checked).
 func TestCheckpoint(t *testing.T) {
 	ctx := context.Background()
-	t.Run("SQLite copies the WAL", func(t *testing.T) {
+	t.Run("SQLite checkpoints the WAL without error", func(t *testing.T) {
 		st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "admit.db"), nil)
 		if err != nil {
 			t.Fatal(err)

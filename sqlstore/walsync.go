@@ -178,9 +178,15 @@ func (s *Store) checkpointer(db *sql.DB, stop <-chan struct{}, done chan<- struc
 			return
 		case <-t.C:
 		}
-		var busy, logFrames, copied int
-		if err := db.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &copied); err != nil {
+		if err := walCheckpoint(context.Background(), db); err != nil {
 			s.log.Warn("sqlstore: checkpoint failed", "err", err)
 		}
 	}
+}
+
+// walCheckpoint copies the WAL into the database file from db, PASSIVE:
+// it never waits for, nor blocks, the writer or the readers.
+func walCheckpoint(ctx context.Context, db *sql.DB) error {
+	var busy, logFrames, copied int
+	return db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &copied)
 }
