@@ -31,6 +31,9 @@ func (s *Store) SearchPlan(ctx context.Context, f admit.TicketFilter) (mode stri
 	if sp.walked {
 		return "walk", false, nil, nil
 	}
+	if sp.byGrams() && sp.gramSkip != 0 {
+		return "grams, bucket walked", false, sp.grams, nil
+	}
 	if sp.byGrams() {
 		return "grams", false, sp.grams, nil
 	}

@@ -100,6 +100,13 @@ type searchPlan struct {
 	// PostgreSQL, a page in last-name order: the trigrams its "contains"
 	// fields are looked up by in the bucketed index (searchgrams.go).
 	grams []string
+	// gramSkip, if not 0, is a bucket the lookup of grams skips: the
+	// first matches of its tickets are gramWalked (walkWordBucket).
+	gramSkip   int
+	gramWalked []int64
+	// walkFrom and walkTo bound the last names a walk reads (walkTo ""
+	// none): the tickets of one bucket.
+	walkFrom, walkTo string
 }
 
 // Minimum length (in characters) of a query a trigram index can look up.
@@ -189,6 +196,11 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 		sp.mode = searchIndexed
 		if fast {
 			sp.grams = s.useGrams(f, sp)
+		}
+		if sp.grams != nil && walkable(f, sp) {
+			if err := s.walkWordBucket(ctx, f, sp); err != nil {
+				return nil, err
+			}
 		}
 		if sp.grams == nil && !s.sqlite && fast && walkable(f, sp) && mayMatchMany(sp.q) { // see walkProbe
 			ids, ok, err := s.searchWalk(ctx, f, sp, walkProbe, walkBudget)
@@ -321,21 +333,7 @@ func (sp *searchPlan) where(s *Store, args []any) (string, []any) {
 	b := &binder{args: args}
 	switch sp.mode {
 	case searchIDs:
-		// Padded to a power of two with 0 (no ticket has id 0): few
-		// distinct query texts for the statement cache.
-		n := 8
-		for n < len(sp.ids) {
-			n *= 2
-		}
-		ph := make([]string, n)
-		for i := range ph {
-			var id int64
-			if i < len(sp.ids) {
-				id = sp.ids[i]
-			}
-			ph[i] = b.bind(id)
-		}
-		return "t.id IN (" + strings.Join(ph, ", ") + ") AND " + sp.exact(b), b.args
+		return "t.id IN (" + bindIDs(b, sp.ids) + ") AND " + sp.exact(b), b.args
 	case searchIndexed:
 		if s.sqlite {
 			c := "t.id IN (" + sp.sqliteCandidates(b, true) + ") AND "
@@ -366,6 +364,25 @@ func (b *binder) bind(v any) string {
 		b.seen[v] = ph
 	}
 	return ph
+}
+
+// bindIDs binds ids each and returns their placeholders, separated by
+// commas, padded to a power of two with 0 (no ticket has id 0): few
+// distinct query texts for the statement cache.
+func bindIDs(b *binder, ids []int64) string {
+	n := 8
+	for n < len(ids) {
+		n *= 2
+	}
+	ph := make([]string, n)
+	for i := range ph {
+		var id int64
+		if i < len(ids) {
+			id = ids[i]
+		}
+		ph[i] = b.bind(id)
+	}
+	return strings.Join(ph, ", ")
 }
 
 // exact is the search's exact predicate.

@@ -707,6 +707,10 @@ func TestPostgresSearchPageByBucketedTrigrams(t *testing.T) {
 	}
 	ev := importNew(t, st, f).Event.ID
 	ctx := context.Background()
+	// The lookup itself: the walk that a word tries first (every ticket of
+	// this event in its first chunk) is held off, here and in the plan
+	// compared with.
+	defer sqlstore.SearchWalk(false)()
 	tibillet := admit.SearchUUIDPrefix | admit.SearchName | admit.SearchEmail | admit.SearchPrice | admit.SearchProduct |
 		admit.SearchOrderUUIDPrefix
 	cases := []struct {
@@ -768,6 +772,122 @@ func TestPostgresSearchPageByBucketedTrigrams(t *testing.T) {
 			}
 			if !slices.Equal(ids(got), ids(want)) {
 				t.Errorf("page %v, want the trigram indexes' %v", ids(got), ids(want))
+			}
+		})
+	}
+}
+
+// PostgreSQL, a word looked up by the bucketed trigrams walks the bucket of
+// the last names that start with it (the index alone, within a budget), and
+// if that bucket's first tickets match, the lookup skips the bucket and
+// takes the walked matches: a name that many tickets have is found without
+// reading every one of them. A bucket whose first tickets do not match is
+// looked up as before. The page is the one of the trigram indexes either
+// way.
+func TestPostgresSearchWordWalksItsBucket(t *testing.T) {
+	st, err := sqlstore.Open(context.Background(), createDatabase(t, postgresServer(t)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// Orders of two: an "Abadie" (the first bucket) and a "Dense" (bucket
+	// "de", 600 tickets); every 40th order's email names a "dense" (so do
+	// both its tickets: 15 Abadies come before the Denses), every 100th
+	// one's a "derby" (the first such Dense is the 84th); the last three
+	// orders' second tickets are a "Derby",
+	// and the first five a "Quinn" (bucket "qu", five tickets), the next
+	// two a "Zzyzx" (the last bucket).
+	var b strings.Builder
+	b.WriteString(`{"organizer": {"slug": "org"}, "event": {"slug": "walk"}, "products": [{"name": "Pass"}], "orders": [`)
+	const orders = 600
+	for i := range orders {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		buyer := "someone"
+		switch {
+		case i == 6:
+			buyer = "quinn" // a Zzyzx: after the Quinns' bucket
+		case i%40 == 7:
+			buyer = "dense"
+		case i%100 == 90:
+			buyer = "derby"
+		}
+		second := "Dense"
+		switch {
+		case i >= orders-3:
+			second = "Derby"
+		case i < 5:
+			second = "Quinn"
+		case i < 7:
+			second = "Zzyzx"
+		}
+		fmt.Fprintf(&b, `{"code": "O%d", "email": "%s.%d@example.org", "tickets": [
+			{"product": "Pass", "first_name": "Eve%d", "last_name": "Abadie", "email": "eve.%d@example.org"},
+			{"product": "Pass", "first_name": "Ned%d", "last_name": %q, "email": "ned.%d@example.org"}]}`,
+			i, buyer, i, i, i, i, second, i)
+	}
+	b.WriteString(`]}`)
+	f, err := admit.ParseImport(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := importNew(t, st, f).Event.ID
+	ctx := context.Background()
+	tibillet := admit.SearchUUIDPrefix | admit.SearchName | admit.SearchEmail | admit.SearchPrice | admit.SearchProduct |
+		admit.SearchOrderUUIDPrefix
+	cases := []struct {
+		name          string
+		q             string
+		fields        admit.SearchFields
+		offset, limit int
+		plan          string
+	}{
+		{"a name many tickets have, past the first buckets", "dense", tibillet, 0, 50, "grams, bucket walked"},
+		{"the start of the name", "dens", tibillet, 0, 50, "grams, bucket walked"},
+		{"a page further on", "dense", tibillet, 30, 50, "grams, bucket walked"},
+		{"name only", "dense", admit.SearchName, 0, 20, "grams, bucket walked"},
+		{"a bucket walked to its end, a match after it", "quinn", tibillet, 0, 50, "grams, bucket walked"},
+		{"the last bucket, which has no end", "zzyzx", tibillet, 0, 50, "grams, bucket walked"},
+		{"the bucket's first tickets do not match", "derby", tibillet, 0, 50, "grams"},
+		{"a word that starts with a digit", "123", tibillet, 0, 50, "grams"},
+		{"an empty bucket, walked at once", "qqzx", tibillet, 0, 50, "grams, bucket walked"},
+		{"no match at all", "abqqzx", tibillet, 0, 50, "grams"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			flt := admit.TicketFilter{EventID: ev, Query: c.q, Fields: c.fields, OrderBy: admit.OrderByLastName,
+				Offset: c.offset, Limit: c.limit}
+			mode, _, _, err := st.SearchPlan(ctx, flt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mode != c.plan {
+				t.Errorf("plan %q, want %q", mode, c.plan)
+			}
+			got, _, err := st.FindTickets(ctx, flt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			restore, restoreWalk := sqlstore.SearchGrams(false), sqlstore.SearchWalk(false)
+			want, _, err := st.FindTickets(ctx, flt)
+			restore()
+			restoreWalk()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := func(ts []*admit.Ticket) []int64 {
+				var out []int64
+				for _, tk := range ts {
+					out = append(out, tk.ID)
+				}
+				return out
+			}
+			if !slices.Equal(ids(got), ids(want)) {
+				t.Errorf("page %v, want the trigram indexes' %v", ids(got), ids(want))
+			}
+			if !strings.Contains(c.q, "qqzx") && len(got) == 0 {
+				t.Errorf("no ticket found")
 			}
 		})
 	}

@@ -125,13 +125,20 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 	// PostgreSQL, one or two characters in last-name order: the index of
 	// migration 00017 holds each ticket's searched text, so the walk reads
 	// the index alone and checks only the tickets whose text has the query
-	// (pre), not every ticket's row and order: a larger budget. (Longer
-	// queries walk as before: most of those worth walking fill their page
-	// early, and those that do not are found by the trigram indexes in a
-	// few hundred milliseconds, where walking the index on cost them more.)
+	// (pre), not every ticket's row and order: a larger budget. So does
+	// the walk of one bucket of a word looked up in the bucketed trigrams
+	// (walkWordBucket), within its budget.
+	// (Other longer queries walk as before: most of those worth walking
+	// fill their page early, and those that do not are found by the trigram
+	// indexes in a few hundred milliseconds, where walking the index on
+	// cost them more.)
 	pre := ""
 	short := utf8.RuneCountInString(sp.q) < minTrigramQuery
-	if !s.sqlite && byName && short {
+	// projected: the walk gives up as soon as the matches it found say
+	// that the page lies past its budget (or none were found in its first
+	// chunk); a short query's index walk goes on to its budget.
+	projected := !short || s.sqlite || !byName
+	if !s.sqlite && byName && (short || sp.grams != nil) {
 		var may []string
 		if sp.fields&(admit.SearchName|admit.SearchEmail|admit.SearchPrice) != 0 {
 			may = append(may, `t.search_text LIKE `+b.bind("%"+likeEscape(sp.q)+"%")+` ESCAPE '\'`)
@@ -152,8 +159,11 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 		if len(may) > 0 {
 			pre = "(" + strings.Join(may, " OR ") + ")"
 		}
-		args, budget = b.args, walkIndexBudget
+		args = b.args
 		args[0] = sp.eventID
+		if short {
+			budget = walkIndexBudget
+		}
 	}
 	// The walk's key and order, on the ticket t.
 	key, order := "''", "t.id"+dir
@@ -163,18 +173,27 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 		// than a plan that sorts every ticket, should it not apply).
 		key, order, idx = "LOWER(t.last_name)", "LOWER(t.last_name)"+dir+", t.id"+dir, s.lastIndex()
 	}
+	// One bucket's tickets (walkWordBucket): from walkFrom, before walkTo.
+	from, to := byName && !f.Desc && sp.walkFrom != "", ""
+	if from && sp.walkTo != "" {
+		to = ` AND LOWER(t.last_name) < ` + b.bind(sp.walkTo)
+		args = b.args
+	}
 	chunk := func(first bool) string {
 		// A bound not compared is used all the same, by a condition that
 		// holds (PostgreSQL needs a type for every placeholder).
 		used2, used3 := ` AND CAST($2 AS TEXT) IS NOT NULL`, ` AND CAST($3 AS BIGINT) IS NOT NULL`
 		bound := used2 + used3
-		if !first {
-			if byName {
-				bound = pastLastName("t", lt, "$2", "$3")
-			} else {
-				bound = used2 + ` AND t.id ` + lt + ` $3`
-			}
+		switch {
+		case first && from:
+			bound = ` AND LOWER(t.last_name) >= $2` + used3
+		case first:
+		case byName:
+			bound = pastLastName("t", lt, "$2", "$3")
+		default:
+			bound = used2 + ` AND t.id ` + lt + ` $3`
 		}
+		bound += to
 		if s.sqlite {
 			// Each ticket checked as it is read (a LEFT JOIN keeps the
 			// ticket the outer loop, and every ticket a row), not by a
@@ -201,6 +220,9 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 	x := s.reader()
 	var lastKey string
 	var lastID int64
+	if from {
+		lastKey = sp.walkFrom
+	}
 	read := 0
 	next := func(size int) int {
 		n := walkNext(size, read, len(ids), k, budget)
@@ -266,8 +288,8 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 			}
 		}
 		left := budget - read
-		if left <= 0 || len(ids) == 0 && !common && (pre == "" || read >= walkBudget) ||
-			len(ids) > 0 && pre == "" && int64(k-len(ids))*int64(read)/int64(len(ids)) > int64(left) {
+		if left <= 0 || len(ids) == 0 && !common && (projected || read >= walkBudget) ||
+			len(ids) > 0 && projected && int64(k-len(ids))*int64(read)/int64(len(ids)) > int64(left) {
 			return ids, false, nil // the matches found so far
 		}
 	}
