@@ -72,3 +72,7 @@ func SearchGrams(on bool) (restore func()) {
 	was := gramsOff.Swap(!on)
 	return func() { gramsOff.Store(was) }
 }
+
+// GramKeys returns the keys a query is looked up by in the bucketed
+// trigrams (wordGrams).
+func (s *Store) GramKeys(ctx context.Context, q string) ([]string, error) { return s.wordGrams(ctx, q) }

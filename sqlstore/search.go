@@ -195,7 +195,10 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 	default:
 		sp.mode = searchIndexed
 		if fast {
-			sp.grams = s.useGrams(f, sp)
+			var err error
+			if sp.grams, err = s.useGrams(ctx, f, sp); err != nil {
+				return nil, err
+			}
 		}
 		if sp.grams != nil && walkable(f, sp) {
 			if err := s.walkWordBucket(ctx, f, sp); err != nil {

@@ -734,7 +734,9 @@ func TestPostgresSearchPageByBucketedTrigrams(t *testing.T) {
 		{"name and email, not the price", "bauer", admit.SearchName | admit.SearchEmail, 0, 30, true, "grams"},
 		{"no match", "qqzx", tibillet, 0, 50, false, "grams"},
 		{"two words: the trigram indexes", "zz top", tibillet, 0, 20, true, "indexed"},
-		{"not ASCII: the trigram indexes", "ébert", tibillet, 0, 10, true, "indexed"},
+		{"a letter not ASCII: the word's ASCII trigrams", "ébert", tibillet, 0, 10, true, "grams"},
+		{"a letter not ASCII inside the word", "müller", tibillet, 0, 10, true, "grams"},
+		{"three characters, one not ASCII: its hashed trigram", "øst", tibillet, 0, 10, true, "grams"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -888,6 +890,82 @@ func TestPostgresSearchWordWalksItsBucket(t *testing.T) {
 			}
 			if !strings.Contains(c.q, "qqzx") && len(got) == 0 {
 				t.Errorf("no ticket found")
+			}
+		})
+	}
+}
+
+// The keys of a one-word query in the bucketed trigrams are trigrams every
+// ticket that contains the query has: padded only where the query itself
+// ends the word; for a word with a character that is not ASCII, pg_trgm's
+// own (its hashes among them), none of them padded.
+func TestPostgresGramKeys(t *testing.T) {
+	st, err := sqlstore.Open(context.Background(), createDatabase(t, postgresServer(t)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	w, _ := st.DBs()
+	cases := []struct {
+		name, q string
+		want    []string // nil: any keys (one of pg_trgm's hashes among them, for a letter not ASCII)
+		none    bool
+	}{
+		{"a word", "bauer", []string{"bau", "aue", "uer"}, false},
+		{"a word the query ends", "nora.", []string{"nor", "ora", "ra "}, false},
+		{"a word the query starts", ".xu", []string{"  x", " xu"}, false},
+		{"at most four, spread over the word", "gauthier", []string{"gau", "aut", "thi", "ier"}, false},
+		{"a letter not ASCII inside", "müller", nil, false},
+		{"a letter not ASCII at the end", "jovanović", nil, false},
+		{"a letter not ASCII at the start, the query ended after", "ébert.", nil, false},
+		{"a character not ASCII that pg_trgm does not take for a letter", "o\u2019brien", nil, false},
+		{"two characters: no trigram", "øs", nil, true},
+		{"two words", "zoé nova", nil, true},
+		{"a word and a number", "bauer 1", nil, true},
+		{"no word", "..", nil, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := st.GramKeys(ctx, c.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case c.none:
+				if got != nil {
+					t.Fatalf("keys %q, want none", got)
+				}
+				return
+			case c.want != nil && !slices.Equal(got, c.want):
+				t.Errorf("keys %q, want %q", got, c.want)
+			case len(got) == 0 || len(got) > 4:
+				t.Fatalf("keys %q: want one to four", got)
+			}
+			// Each key is a trigram of every text that has the query,
+			// whatever is around it.
+			for _, text := range []string{c.q, "xy" + c.q + "zw", "a " + c.q + " b", "9" + c.q, c.q + "ß"} {
+				var have []string
+				rows, err := w.QueryContext(ctx, `SELECT unnest(show_trgm($1))`, text)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for rows.Next() {
+					var k string
+					if err := rows.Scan(&k); err != nil {
+						t.Fatal(err)
+					}
+					have = append(have, k)
+				}
+				rows.Close()
+				for _, k := range got {
+					if !slices.Contains(have, k) {
+						t.Errorf("key %q is not a trigram of %q (%q)", k, text, have)
+					}
+				}
+			}
+			if c.want == nil && !strings.Contains(c.q, "\u2019") && !slices.ContainsFunc(got, func(k string) bool { return strings.HasPrefix(k, "0x") }) {
+				t.Errorf("keys %q: none of pg_trgm's hashes", got)
 			}
 		})
 	}
