@@ -765,15 +765,8 @@ func TestPostgresSearchPageByBucketedTrigrams(t *testing.T) {
 			if full := len(got) == c.limit; full != c.full || !c.full && c.plan == "grams" && c.q != "qqzx" && len(got) == 0 {
 				t.Errorf("%d tickets on a page of %d", len(got), c.limit)
 			}
-			ids := func(ts []*admit.Ticket) []int64 {
-				var out []int64
-				for _, tk := range ts {
-					out = append(out, tk.ID)
-				}
-				return out
-			}
-			if !slices.Equal(ids(got), ids(want)) {
-				t.Errorf("page %v, want the trigram indexes' %v", ids(got), ids(want))
+			if !slices.Equal(ticketIDs(got), ticketIDs(want)) {
+				t.Errorf("page %v, want the trigram indexes' %v", ticketIDs(got), ticketIDs(want))
 			}
 		})
 	}
@@ -878,15 +871,8 @@ func TestPostgresSearchWordWalksItsBucket(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ids := func(ts []*admit.Ticket) []int64 {
-				var out []int64
-				for _, tk := range ts {
-					out = append(out, tk.ID)
-				}
-				return out
-			}
-			if !slices.Equal(ids(got), ids(want)) {
-				t.Errorf("page %v, want the trigram indexes' %v", ids(got), ids(want))
+			if !slices.Equal(ticketIDs(got), ticketIDs(want)) {
+				t.Errorf("page %v, want the trigram indexes' %v", ticketIDs(got), ticketIDs(want))
 			}
 			if !strings.Contains(c.q, "qqzx") && len(got) == 0 {
 				t.Errorf("no ticket found")
@@ -969,4 +955,13 @@ func TestPostgresGramKeys(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ticketIDs returns the tickets' ids, in order.
+func ticketIDs(ts []*admit.Ticket) []int64 {
+	var out []int64
+	for _, tk := range ts {
+		out = append(out, tk.ID)
+	}
+	return out
 }
