@@ -1,9 +1,12 @@
 package sqlstore
 
 import (
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/admitdev/admit"
 )
 
 // pgContains returns the condition "expr contains q" (expr lowercased, q
@@ -72,4 +75,129 @@ func allHaveDigit(grams []string) bool {
 		}
 	}
 	return true
+}
+
+// postgresCond returns the search's condition on PostgreSQL: the ids of
+// the tickets that match, as an array made once (an InitPlan) by a query of
+// tickets alone whose condition is an OR of index conditions (one bitmap
+// scan of each index, OR'ed): the exact predicate of each field, on the
+// trigram indexes for "contains", as byte-order ranges for "starts with",
+// and the orders' and products' ids for theirs. Where the page allows
+// (sp.top), that query also applies the other filters and returns the
+// page's tickets only. (As one OR over the joined tables, the planner reads
+// every ticket.)
+func (sp *searchPlan) postgresCond(s *Store, b *binder) string {
+	grams := ""
+	if sp.byGrams() {
+		grams = sp.gramsArm(s, b)
+	}
+	match := sp.postgresMatch(b, grams)
+	if match == "" {
+		return "1 = 0"
+	}
+	ev := func() string { return b.bind(sp.eventID) }
+	var inner string
+	if f := sp.top; f == nil {
+		inner = `SELECT t.id FROM tickets t WHERE t.event_id = ` + ev() + ` AND ` + match
+	} else {
+		where, args := s.ticketWhere(*f, nil, b.args)
+		b.args = args
+		if where == "" {
+			where = " WHERE true"
+		}
+		order, _ := ticketOrder(*f)
+		// Sorted by expressions no index has: the page is cut from the
+		// matches the trigram bitmaps give, never by walking the last-name
+		// index of migration 00010 and filtering (every ticket read for a
+		// query that matches few, or late in the order).
+		order = strings.Replace(order, "LOWER(t.last_name)", "(LOWER(t.last_name) || '')", 1)
+		order = strings.ReplaceAll(order, "t.id", "(t.id + 0)")
+		inner = `SELECT t.id FROM tickets t` + where + ` AND t.event_id = ` + ev() + ` AND ` + match + order +
+			` LIMIT ` + strconv.Itoa(f.Offset+f.Limit)
+	}
+	return "t.id = ANY (ARRAY(" + inner + "))"
+}
+
+// pairsText is the text of a ticket t whose pairs of characters migration
+// 00014 indexes (PostgreSQL): the expression of its index.
+const pairsText = `lower(t.first_name || ' ' || t.last_name || ' ' || t.email || ' ' || t.price)`
+
+// postgresMatch returns the condition on t (tickets alone) that holds for
+// exactly the tickets of the event that match (but for the event itself):
+// an OR of index conditions (see postgresCond); "" when no field is
+// searched. grams, if not "", is the condition of the "contains" fields
+// (gramsArm), for those of the trigram indexes.
+func (sp *searchPlan) postgresMatch(b *binder, grams string) string {
+	contains := func(expr string) string { return pgContains(b, expr, sp.q) }
+	ev := func() string { return b.bind(sp.eventID) }
+	lo, hi, hasHi := prefixRange(sp.q)
+	rng := func(expr string) string {
+		c := expr + ` COLLATE "C" >= ` + b.bind(lo)
+		if hasHi {
+			c += " AND " + expr + ` COLLATE "C" < ` + b.bind(hi)
+		}
+		return c
+	}
+	byOrders := func(where string) string {
+		return `t.order_id = ANY (ARRAY(SELECT id FROM orders WHERE ` + where + `))`
+	}
+	var or []string
+	contained := grams == ""
+	if !contained {
+		or = append(or, grams)
+	}
+	if sp.pairs {
+		// Two characters: the tickets and orders that have the pair
+		// (migration 00014), each field then checked.
+		like := func(expr string) string {
+			return expr + ` LIKE ` + b.bind("%"+likeEscape(sp.q)+"%") + ` ESCAPE '\'`
+		}
+		has := func(expr string) string {
+			return `admit_search_pairs(` + expr + `) @> ARRAY[` + b.bind(sp.q) + `]::text[]`
+		}
+		var fields []string
+		if sp.fields&admit.SearchName != 0 {
+			fields = append(fields, like(`lower(t.first_name || ' ' || t.last_name)`))
+		}
+		if sp.fields&admit.SearchEmail != 0 {
+			fields = append(fields, like(`lower(t.email)`))
+		}
+		if sp.fields&admit.SearchPrice != 0 {
+			fields = append(fields, like(`lower(t.price)`))
+		}
+		if len(fields) > 0 {
+			or = append(or, "("+has(pairsText)+" AND ("+strings.Join(fields, " OR ")+"))")
+		}
+		if sp.fields&admit.SearchEmail != 0 {
+			or = append(or, byOrders(`event_id = `+ev()+` AND `+has(`lower(email)`)+` AND `+like(`lower(email)`)))
+		}
+	}
+	if sp.fields&admit.SearchName != 0 && !sp.pairs && contained {
+		or = append(or, contains(`lower(t.first_name || ' ' || t.last_name)`))
+	}
+	if sp.fields&admit.SearchEmail != 0 && !sp.pairs && contained {
+		or = append(or, contains(`lower(t.email)`), byOrders(`event_id = `+ev()+` AND `+contains(`lower(email)`)))
+	}
+	if sp.fields&admit.SearchOrderCodePrefix != 0 {
+		or = append(or, byOrders(`event_id = `+ev()+` AND `+rng("lower(code)")))
+	}
+	if sp.fields&admit.SearchSecretPrefix != 0 {
+		or = append(or, `(t.event_id = `+ev()+` AND `+rng("lower(t.secret)")+`)`)
+	}
+	if sp.fields&admit.SearchUUIDPrefix != 0 {
+		or = append(or, "("+rng("t.uuid")+")")
+	}
+	if sp.fields&admit.SearchOrderUUIDPrefix != 0 {
+		or = append(or, byOrders(rng("uuid")))
+	}
+	if len(sp.products) > 0 {
+		or = append(or, `t.product_id IN (`+sp.productList(b)+`)`)
+	}
+	if sp.fields&admit.SearchPrice != 0 && !sp.pairs && contained {
+		or = append(or, contains(`lower(t.price)`))
+	}
+	if len(or) == 0 {
+		return ""
+	}
+	return "(" + strings.Join(or, " OR ") + ")"
 }
