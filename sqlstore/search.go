@@ -104,9 +104,6 @@ type searchPlan struct {
 	// first matches of its tickets are gramWalked (walkWordBucket).
 	gramSkip   int
 	gramWalked []int64
-	// walkFrom and walkTo bound the last names a walk reads (walkTo ""
-	// none): the tickets of one bucket.
-	walkFrom, walkTo string
 }
 
 // Minimum length (in characters) of a query a trigram index can look up.
@@ -167,7 +164,7 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 				// walked ("ev", "tj", "qu", "at"), 3 to 5 ms looked up.
 				budget = walkChunk
 			}
-			ids, ok, err := s.searchWalk(ctx, f, sp, walkChunk, budget)
+			ids, ok, err := s.searchWalk(ctx, f, sp, nameRange{}, walkChunk, budget)
 			if err != nil {
 				return nil, err
 			}
@@ -206,7 +203,7 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 			}
 		}
 		if sp.grams == nil && !s.sqlite && fast && walkable(f, sp) && mayMatchMany(sp.q) { // see walkProbe
-			ids, ok, err := s.searchWalk(ctx, f, sp, walkProbe, walkBudget)
+			ids, ok, err := s.searchWalk(ctx, f, sp, nameRange{}, walkProbe, walkBudget)
 			if err != nil {
 				return nil, err
 			}

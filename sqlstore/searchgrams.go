@@ -38,10 +38,18 @@ var gramsOff atomic.Bool
 // match) reads little; 24 groups in all, so that a query that matches few
 // tickets, late in the order or not at all, takes 24 lookups, each of a few
 // ranges of keys per trigram (1 to 2 ms in all over 1,000,000 tickets).
-var gramGroups = func() [][]string {
-	const buckets, block = 677, 8
+var gramGroups = gramGroupsKeeping(func(int) bool { return true })
+
+// gramBuckets are the buckets of last names (see the migration), written
+// in blocks of gramBlock whose keys share a prefix of two digits.
+const gramBuckets, gramBlock = 677, 8
+
+// gramGroupsKeeping returns the groups of buckets of gramGroups, of the
+// buckets keep keeps: a block kept whole by its prefix, else each bucket
+// kept by its code; empty groups dropped.
+func gramGroupsKeeping(keep func(bucket int) bool) [][]string {
 	var groups [][]string
-	for lo := 0; lo < buckets; {
+	for lo := 0; lo < gramBuckets; {
 		size := 32
 		switch {
 		case lo < 16:
@@ -50,53 +58,36 @@ var gramGroups = func() [][]string {
 			size = 16
 		}
 		var g []string
-		for b := lo; b < lo+size && b < buckets; b += block {
-			j := b / block
-			g = append(g, string(rune(0x1000+j/8))+string(rune(0x1000+j%8)))
+		for b := lo; b < lo+size && b < gramBuckets; b += gramBlock {
+			var kept []string
+			for m := b; m < b+gramBlock && m < gramBuckets; m++ {
+				if keep(m) {
+					kept = append(kept, bucketCode(m))
+				}
+			}
+			if n := min(gramBlock, gramBuckets-b); len(kept) == n {
+				kept = []string{blockCode(b / gramBlock)}
+			}
+			g = append(g, kept...)
 		}
-		groups = append(groups, g)
+		if len(g) > 0 {
+			groups = append(groups, g)
+		}
 		lo += size
 	}
 	return groups
-}()
-
-// bucketCode is bucket n's three digits in the keys of the index (see the
-// migration).
-func bucketCode(n int) string {
-	return string(rune(0x1000+n/64)) + string(rune(0x1000+n/8%8)) + string(rune(0x1000+n%8))
 }
 
+// blockCode is the two digits of block j (buckets 8j to 8j+7), the prefix
+// of their keys; bucketCode is bucket n's three digits (see the migration).
+func blockCode(j int) string { return string(rune(0x1000+j/8)) + string(rune(0x1000+j%8)) }
+
+func bucketCode(n int) string { return blockCode(n/gramBlock) + string(rune(0x1000+n%gramBlock)) }
+
 // gramGroupsSkipping returns gramGroups without bucket n, and, if before,
-// without every bucket after it: the prefix of n's 8 buckets replaced by
-// the codes of those of them kept, and, if before, the groups after it
-// dropped.
+// without every bucket after it.
 func gramGroupsSkipping(n int, before bool) [][]string {
-	var groups [][]string
-	for _, g := range gramGroups {
-		var kept []string
-		for _, prefix := range g {
-			r := []rune(prefix)
-			lo := (int(r[0]-0x1000)*8 + int(r[1]-0x1000)) * 8 // the block's first bucket
-			switch {
-			case lo+8 <= n:
-				kept = append(kept, prefix)
-			case lo > n:
-				if !before {
-					kept = append(kept, prefix)
-				}
-			default:
-				for m := lo; m < lo+8 && m < 677; m++ {
-					if m < n || m > n && !before {
-						kept = append(kept, bucketCode(m))
-					}
-				}
-			}
-		}
-		if len(kept) > 0 {
-			groups = append(groups, kept)
-		}
-	}
-	return groups
+	return gramGroupsKeeping(func(m int) bool { return m < n || m > n && !before })
 }
 
 // wordBucket returns the bucket of the last names that start with the
@@ -139,9 +130,8 @@ func (s *Store) walkWordBucket(ctx context.Context, f admit.TicketFilter, sp *se
 	if n == 0 || f.Desc {
 		return nil
 	}
-	sp.walkFrom, sp.walkTo = bucketRange(n)
-	ids, ok, err := s.searchWalk(ctx, f, sp, walkProbe, gramWalkBudget)
-	sp.walkFrom, sp.walkTo = "", ""
+	from, to := bucketRange(n)
+	ids, ok, err := s.searchWalk(ctx, f, sp, nameRange{from, to}, walkProbe, gramWalkBudget)
 	if err != nil || !ok {
 		return err
 	}

@@ -96,10 +96,14 @@ func walkable(f admit.TicketFilter, sp *searchPlan) bool {
 	return f.OrderBy == admit.OrderByLastName || f.OrderBy == admit.OrderByID
 }
 
+// nameRange bounds the lowercase last names a walk in last-name order reads:
+// from from, before to ("" none); the zero value, every ticket.
+type nameRange struct{ from, to string }
+
 // searchWalk returns the ids of f's page, in order, found by walking the
 // event's tickets; ok is false if the walk gave up (the budget), ids then
 // the matches it found.
-func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *searchPlan, firstChunk, budget int) (ids []int64, ok bool, err error) {
+func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *searchPlan, within nameRange, firstChunk, budget int) (ids []int64, ok bool, err error) {
 	k := f.Offset + f.Limit
 	byName := f.OrderBy == admit.OrderByLastName
 	// The condition on t, o, p: the filter's others and the exact predicate.
@@ -173,10 +177,10 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 		// than a plan that sorts every ticket, should it not apply).
 		key, order, idx = "LOWER(t.last_name)", "LOWER(t.last_name)"+dir+", t.id"+dir, s.lastIndex()
 	}
-	// One bucket's tickets (walkWordBucket): from walkFrom, before walkTo.
-	from, to := byName && !f.Desc && sp.walkFrom != "", ""
-	if from && sp.walkTo != "" {
-		to = ` AND LOWER(t.last_name) < ` + b.bind(sp.walkTo)
+	// One bucket's tickets (walkWordBucket): from within.from, before within.to.
+	from, to := byName && !f.Desc && within.from != "", ""
+	if from && within.to != "" {
+		to = ` AND LOWER(t.last_name) < ` + b.bind(within.to)
 		args = b.args
 	}
 	chunk := func(first bool) string {
@@ -221,7 +225,7 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 	var lastKey string
 	var lastID int64
 	if from {
-		lastKey = sp.walkFrom
+		lastKey = within.from
 	}
 	read := 0
 	next := func(size int) int {
