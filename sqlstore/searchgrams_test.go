@@ -52,18 +52,12 @@ func TestPostgresSearchPageByBucketedTrigrams(t *testing.T) {
 			i, buyer, i, product, i, last, i, price, second, lasts[(i*5+3)%len(lasts)], strings.ToLower(second), i)
 	}
 	b.WriteString(`]}`)
-	f, err := admit.ParseImport(strings.NewReader(b.String()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev := importNew(t, st, f).Event.ID
+	ev := importJSON(t, st, b.String())
 	ctx := context.Background()
 	// The lookup itself: the walk that a word tries first (every ticket of
 	// this event in its first chunk) is held off, here and in the plan
 	// compared with.
 	defer sqlstore.SearchWalk(false)()
-	tibillet := admit.SearchUUIDPrefix | admit.SearchName | admit.SearchEmail | admit.SearchPrice | admit.SearchProduct |
-		admit.SearchOrderUUIDPrefix
 	cases := []struct {
 		name          string
 		q             string
@@ -72,22 +66,22 @@ func TestPostgresSearchPageByBucketedTrigrams(t *testing.T) {
 		full          bool // the page is full (else cut short, or empty)
 		plan          string
 	}{
-		{"many matches, the page in the first buckets", "bauer", tibillet, 0, 50, true, "grams"},
-		{"the page past the first buckets", "muller", tibillet, 0, 20, true, "grams"},
-		{"a page further on, across buckets", "bauer", tibillet, 60, 50, true, "grams"},
-		{"the last page, cut short", "bauer", tibillet, 120, 50, false, "grams"},
-		{"a last name above zz", "zzyzx", tibillet, 0, 10, true, "grams"},
-		{"a digit name below aa", "007", tibillet, 0, 10, true, "grams"},
-		{"a word and the end of one", "jo.", tibillet, 0, 50, true, "grams"},
-		{"the start of a word", ".bau", tibillet, 0, 50, true, "grams"},
-		{"a product's tickets among the page", "lounge", tibillet, 0, 50, false, "grams"},
+		{"many matches, the page in the first buckets", "bauer", tibilletFields, 0, 50, true, "grams"},
+		{"the page past the first buckets", "muller", tibilletFields, 0, 20, true, "grams"},
+		{"a page further on, across buckets", "bauer", tibilletFields, 60, 50, true, "grams"},
+		{"the last page, cut short", "bauer", tibilletFields, 120, 50, false, "grams"},
+		{"a last name above zz", "zzyzx", tibilletFields, 0, 10, true, "grams"},
+		{"a digit name below aa", "007", tibilletFields, 0, 10, true, "grams"},
+		{"a word and the end of one", "jo.", tibilletFields, 0, 50, true, "grams"},
+		{"the start of a word", ".bau", tibilletFields, 0, 50, true, "grams"},
+		{"a product's tickets among the page", "lounge", tibilletFields, 0, 50, false, "grams"},
 		{"name only", "bauer", admit.SearchName, 0, 20, true, "grams"},
 		{"name and email, not the price", "bauer", admit.SearchName | admit.SearchEmail, 0, 30, true, "grams"},
-		{"no match", "qqzx", tibillet, 0, 50, false, "grams"},
-		{"two words: the trigram indexes", "zz top", tibillet, 0, 20, true, "indexed"},
-		{"a letter not ASCII: the word's ASCII trigrams", "ébert", tibillet, 0, 10, true, "grams"},
-		{"a letter not ASCII inside the word", "müller", tibillet, 0, 10, true, "grams"},
-		{"three characters, one not ASCII: its hashed trigram", "øst", tibillet, 0, 10, true, "grams"},
+		{"no match", "qqzx", tibilletFields, 0, 50, false, "grams"},
+		{"two words: the trigram indexes", "zz top", tibilletFields, 0, 20, true, "indexed"},
+		{"a letter not ASCII: the word's ASCII trigrams", "ébert", tibilletFields, 0, 10, true, "grams"},
+		{"a letter not ASCII inside the word", "müller", tibilletFields, 0, 10, true, "grams"},
+		{"three characters, one not ASCII: its hashed trigram", "øst", tibilletFields, 0, 10, true, "grams"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -104,15 +98,7 @@ func TestPostgresSearchPageByBucketedTrigrams(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			restore := sqlstore.SearchGrams(false)
-			if mode, _, _, err := st.SearchPlan(ctx, flt); err != nil || mode == "grams" {
-				t.Fatalf("plan without the bucketed trigrams: %q, %v", mode, err)
-			}
-			want, _, err := st.FindTickets(ctx, flt)
-			restore()
-			if err != nil {
-				t.Fatal(err)
-			}
+			want := trigramIndexesPage(t, st, flt)
 			if full := len(got) == c.limit; full != c.full || !c.full && c.plan == "grams" && c.q != "qqzx" && len(got) == 0 {
 				t.Errorf("%d tickets on a page of %d", len(got), c.limit)
 			}
@@ -174,14 +160,8 @@ func TestPostgresSearchWordWalksItsBucket(t *testing.T) {
 			i, buyer, i, i, i, i, second, i)
 	}
 	b.WriteString(`]}`)
-	f, err := admit.ParseImport(strings.NewReader(b.String()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev := importNew(t, st, f).Event.ID
+	ev := importJSON(t, st, b.String())
 	ctx := context.Background()
-	tibillet := admit.SearchUUIDPrefix | admit.SearchName | admit.SearchEmail | admit.SearchPrice | admit.SearchProduct |
-		admit.SearchOrderUUIDPrefix
 	cases := []struct {
 		name          string
 		q             string
@@ -189,16 +169,16 @@ func TestPostgresSearchWordWalksItsBucket(t *testing.T) {
 		offset, limit int
 		plan          string
 	}{
-		{"a name many tickets have, past the first buckets", "dense", tibillet, 0, 50, "grams, bucket walked"},
-		{"the start of the name", "dens", tibillet, 0, 50, "grams, bucket walked"},
-		{"a page further on", "dense", tibillet, 30, 50, "grams, bucket walked"},
+		{"a name many tickets have, past the first buckets", "dense", tibilletFields, 0, 50, "grams, bucket walked"},
+		{"the start of the name", "dens", tibilletFields, 0, 50, "grams, bucket walked"},
+		{"a page further on", "dense", tibilletFields, 30, 50, "grams, bucket walked"},
 		{"name only", "dense", admit.SearchName, 0, 20, "grams, bucket walked"},
-		{"a bucket walked to its end, a match after it", "quinn", tibillet, 0, 50, "grams, bucket walked"},
-		{"the last bucket, which has no end", "zzyzx", tibillet, 0, 50, "grams, bucket walked"},
-		{"the bucket's first tickets do not match", "derby", tibillet, 0, 50, "grams"},
-		{"a word that starts with a digit", "123", tibillet, 0, 50, "grams"},
-		{"an empty bucket, walked at once", "qqzx", tibillet, 0, 50, "grams, bucket walked"},
-		{"no match at all", "abqqzx", tibillet, 0, 50, "grams"},
+		{"a bucket walked to its end, a match after it", "quinn", tibilletFields, 0, 50, "grams, bucket walked"},
+		{"the last bucket, which has no end", "zzyzx", tibilletFields, 0, 50, "grams, bucket walked"},
+		{"the bucket's first tickets do not match", "derby", tibilletFields, 0, 50, "grams"},
+		{"a word that starts with a digit", "123", tibilletFields, 0, 50, "grams"},
+		{"an empty bucket, walked at once", "qqzx", tibilletFields, 0, 50, "grams, bucket walked"},
+		{"no match at all", "abqqzx", tibilletFields, 0, 50, "grams"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -215,13 +195,7 @@ func TestPostgresSearchWordWalksItsBucket(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			restore, restoreWalk := sqlstore.SearchGrams(false), sqlstore.SearchWalk(false)
-			want, _, err := st.FindTickets(ctx, flt)
-			restore()
-			restoreWalk()
-			if err != nil {
-				t.Fatal(err)
-			}
+			want := trigramIndexesPage(t, st, flt)
 			if !slices.Equal(ticketIDs(got), ticketIDs(want)) {
 				t.Errorf("page %v, want the trigram indexes' %v", ticketIDs(got), ticketIDs(want))
 			}
@@ -306,6 +280,37 @@ func TestPostgresGramKeys(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tibilletFields are the fields TiBillet's search_ticket searches.
+const tibilletFields = admit.SearchUUIDPrefix | admit.SearchName | admit.SearchEmail | admit.SearchPrice |
+	admit.SearchProduct | admit.SearchOrderUUIDPrefix
+
+// importJSON imports the import file text into st as a new event and
+// returns its id, or fails the test.
+func importJSON(t *testing.T, st admit.Store, text string) int64 {
+	t.Helper()
+	f, err := admit.ParseImport(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return importNew(t, st, f).Event.ID
+}
+
+// trigramIndexesPage returns flt's page as the trigram indexes of
+// migration 00003 give it: the bucketed trigrams and the walk held off.
+func trigramIndexesPage(t *testing.T, st *sqlstore.Store, flt admit.TicketFilter) []*admit.Ticket {
+	t.Helper()
+	defer sqlstore.SearchGrams(false)()
+	defer sqlstore.SearchWalk(false)()
+	if mode, _, _, err := st.SearchPlan(context.Background(), flt); err != nil || strings.HasPrefix(mode, "grams") {
+		t.Fatalf("plan without the bucketed trigrams: %q, %v", mode, err)
+	}
+	want, _, err := st.FindTickets(context.Background(), flt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return want
 }
 
 // ticketIDs returns the tickets' ids, in order.
