@@ -20,7 +20,8 @@ func (s *Store) MigrateDownTo(ctx context.Context, v int64) error {
 // SearchPlan returns how the search of f is made: "scan" (every ticket of
 // the event read), "indexed", "ids" (a page found by searchTop), "walk" (a
 // page found by searchWalk), "grams" (PostgreSQL: a page in last-name order
-// looked up by the bucketed trigrams terms, searchgrams.go) or "none";
+// looked up by the bucketed trigrams terms, searchgrams.go), "pair grams"
+// (the same, by the bucketed pairs of characters) or "none";
 // short reports a query looked up by the trigrams that start with it, of
 // which terms are the index's.
 func (s *Store) SearchPlan(ctx context.Context, f admit.TicketFilter) (mode string, short bool, terms []string, err error) {
@@ -33,6 +34,9 @@ func (s *Store) SearchPlan(ctx context.Context, f admit.TicketFilter) (mode stri
 	}
 	if sp.byGrams() && sp.gramSkip != 0 {
 		return "grams, bucket walked", false, sp.grams, nil
+	}
+	if sp.byGrams() && sp.pairGrams {
+		return "pair grams", false, sp.grams, nil
 	}
 	if sp.byGrams() {
 		return "grams", false, sp.grams, nil

@@ -104,6 +104,10 @@ type searchPlan struct {
 	// first matches of its tickets are gramWalked (walkWordBucket).
 	gramSkip   int
 	gramWalked []int64
+	// pairGrams: a pair of characters, looked up in the bucketed pairs
+	// (migration 00019) should the walk not find its page; grams then
+	// the pair.
+	pairGrams bool
 }
 
 // Minimum length (in characters) of a query a trigram index can look up.
@@ -146,6 +150,7 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 		// "ma") than walking to their page (1 to 3 ms).
 		walkFirst := fast && walkable(f, sp)
 		walkFound := false // the walk gave up, some matches found
+		sp.pairGrams = fast && s.usePairGrams(f, sp)
 		if s.sqlite && !walkFirst {
 			if err := s.lookupShort(ctx, sp, false); err != nil {
 				return nil, err
@@ -186,7 +191,12 @@ func (s *Store) planSearch(ctx context.Context, f admit.TicketFilter, fast bool)
 		// then reading the tickets in the page's order (the plan of the
 		// plain query) stops sooner than reading every match of the
 		// pair's ("xu": 30,000, about a second).
-		if !s.sqlite && isPair(sp.q) && sp.mode == searchScan && !walkFound {
+		switch {
+		case sp.pairGrams:
+			// PostgreSQL, a page in last-name order: the pair in the
+			// first buckets of last names, then the next ones.
+			sp.mode, sp.grams = searchIndexed, []string{sp.q}
+		case !s.sqlite && isPair(sp.q) && sp.mode == searchScan && !walkFound:
 			sp.mode, sp.pairs = searchIndexed, true
 		}
 	default:
@@ -288,16 +298,15 @@ func (s *Store) commonPair(ctx context.Context, sp *searchPlan) (bool, error) {
 	count := func(from string) string {
 		return `(SELECT COUNT(*) FROM (SELECT 1 FROM ` + from + ` LIMIT $3) c)`
 	}
-	has := func(expr string) string { return `admit_search_pairs(` + expr + `) @> ARRAY[$2]::text[]` }
 	arms := []string{
-		count(`tickets t WHERE t.event_id = $1 AND ` + has(pairsText)),
-		count(`orders WHERE event_id = $1 AND ` + has("lower(email)")),
+		count(`tickets t WHERE t.event_id = $1 AND ` + pairGrams + ` @@ $4::tsquery`),
+		count(`orders WHERE event_id = $1 AND admit_search_pairs(lower(email)) @> ARRAY[$2]::text[]`),
 	}
-	args := []any{sp.eventID, sp.q, pairCommon}
+	args := []any{sp.eventID, sp.q, pairCommon, lexemePrefix(sp.q, "")}
 	if sp.fields&(admit.SearchUUIDPrefix|admit.SearchOrderUUIDPrefix) != 0 {
 		lo, hi, _ := prefixRange(sp.q) // two characters: hi exists
 		args = append(args, lo, hi)
-		arms = append(arms, count(`tickets t WHERE t.uuid COLLATE "C" >= $4 AND t.uuid COLLATE "C" < $5`))
+		arms = append(arms, count(`tickets t WHERE t.uuid COLLATE "C" >= $5 AND t.uuid COLLATE "C" < $6`))
 	}
 	var n int
 	err := s.reader().row(ctx, `SELECT `+strings.Join(arms, " + "), args...).Scan(&n)

@@ -319,7 +319,7 @@ func TestPostgresImportLeavesNoPendingTrigrams(t *testing.T) {
 	}
 	defer db.Close()
 	for _, ix := range []string{"tickets_search_name", "tickets_search_email", "tickets_search_price", "orders_search_email",
-		"tickets_text_pairs", "orders_email_pairs", "tickets_search_grams"} {
+		"tickets_pair_grams", "orders_email_pairs", "tickets_search_grams"} {
 		var pages int64
 		if err := db.QueryRowContext(ctx, `SELECT gin_clean_pending_list($1::regclass)`, ix).Scan(&pages); err != nil {
 			t.Fatal(err)

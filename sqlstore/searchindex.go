@@ -213,7 +213,7 @@ func (im *importer) cleanPendingTrigrams(ctx context.Context) error {
 		JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = current_schema() AND c.relkind = 'i' AND pg_has_role(c.relowner, 'MEMBER')
 			AND c.relname IN ('tickets_search_name', 'tickets_search_email', 'tickets_search_price', 'orders_search_email',
-				'tickets_text_pairs', 'orders_email_pairs', 'tickets_search_grams')`)
+				'tickets_pair_grams', 'orders_email_pairs', 'tickets_search_grams')`)
 	return err
 }
 

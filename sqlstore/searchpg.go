@@ -118,9 +118,21 @@ func (sp *searchPlan) postgresCond(s *Store, b *binder) string {
 	return "t.id = ANY (ARRAY(" + inner + "))"
 }
 
-// pairsText is the text of a ticket t whose pairs of characters migration
-// 00014 indexes (PostgreSQL): the expression of its index.
-const pairsText = `lower(t.first_name || ' ' || t.last_name || ' ' || t.email || ' ' || t.price)`
+// pairGrams is a ticket t's pairs of characters of its searched text, each
+// behind the bucket of its last name (PostgreSQL, migration 00019): the
+// expression of their index. hasPair is the condition that t has the pair
+// q, whatever the bucket (every key that starts with it).
+const pairGrams = `admit_search_pair_grams(lower(t.last_name), t.search_text)`
+
+func hasPair(b *binder, q string) string {
+	return pairGrams + ` @@ ` + b.bind(lexemePrefix(q, "")) + `::tsquery`
+}
+
+// lexemePrefix is the tsquery of the keys that start with key and prefix:
+// quoted, matched as a prefix.
+func lexemePrefix(key, prefix string) string {
+	return "'" + strings.ReplaceAll(strings.ReplaceAll(key+prefix, `\`, `\\`), "'", "''") + "':*"
+}
 
 // postgresMatch returns the condition on t (tickets alone) that holds for
 // exactly the tickets of the event that match (but for the event itself):
@@ -147,13 +159,11 @@ func (sp *searchPlan) postgresMatch(b *binder, grams string) string {
 		or = append(or, grams)
 	}
 	if sp.pairs {
-		// Two characters: the tickets and orders that have the pair
-		// (migration 00014), each field then checked.
+		// Two characters: the tickets that have the pair (migration
+		// 00019) and the orders (migration 00014), each field then
+		// checked.
 		like := func(expr string) string {
 			return expr + ` LIKE ` + b.bind("%"+likeEscape(sp.q)+"%") + ` ESCAPE '\'`
-		}
-		has := func(expr string) string {
-			return `admit_search_pairs(` + expr + `) @> ARRAY[` + b.bind(sp.q) + `]::text[]`
 		}
 		var fields []string
 		if sp.fields&admit.SearchName != 0 {
@@ -166,10 +176,11 @@ func (sp *searchPlan) postgresMatch(b *binder, grams string) string {
 			fields = append(fields, like(`lower(t.price)`))
 		}
 		if len(fields) > 0 {
-			or = append(or, "("+has(pairsText)+" AND ("+strings.Join(fields, " OR ")+"))")
+			or = append(or, "("+hasPair(b, sp.q)+" AND ("+strings.Join(fields, " OR ")+"))")
 		}
 		if sp.fields&admit.SearchEmail != 0 {
-			or = append(or, byOrders(`event_id = `+ev()+` AND `+has(`lower(email)`)+` AND `+like(`lower(email)`)))
+			has := `admit_search_pairs(lower(email)) @> ARRAY[` + b.bind(sp.q) + `]::text[]`
+			or = append(or, byOrders(`event_id = `+ev()+` AND `+has+` AND `+like(`lower(email)`)))
 		}
 	}
 	if sp.fields&admit.SearchName != 0 && !sp.pairs && contained {

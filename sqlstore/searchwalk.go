@@ -47,6 +47,7 @@ var walkOff atomic.Bool
 const (
 	walkBudget      = 4096
 	walkIndexBudget = 131072
+	pairWalkBudget  = 32768
 )
 
 // walkChunk is the size of a walk's first chunk; the next ones are sized
@@ -165,7 +166,13 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 		}
 		args = b.args
 		args[0] = sp.eventID
-		if short {
+		switch {
+		case short && sp.pairGrams:
+			// A pair that none of the first tickets have is looked up in
+			// the bucketed pairs (searchgrams.go), as is one whose page
+			// lies past a smaller budget.
+			budget = pairWalkBudget
+		case short:
 			budget = walkIndexBudget
 		}
 	}
@@ -280,7 +287,7 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 			// (the rows come in the order wanted: see the query).
 			break
 		}
-		if pre != "" && len(ids) == 0 && read >= walkBudget && !common && isPair(sp.q) {
+		if pre != "" && len(ids) == 0 && read >= walkBudget && !common && isPair(sp.q) && !sp.pairGrams {
 			// Two characters none of the first tickets have: walked on if
 			// many others have them (commonPair).
 			var err error
@@ -292,7 +299,8 @@ func (s *Store) searchWalk(ctx context.Context, f admit.TicketFilter, sp *search
 			}
 		}
 		left := budget - read
-		if left <= 0 || len(ids) == 0 && !common && (projected || read >= walkBudget) ||
+		none := projected || read >= walkBudget || short && sp.pairGrams // gives up without a match
+		if left <= 0 || len(ids) == 0 && !common && none ||
 			len(ids) > 0 && projected && int64(k-len(ids))*int64(read)/int64(len(ids)) > int64(left) {
 			return ids, false, nil // the matches found so far
 		}
