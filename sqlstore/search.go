@@ -49,9 +49,12 @@ import (
 // half the event's tickets or more; on PostgreSQL, one of one character
 // (pg_trgm's LIKE needs a trigram of the query). On PostgreSQL, two
 // characters are looked up in GIN indexes of the pairs of consecutive
-// characters of each ticket's name, email and price (one text) and of each
-// order's email (migration 00014), each field then checked. A query of "starts with" fields only
-// is a range scan at any length. A search without an event reads every
+// characters of each ticket's searched text (migration 00019: name, email,
+// price, the order's email; each pair behind the bucket of the ticket's
+// last name, so that a page in last-name order reads the first buckets'
+// matches only) and of each order's email (migration 00014), each field
+// then checked. A query of "starts with" fields only is a range scan at
+// any length. A search without an event reads every
 // ticket too (no caller makes one: the lookups are per event).
 //
 // A query with a NUL character or invalid UTF-8 matches nothing: PostgreSQL
@@ -92,7 +95,7 @@ type searchPlan struct {
 	// up first, since a product's tickets are an arm of their own.
 	products []int64
 	// PostgreSQL, a query of two characters: looked up in the indexes of
-	// the pairs of characters (migration 00014).
+	// the pairs of characters (migrations 00019 and 00014).
 	pairs bool
 	// PostgreSQL: the filter (without the query) whose first page the
 	// candidates' lookup itself sorts and cuts, nil when it cannot.
@@ -293,7 +296,8 @@ const pairCommon = 1000
 
 // commonPair (PostgreSQL) reports whether pairCommon tickets and orders or
 // more have sp's two characters in their searched text or start with
-// them, counted in the pairs' indexes (migration 00014) and the uuids'.
+// them, counted in the pairs' indexes (migrations 00019 and 00014) and the
+// uuids'.
 func (s *Store) commonPair(ctx context.Context, sp *searchPlan) (bool, error) {
 	count := func(from string) string {
 		return `(SELECT COUNT(*) FROM (SELECT 1 FROM ` + from + ` LIMIT $3) c)`
@@ -314,8 +318,8 @@ func (s *Store) commonPair(ctx context.Context, sp *searchPlan) (bool, error) {
 }
 
 // isPair reports whether q is a query of two characters that the pairs'
-// indexes (PostgreSQL, migration 00014) can look up: no newline, which
-// cuts their pairs.
+// indexes (PostgreSQL, migrations 00014 and 00019) can look up: no
+// newline, which cuts their pairs.
 func isPair(q string) bool {
 	return utf8.RuneCountInString(q) == 2 && !strings.Contains(q, "\n")
 }

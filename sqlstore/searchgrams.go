@@ -289,10 +289,16 @@ func (s *Store) useGrams(ctx context.Context, f admit.TicketFilter, sp *searchPl
 
 // usePairGrams reports whether sp's page, of a pair of characters, is
 // looked up in the bucketed pairs (migration 00019), should a walk not find
-// it: as useGrams, for a pair that the pairs' index can look up (isPair).
-// A pair that many tickets have but whose page lies deep in the order
-// ("yi", 30,000 over 1,000,000, the page 140,000 tickets in) was walked to
-// (0.3 to 0.9 s) or had every match read.
+// it (see searchwalk.go): as useGrams, for a pair that the pairs' index can
+// look up (isPair); the one key is the pair. A pair that many tickets have
+// but whose page lies deep in the order ("yi", 30,000 over 1,000,000, the
+// page 140,000 tickets in) was walked to (0.3 to 0.9 s) or had every match
+// read. The lookup reads every match of each group of buckets up to the
+// page's, so that a group where the pair is a common last name's ("rn" in
+// 20,000 "Arnaud"s) costs what reading them does (140 ms, where the walk
+// to them took 40). Giving up on such a group (at 2,048 or 8,192 matches)
+// and walking instead cost more to other pairs than it saved ("ng": 69 ms
+// read, 520 ms walked).
 func (s *Store) usePairGrams(f admit.TicketFilter, sp *searchPlan) bool {
 	return !s.sqlite && !gramsOff.Load() && pgTopPage(f) && f.OrderBy == admit.OrderByLastName && !f.Desc && isPair(sp.q) &&
 		sp.fields&(admit.SearchName|admit.SearchEmail|admit.SearchPrice) != 0 && !strings.ContainsAny(sp.q, "\x01\x02")

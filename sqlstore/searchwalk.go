@@ -34,9 +34,12 @@ import (
 // text has the query, up to walkIndexBudget tickets with matches found or
 // not: the pair indexes read every match, and a common pair whose page
 // lies deep in the order took seconds ("an": 228,000 matches, the page
-// 20,783 tickets in: 5.8 s; 44 ms walked). A pair that none
-// of the first 4,096 tickets have walks on only if it is common
-// (commonPair).
+// 20,783 tickets in: 5.8 s; 44 ms walked). A pair of characters, a page in
+// ascending last-name order, walks on while it finds matches, up to
+// pairWalkBudget tickets; if its first chunk has none, or the budget runs
+// out, its page is looked up in the pairs bucketed by last name (migration
+// 00019, usePairGrams). Otherwise, a pair that none of the first 4,096
+// tickets have walks on only if it is common (commonPair).
 
 // walkOff turns the walk off (the tests of the index lookups).
 var walkOff atomic.Bool
