@@ -80,3 +80,10 @@ func SearchGrams(on bool) (restore func()) {
 // GramKeys returns the keys a query is looked up by in the bucketed
 // trigrams (wordGrams).
 func (s *Store) GramKeys(ctx context.Context, q string) ([]string, error) { return s.wordGrams(ctx, q) }
+
+// PGContains returns the condition "expr contains q" that a PostgreSQL
+// search looks its candidates up by (pgContains), and its arguments.
+func PGContains(expr, q string) (string, []any) {
+	b := &binder{}
+	return pgContains(b, expr, q), b.args
+}

@@ -16,9 +16,11 @@ import (
 //   - a query with three trigrams or more that have a digit (an email with
 //     its number, a uuid's start): by those trigrams only (keyGrams), one
 //     LIKE each: rare, they find the few tickets at once;
-//   - a query with a word of one or two characters ("nora.xu.12"): by one
-//     LIKE of the query, or of an email's part before its last "@" (the
-//     domain's trigrams are every ticket's): pg_trgm takes from it the
+//   - a query with a word of one or two characters ("nora.xu.12"), or a
+//     word whose trigrams the other words have ("tremblay.emb",
+//     hasWordWithoutGram): by one LIKE of the query, or of an email's part
+//     before its last "@" (the domain's trigrams are every ticket's):
+//     pg_trgm takes from it the
 //     trigrams of its words, padded where a word starts or ends inside the
 //     pattern (" xu", "xu ", " 12"), which find the few tickets that have
 //     those words side by side, where the trigrams inside words alone
@@ -33,7 +35,7 @@ func pgContains(b *binder, expr, q string) string {
 		part = q[:i]
 	}
 	digits := !all && len(grams) >= 3 && allHaveDigit(grams)
-	if !digits && (len(grams) == 0 || hasShortWord(part)) {
+	if !digits && (len(grams) == 0 || hasShortWord(part) || hasWordWithoutGram(part)) {
 		c := expr + ` LIKE ` + b.bind("%"+likeEscape(part)+"%") + ` ESCAPE '\'`
 		if part != q {
 			c = "(" + c + ` AND strpos(` + expr + `, ` + b.bind(q) + `) > 0)`
@@ -63,6 +65,42 @@ func hasShortWord(s string) bool {
 			return true
 		}
 		n = 0
+	}
+	return false
+}
+
+// hasWordWithoutGram reports whether a word of s (letters and digits) has
+// no trigram inside it that its other words do not have: "emb" of
+// "tremblay.emb", whose one trigram every Tremblay has. By the trigrams
+// inside the words, every Tremblay was read (20,000 over 1,000,000: 116
+// ms for none found); by the query whole, pg_trgm looks up the padded
+// trigrams of the words' edges too (" em", "ay "), which few of them have.
+func hasWordWithoutGram(s string) bool {
+	isWord := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+	words := strings.FieldsFunc(s, func(r rune) bool { return !isWord(r) })
+	if len(words) < 2 {
+		return false
+	}
+	grams := func(w string) []string {
+		r := []rune(w)
+		var out []string
+		for i := 0; i+minTrigramQuery <= len(r); i++ {
+			out = append(out, string(r[i:i+minTrigramQuery]))
+		}
+		return out
+	}
+	for i, w := range words {
+		own := false
+		for _, g := range grams(w) {
+			other := false
+			for j, v := range words {
+				other = other || j != i && strings.Contains(v, g)
+			}
+			own = own || !other
+		}
+		if !own {
+			return true
+		}
 	}
 	return false
 }
