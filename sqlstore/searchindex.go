@@ -201,10 +201,10 @@ func (s *Store) mergeSearchIndex(ctx context.Context) (merged bool, err error) {
 
 // cleanPendingTrigrams moves the entries an import of many tickets left in
 // the trigram indexes' (and pair indexes', migrations 00014 and 00019, and
-// bucketed trigrams', migration 00018) pending lists (PostgreSQL's GIN "fastupdate": up to
-// 4 MB each, until the next vacuum) into the indexes themselves: every
-// search reads the whole of those lists (a 1,000,000-ticket import left
-// 10 ms on every search).
+// bucketed trigrams', migration 00018) pending lists (PostgreSQL's GIN
+// "fastupdate": up to 4 MB each, until the next vacuum) into the indexes
+// themselves: every search reads the whole of those lists (a
+// 1,000,000-ticket import left 10 ms on every search).
 func (im *importer) cleanPendingTrigrams(ctx context.Context) error {
 	if im.created < 1000 {
 		return nil

@@ -21,18 +21,8 @@ import (
 // 300 tickets (last names "Abel", "Adams") have none of the deep pairs, so
 // that the walk gives up after its first chunk.
 func TestPostgresSearchPairByBucketedPairs(t *testing.T) {
-	dsn := createDatabase(t, postgresServer(t))
 	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, dsn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	st, db := postgresStoreAndDB(t)
 
 	// Orders of two tickets; the second ticket's last name picks its
 	// bucket: early ones first ("Abel", "Adams": 300 tickets), then a
@@ -135,6 +125,25 @@ func TestPostgresSearchPairByBucketedPairs(t *testing.T) {
 			})
 		}
 	}
+}
+
+// postgresStoreAndDB opens a store on a new PostgreSQL database, and the
+// database itself, for the exact predicate's pages; both closed at the
+// test's end.
+func postgresStoreAndDB(t *testing.T) (*sqlstore.Store, *sql.DB) {
+	t.Helper()
+	dsn := createDatabase(t, postgresServer(t))
+	st, err := sqlstore.Open(context.Background(), dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return st, db
 }
 
 // exactPage returns the ids of flt's page (its query, fields, offset and

@@ -27,9 +27,9 @@ import (
 //     those words side by side, where the trigrams inside words alone
 //     ("nor", "ora") found every Nora;
 //   - any other, by the trigrams inside its words (keyGrams), at most
-//     pgKeysMax of them, each word's own first (ownKeys), one LIKE each: the padded trigrams of its words'
-//     edges are common, and only cost more to read ("nora weber" took 10
-//     ms more at p50).
+//     pgKeysMax of them, each word's own first (ownKeys), one LIKE each:
+//     the padded trigrams of its words' edges are common, and only cost
+//     more to read ("nora weber" took 10 ms more at p50).
 func pgContains(b *binder, expr, q string) string {
 	grams, all := keyGrams(q, true)
 	part := q

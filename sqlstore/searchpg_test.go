@@ -2,7 +2,6 @@ package sqlstore_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -76,18 +75,8 @@ func TestPostgresContainsTakesEachWordsOwnTrigram(t *testing.T) {
 // Queries of two words, some whose words share trigrams, find on PostgreSQL
 // the page the exact predicate gives over every ticket (exactPage).
 func TestPostgresSearchWordsSharingTrigrams(t *testing.T) {
-	dsn := createDatabase(t, postgresServer(t))
 	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, dsn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	st, db := postgresStoreAndDB(t)
 	firsts := []string{"Emma", "Emil", "Ann", "Bau", "Bois", "Nora", "Ines"}
 	lasts := []string{"Tremblay", "Bauer", "Dubois", "Ann", "Weber", "Fontaine"}
 	var b strings.Builder
