@@ -88,21 +88,7 @@ func hasShortWord(s string) bool {
 // trigram another word has finds that word's tickets too ("ine" of "ines"
 // every Fontaine's, 20,000 over 1,000,000: "ines.fontaine" took 90 ms).
 func ownKeys(s string) []string {
-	words := strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-	own := make([][]string, len(words))
-	for i, w := range words {
-		r := []rune(w)
-		for k := 0; k+minTrigramQuery <= len(r); k++ {
-			g := string(r[k : k+minTrigramQuery])
-			shared := slices.Contains(own[i], g)
-			for j, v := range words {
-				shared = shared || j != i && strings.Contains(v, g)
-			}
-			if !shared {
-				own[i] = append(own[i], g)
-			}
-		}
-	}
+	own := ownGrams(s)
 	var keys []string
 	add := func(g string) {
 		if len(keys) < pgKeysMax && !slices.Contains(keys, g) {
@@ -134,33 +120,29 @@ func ownKeys(s string) []string {
 // ms for none found); by the query whole, pg_trgm looks up the padded
 // trigrams of the words' edges too (" em", "ay "), which few of them have.
 func hasWordWithoutGram(s string) bool {
-	isWord := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
-	words := strings.FieldsFunc(s, func(r rune) bool { return !isWord(r) })
-	if len(words) < 2 {
-		return false
-	}
-	grams := func(w string) []string {
-		r := []rune(w)
-		var out []string
-		for i := 0; i+minTrigramQuery <= len(r); i++ {
-			out = append(out, string(r[i:i+minTrigramQuery]))
-		}
-		return out
-	}
+	own := ownGrams(s)
+	return len(own) >= 2 && slices.ContainsFunc(own, func(o []string) bool { return len(o) == 0 })
+}
+
+// ownGrams returns, for each word of s (letters and digits), its trigrams
+// that no other word of s has, each once.
+func ownGrams(s string) [][]string {
+	words := strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	own := make([][]string, len(words))
 	for i, w := range words {
-		own := false
-		for _, g := range grams(w) {
-			other := false
+		r := []rune(w)
+		for k := 0; k+minTrigramQuery <= len(r); k++ {
+			g := string(r[k : k+minTrigramQuery])
+			shared := slices.Contains(own[i], g)
 			for j, v := range words {
-				other = other || j != i && strings.Contains(v, g)
+				shared = shared || j != i && strings.Contains(v, g)
 			}
-			own = own || !other
-		}
-		if !own {
-			return true
+			if !shared {
+				own[i] = append(own[i], g)
+			}
 		}
 	}
-	return false
+	return own
 }
 
 // allHaveDigit reports whether each of grams has a digit.
